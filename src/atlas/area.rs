@@ -1,0 +1,139 @@
+//! Small areas and the administrative geographies above them.
+
+use serde::Serialize;
+
+use super::deprivation::IndicatorValue;
+use super::geometry::DualPolygon;
+
+/// Index of an area within its vector in the [`crate::atlas::Atlas`].
+pub type AreaIdx = u32;
+
+/// A 2021 Lower Layer Super Output Area with IMD 2025 and Census 2021 data.
+#[derive(Debug, Clone)]
+pub struct Lsoa21 {
+    /// ONS code, e.g. `E01028513`.
+    pub code: String,
+    /// ONS name, e.g. `Oxford 005A`.
+    pub name: String,
+    /// Boundary (generalised, clipped to the coastline).
+    pub geometry: DualPolygon,
+    /// IMD 2025 values, in the order of the release's indicators; empty when the
+    /// release does not cover the area.
+    pub imd: Vec<IndicatorValue>,
+    /// Census 2021 usual residents.
+    pub residents: Option<u32>,
+    /// Rural/urban classification 2021.
+    pub rural_urban: Option<RuralUrban>,
+    /// Best-fit 2024 ward.
+    pub ward: Option<AreaIdx>,
+    /// Local authority district (2024).
+    pub district: Option<AreaIdx>,
+    /// The 2011 LSOAs this area derives from, with the change code.
+    pub lsoa11: Vec<(AreaIdx, ChangeCode)>,
+}
+
+/// A 2011 LSOA with IMD 2019 data.
+#[derive(Debug, Clone)]
+pub struct Lsoa11 {
+    /// ONS code.
+    pub code: String,
+    /// ONS name.
+    pub name: String,
+    /// Boundary.
+    pub geometry: DualPolygon,
+    /// IMD 2019 values, in the order of the release's indicators.
+    pub imd: Vec<IndicatorValue>,
+    /// Mid-2015 population used as the IoD2019 denominator.
+    pub population_2015: Option<u32>,
+    /// Best-fit 2017 ward code (IoD2019's ward geography; no names published).
+    pub ward17: Option<String>,
+    /// District code in the 2022 lookup.
+    pub district_code: Option<String>,
+    /// The 2021 LSOAs this area maps to, with the change code.
+    pub lsoa21: Vec<(AreaIdx, ChangeCode)>,
+}
+
+/// How a 2011 LSOA became 2021 LSOAs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ChangeCode {
+    /// Unchanged.
+    #[serde(rename = "U")]
+    Unchanged,
+    /// Split into several 2021 LSOAs.
+    #[serde(rename = "S")]
+    Split,
+    /// Merged with others into one 2021 LSOA.
+    #[serde(rename = "M")]
+    Merged,
+    /// Irregular redistribution.
+    #[serde(rename = "X")]
+    Irregular,
+}
+
+impl ChangeCode {
+    /// Parses the ONS one-letter code.
+    #[must_use]
+    pub fn parse(code: &str) -> Option<Self> {
+        match code.trim() {
+            "U" => Some(Self::Unchanged),
+            "S" => Some(Self::Split),
+            "M" => Some(Self::Merged),
+            "X" => Some(Self::Irregular),
+            _ => None,
+        }
+    }
+
+    /// The ONS one-letter code.
+    #[must_use]
+    pub fn letter(self) -> &'static str {
+        match self {
+            Self::Unchanged => "U",
+            Self::Split => "S",
+            Self::Merged => "M",
+            Self::Irregular => "X",
+        }
+    }
+}
+
+/// Rural/urban classification of an LSOA.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuralUrban {
+    /// e.g. `UN1`.
+    pub code: String,
+    /// e.g. `Urban: Nearer to a major town or city`.
+    pub classification: String,
+    /// `Urban` or `Rural`.
+    pub ruc: String,
+}
+
+/// An electoral ward (2024 codes and names).
+#[derive(Debug, Clone)]
+pub struct Ward {
+    /// 2024 ward code.
+    pub code: String,
+    /// 2024 ward name.
+    pub name: String,
+    /// District the ward lies in.
+    pub district: Option<AreaIdx>,
+    /// Boundary from the nearest published ward set, if any.
+    pub geometry: Option<DualPolygon>,
+    /// Where the boundary came from (e.g. "December 2022 ward E05012853, recoded in 2024").
+    pub geometry_note: String,
+    /// 2021 LSOAs assigned to the ward by the best-fit lookup.
+    pub lsoas: Vec<AreaIdx>,
+}
+
+/// A local authority district (2024).
+#[derive(Debug, Clone)]
+pub struct District {
+    /// e.g. `E07000178`.
+    pub code: String,
+    /// e.g. `Oxford`.
+    pub name: String,
+    /// Boundary.
+    pub geometry: DualPolygon,
+    /// Wards in the district.
+    pub wards: Vec<AreaIdx>,
+    /// 2021 LSOAs in the district.
+    pub lsoas: Vec<AreaIdx>,
+}

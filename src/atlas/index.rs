@@ -1,0 +1,139 @@
+//! R-tree indexes over the atlas: area envelopes for point-in-polygon and bbox
+//! queries, and asset points (in British National Grid metres) for nearest and
+//! within-distance queries.
+
+use geo::{Intersects, MultiPolygon, Point, Rect};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+
+use super::geometry::{Crs, DualPoint, DualPolygon};
+
+/// An area's envelope tagged with its index.
+pub type EnvelopeEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;
+/// A point tagged with its index.
+pub type PointEntry = GeomWithData<[f64; 2], u32>;
+
+fn rect_to_aabb(r: Rect<f64>) -> AABB<[f64; 2]> {
+    AABB::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y])
+}
+
+/// Envelope trees over a set of polygons, in both CRSs.
+#[derive(Debug, Default)]
+pub struct AreaIndex {
+    lonlat: RTree<EnvelopeEntry>,
+    bng: RTree<EnvelopeEntry>,
+}
+
+impl AreaIndex {
+    /// Bulk-loads the trees from polygons, tagging each with its position.
+    pub fn build<'a>(polygons: impl Iterator<Item = (u32, &'a DualPolygon)>) -> Self {
+        let (mut lonlat, mut bng) = (Vec::new(), Vec::new());
+        for (i, p) in polygons {
+            let a = rect_to_aabb(p.lonlat_bbox);
+            lonlat.push(GeomWithData::new(Rectangle::from_aabb(a), i));
+            let b = rect_to_aabb(p.bng_bbox);
+            bng.push(GeomWithData::new(Rectangle::from_aabb(b), i));
+        }
+        Self {
+            lonlat: RTree::bulk_load(lonlat),
+            bng: RTree::bulk_load(bng),
+        }
+    }
+
+    /// Indexes of areas whose envelope intersects `bbox` (in `crs`).
+    pub fn envelope_candidates(&self, bbox: Rect<f64>, crs: Crs) -> impl Iterator<Item = u32> + '_ {
+        let tree = match crs {
+            Crs::Crs84 => &self.lonlat,
+            Crs::Bng => &self.bng,
+        };
+        tree.locate_in_envelope_intersecting(&rect_to_aabb(bbox))
+            .map(|e| e.data)
+    }
+
+    /// Indexes of areas whose geometry intersects `bbox` (in `crs`), in index order.
+    pub fn intersecting<'a>(
+        &self,
+        bbox: Rect<f64>,
+        crs: Crs,
+        geometry: impl Fn(u32) -> Option<&'a DualPolygon>,
+    ) -> Vec<u32> {
+        let mut hits: Vec<u32> = self
+            .envelope_candidates(bbox, crs)
+            .filter(|&i| geometry(i).is_some_and(|g| g.in_crs(crs).intersects(&bbox)))
+            .collect();
+        hits.sort_unstable();
+        hits
+    }
+
+    /// The first area (lowest index) whose polygon contains or touches the point.
+    pub fn containing<'a>(
+        &self,
+        point: Point<f64>,
+        crs: Crs,
+        geometry: impl Fn(u32) -> Option<&'a DualPolygon>,
+    ) -> Option<u32> {
+        let tree = match crs {
+            Crs::Crs84 => &self.lonlat,
+            Crs::Bng => &self.bng,
+        };
+        tree.locate_all_at_point(&[point.x(), point.y()])
+            .map(|e| e.data)
+            .filter(|&i| geometry(i).is_some_and(|g| polygon_covers(g.in_crs(crs), point)))
+            .min()
+    }
+}
+
+/// True when the point is inside the polygon or on its boundary.
+fn polygon_covers(polygon: &MultiPolygon<f64>, point: Point<f64>) -> bool {
+    polygon.intersects(&point)
+}
+
+/// Point trees over assets: one per category, in BNG metres.
+#[derive(Debug, Default)]
+pub struct AssetIndex {
+    by_category: Vec<RTree<PointEntry>>,
+    all_lonlat: RTree<PointEntry>,
+    all_bng: RTree<PointEntry>,
+}
+
+impl AssetIndex {
+    /// Builds the trees from `(asset index, category index, location)`.
+    pub fn build(categories: usize, assets: impl Iterator<Item = (u32, usize, DualPoint)>) -> Self {
+        let mut per: Vec<Vec<PointEntry>> = vec![Vec::new(); categories];
+        let (mut ll, mut bng) = (Vec::new(), Vec::new());
+        for (i, c, p) in assets {
+            let b = [p.bng.x(), p.bng.y()];
+            if let Some(v) = per.get_mut(c) {
+                v.push(GeomWithData::new(b, i));
+            }
+            bng.push(GeomWithData::new(b, i));
+            ll.push(GeomWithData::new([p.lonlat.x(), p.lonlat.y()], i));
+        }
+        Self {
+            by_category: per.into_iter().map(RTree::bulk_load).collect(),
+            all_lonlat: RTree::bulk_load(ll),
+            all_bng: RTree::bulk_load(bng),
+        }
+    }
+
+    /// The tree of one category (BNG metres), if the category exists.
+    #[must_use]
+    pub fn category(&self, category: usize) -> Option<&RTree<PointEntry>> {
+        self.by_category.get(category)
+    }
+
+    /// Assets of all categories inside `bbox` (in `crs`), in index order.
+    #[must_use]
+    pub fn in_bbox(&self, bbox: Rect<f64>, crs: Crs) -> Vec<u32> {
+        let tree = match crs {
+            Crs::Crs84 => &self.all_lonlat,
+            Crs::Bng => &self.all_bng,
+        };
+        let mut v: Vec<u32> = tree
+            .locate_in_envelope(&rect_to_aabb(bbox))
+            .map(|e| e.data)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}

@@ -1,0 +1,61 @@
+//! What happened while the atlas was loaded: timings, counts and every row that
+//! could not be used, so that nothing is dropped silently.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// A row that could not be placed on the map.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unplaced {
+    /// Source id.
+    pub source: String,
+    /// 1-based data row in the source file.
+    pub row: u64,
+    /// Asset name, where given.
+    pub name: String,
+    /// Why: e.g. "postcode OX1 9ZZ not in Code-Point Open".
+    pub reason: String,
+}
+
+/// Time spent on one step of the load.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepTiming {
+    /// Step, e.g. "boundaries/lsoa21".
+    pub step: String,
+    /// Records read.
+    pub records: usize,
+    /// Wall-clock time.
+    #[serde(with = "duration_ms")]
+    pub elapsed: Duration,
+}
+
+/// Everything `gapmap check` reports about a load.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct LoadReport {
+    /// Per-step timings, in order.
+    pub steps: Vec<StepTiming>,
+    /// Total wall-clock load time.
+    #[serde(with = "duration_ms")]
+    pub total: Duration,
+    /// Asset rows that could not be geocoded or located.
+    pub unplaced: Vec<Unplaced>,
+    /// Asset rows skipped by a source's filters (closed, not a GP practice...), per source.
+    pub filtered_out: Vec<(String, usize)>,
+    /// Assets dropped as duplicates of an asset from an earlier source, per source.
+    pub duplicates: Vec<(String, usize)>,
+    /// Assets read but lying beyond the region's edge buffer, per source.
+    pub beyond_region: Vec<(String, usize)>,
+    /// Region postcodes that fell in no region LSOA (e.g. on a generalised coastline).
+    pub postcodes_outside_lsoas: usize,
+}
+
+mod duration_ms {
+    use serde::Serializer;
+    use std::time::Duration;
+
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `with` passes a reference
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64() * 1000.0)
+    }
+}

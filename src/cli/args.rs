@@ -1,0 +1,39 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// GapMap: where deprivation and community assets meet, or fail to.
+#[derive(Debug, Parser)]
+#[command(name = "gapmap", version, about)]
+pub struct Args {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Load every source, join and index them, and print a summary.
+    Check(AtlasArgs),
+}
+
+/// Which atlas to load.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AtlasArgs {
+    /// Region to load (a name under [regions] in the atlas definition:
+    /// oxfordshire, oxford, england).
+    #[arg(long, env = "GAPMAP_REGION")]
+    pub region: Option<String>,
+    /// Directory the atlas definition's paths are relative to.
+    #[arg(long, env = "GAPMAP_DATA_DIR", default_value = "../shared/geodata")]
+    pub data_dir: PathBuf,
+    /// Atlas definition (TOML); the built-in geodata/atlas.toml when absent.
+    #[arg(long, env = "GAPMAP_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print no progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}

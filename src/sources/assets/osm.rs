@@ -1,0 +1,178 @@
+//! OpenStreetMap extracts read with GDAL's OSM driver. Nodes come from the
+//! `points` layer, closed ways and multipolygon relations from
+//! `multipolygons`; polygons become a point on their surface and keep their
+//! geodesic area.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use gdal::vector::{Feature, LayerAccess};
+use geo::{Geometry, GeodesicArea, InteriorPoint, MultiPolygon};
+
+use super::{Location, RawAsset, SourceAssets};
+use crate::config::{AssetSourceConfig, OsmRule, TagMatch};
+use crate::sources::error::SourceError;
+use crate::sources::reproject::{Reprojector, WGS84_EPSG};
+use crate::sources::table::Table;
+
+/// Fields of the OSM driver's layers that are not tags.
+const NON_TAG_FIELDS: [&str; 3] = ["osm_id", "osm_way_id", "other_tags"];
+
+pub(super) fn read(data_dir: &Path, config: &AssetSourceConfig, rules: &[OsmRule]) -> Result<SourceAssets, SourceError> {
+    let table = Table::open_ref(data_dir, &config.table)?;
+    let file = table.file().to_owned();
+    let reprojector = Reprojector::from_epsg(WGS84_EPSG)?;
+    let mut out = SourceAssets::default();
+    let mut row = 0_u64;
+    for layer_name in ["points", "multipolygons"] {
+        let mut layer = table.dataset().layer_by_name(layer_name).map_err(|e| SourceError::Open {
+            file: file.clone(),
+            layer: Some(layer_name.to_owned()),
+            message: e.to_string(),
+        })?;
+        let fields: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
+        for feature in layer.features() {
+            row += 1;
+            let tags = tags_of(&feature, &fields);
+            let Some(rule) = rules.iter().find(|r| matches(r, &tags)) else {
+                out.filtered_out += 1;
+                continue;
+            };
+            let Some(key) = osm_key(&feature, &fields) else { continue };
+            let geo = feature.geometry().and_then(|g| g.to_geo().ok());
+            let (lon, lat, area_m2) = match geo {
+                Some(Geometry::Point(p)) => (p.x(), p.y(), None),
+                Some(Geometry::MultiPolygon(mp)) => match surface_point(&mp) {
+                    Some((x, y)) => (x, y, Some(mp.geodesic_area_unsigned())),
+                    None => continue,
+                },
+                Some(Geometry::Polygon(p)) => {
+                    let mp = MultiPolygon(vec![p]);
+                    match surface_point(&mp) {
+                        Some((x, y)) => (x, y, Some(mp.geodesic_area_unsigned())),
+                        None => continue,
+                    }
+                }
+                _ => {
+                    out.assets.push(RawAsset {
+                        key,
+                        name: tags.get("name").cloned().unwrap_or_default(),
+                        category: rule.category.clone(),
+                        location: Location::Unplaced("OSM feature without usable geometry".to_owned()),
+                        address: None,
+                        postcode: None,
+                        area_m2: None,
+                        row,
+                    });
+                    continue;
+                }
+            };
+            let point = reprojector.points(&[lon], &[lat])?.pop().ok_or_else(|| SourceError::Transform {
+                what: "OSM point".to_owned(),
+                message: "no result".to_owned(),
+            })?;
+            out.assets.push(RawAsset {
+                key,
+                name: tags.get("name").cloned().unwrap_or_default(),
+                category: rule.category.clone(),
+                location: Location::Point(point),
+                address: address(&tags),
+                postcode: tags.get("addr:postcode").and_then(|p| crate::atlas::normalise_postcode(p)),
+                area_m2,
+                row,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn surface_point(mp: &MultiPolygon<f64>) -> Option<(f64, f64)> {
+    mp.interior_point().map(|p| (p.x(), p.y()))
+}
+
+fn osm_key(feature: &Feature<'_>, fields: &[String]) -> Option<String> {
+    let get = |name: &str| {
+        let idx = fields.iter().position(|f| f == name)?;
+        feature.field_as_string(idx).ok().flatten().filter(|s| !s.is_empty())
+    };
+    if let Some(way) = get("osm_way_id") {
+        return Some(format!("way-{way}"));
+    }
+    let id = get("osm_id")?;
+    // In the multipolygons layer osm_id is a relation; in points, a node.
+    if fields.iter().any(|f| f == "osm_way_id") {
+        Some(format!("relation-{id}"))
+    } else {
+        Some(format!("node-{id}"))
+    }
+}
+
+fn tags_of(feature: &Feature<'_>, fields: &[String]) -> HashMap<String, String> {
+    let mut tags = HashMap::new();
+    for (idx, name) in fields.iter().enumerate() {
+        let Some(value) = feature.field_as_string(idx).ok().flatten() else { continue };
+        if name == "other_tags" {
+            tags.extend(parse_hstore(&value));
+        } else if !NON_TAG_FIELDS.contains(&name.as_str()) && !value.is_empty() {
+            tags.insert(name.clone(), value);
+        }
+    }
+    tags
+}
+
+/// Parses GDAL's `other_tags` (`"k"=>"v","k2"=>"v2"`, with `\"` escapes).
+fn parse_hstore(text: &str) -> Vec<(String, String)> {
+    let mut strings = Vec::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '"' {
+            continue;
+        }
+        let mut s = String::new();
+        while let Some(c) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some(n) = chars.next() {
+                        s.push(n);
+                    }
+                }
+                '"' => break,
+                _ => s.push(c),
+            }
+        }
+        strings.push(s);
+    }
+    strings
+        .chunks_exact(2)
+        .map(|kv| (kv[0].clone(), kv[1].clone()))
+        .collect()
+}
+
+fn tag_matches(m: &TagMatch, tags: &HashMap<String, String>) -> bool {
+    tags.get(&m.key)
+        .is_some_and(|v| m.values.is_empty() || m.values.iter().any(|w| w == v))
+}
+
+fn matches(rule: &OsmRule, tags: &HashMap<String, String>) -> bool {
+    rule.any.iter().any(|m| tag_matches(m, tags)) && !rule.exclude.iter().any(|m| tag_matches(m, tags))
+}
+
+fn address(tags: &HashMap<String, String>) -> Option<String> {
+    let parts: Vec<&str> = ["addr:housenumber", "addr:street", "addr:city"]
+        .iter()
+        .filter_map(|k| tags.get(*k).map(String::as_str))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_hstore;
+
+    #[test]
+    fn parses_other_tags() {
+        let tags = parse_hstore(r#""access"=>"private","name:en"=>"A \"quoted\" park""#);
+        assert_eq!(tags[0], ("access".to_owned(), "private".to_owned()));
+        assert_eq!(tags[1].1, "A \"quoted\" park");
+    }
+}

@@ -1,0 +1,91 @@
+//! Errors from reading source files, each naming the file and, where it
+//! applies, the row and column.
+
+use std::path::PathBuf;
+
+/// Something in a source file that stops the atlas from loading.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The file does not exist.
+    #[error("{file}: file not found")]
+    MissingFile {
+        /// File.
+        file: PathBuf,
+    },
+    /// GDAL could not open the file or layer.
+    #[error("{file}: cannot open{}: {message}", layer.as_ref().map(|l| format!(" layer '{l}'")).unwrap_or_default())]
+    Open {
+        /// File.
+        file: PathBuf,
+        /// Layer, when one was named.
+        layer: Option<String>,
+        /// GDAL's message.
+        message: String,
+    },
+    /// The file has no data rows.
+    #[error("{file}: empty file (no data rows)")]
+    Empty {
+        /// File.
+        file: PathBuf,
+    },
+    /// A configured column is not in the file.
+    #[error("{file}: missing column '{column}' (columns present: {available})")]
+    MissingColumn {
+        /// File.
+        file: PathBuf,
+        /// Column asked for.
+        column: String,
+        /// Columns the file has.
+        available: String,
+    },
+    /// A value could not be parsed.
+    #[error("{file}: row {row}, column '{column}': cannot parse '{value}' as {expected}")]
+    BadValue {
+        /// File.
+        file: PathBuf,
+        /// 1-based data row.
+        row: u64,
+        /// Column.
+        column: String,
+        /// The text found.
+        value: String,
+        /// What was expected.
+        expected: &'static str,
+    },
+    /// A geometry is missing, of the wrong type, or malformed.
+    #[error("{file}: row {row}: invalid geometry: {reason}")]
+    InvalidGeometry {
+        /// File.
+        file: PathBuf,
+        /// 1-based data row.
+        row: u64,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A required value is empty.
+    #[error("{file}: row {row}, column '{column}': empty value where one is required")]
+    EmptyValue {
+        /// File.
+        file: PathBuf,
+        /// 1-based data row.
+        row: u64,
+        /// Column.
+        column: String,
+    },
+    /// A coordinate transformation could not be set up or failed.
+    #[error("coordinate transformation {what}: {message}")]
+    Transform {
+        /// Which transformation.
+        what: String,
+        /// GDAL's message.
+        message: String,
+    },
+    /// GDAL failed while reading.
+    #[error("{file}: {message}")]
+    Gdal {
+        /// File.
+        file: PathBuf,
+        /// GDAL's message.
+        message: String,
+    },
+}

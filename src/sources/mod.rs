@@ -1,0 +1,17 @@
+//! Sources: reading files. This is the only layer that touches GDAL; it turns
+//! each configured file into plain records (codes, values, geometries in both
+//! CRSs) for [`crate::atlas::build`] to join.
+
+pub mod assets;
+pub mod boundaries;
+pub mod error;
+pub mod postcodes;
+pub mod reproject;
+pub mod table;
+pub mod tables;
+
+pub use assets::{read_asset_source, slug, Location, RawAsset, SourceAssets};
+pub use boundaries::{read_boundaries, RawArea};
+pub use error::SourceError;
+pub use postcodes::{read_postcodes, PostcodeRecord, PostcodeScan};
+pub use reproject::Reprojector;
