@@ -18,6 +18,19 @@ pub struct Args {
 pub enum Command {
     /// Load every source, join and index them, and print a summary.
     Check(AtlasArgs),
+    /// Load the atlas once and serve the OGC API, planner endpoints and map.
+    Serve(ServeArgs),
+}
+
+/// Arguments of `serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port and prints it).
+    #[arg(long, env = "GAPMAP_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
+    /// Which atlas to load.
+    #[command(flatten)]
+    pub atlas: AtlasArgs,
 }
 
 /// Which atlas to load.

@@ -5,12 +5,13 @@ mod args;
 mod check;
 mod load;
 mod memory;
+mod serve;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Args, AtlasArgs, Command};
+pub use args::{Args, AtlasArgs, Command, ServeArgs};
 pub use load::load_atlas;
 pub use memory::peak_rss_bytes;
 
@@ -21,6 +22,7 @@ pub fn main() -> ExitCode {
     init_tracing();
     let result = match &args.command {
         Command::Check(a) => check::run(a),
+        Command::Serve(a) => serve::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,37 @@
+//! `gapmap serve`: load the atlas once and serve the API and map.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use super::args::ServeArgs;
+use super::load::load_atlas;
+use crate::api::{app, AppState};
+
+/// Runs the server until Ctrl-C.
+///
+/// # Errors
+/// When the atlas cannot be loaded or the address cannot be bound.
+pub fn run(args: &ServeArgs) -> Result<(), String> {
+    let atlas = load_atlas(&args.atlas)?;
+    let started = std::time::Instant::now();
+    let state = Arc::new(AppState::new(atlas));
+    tracing::info!(elapsed_ms = started.elapsed().as_millis(), "analysis ready");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.bind)
+            .await
+            .map_err(|e| format!("cannot bind {}: {e}", args.bind))?;
+        let addr: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
+        println!("GapMap serving {} at http://{addr}/", state.atlas.region.name);
+        tracing::info!(%addr, "listening");
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(|e| format!("server error: {e}"))
+    })
+}
