@@ -114,6 +114,8 @@ fn to_idx(i: usize) -> AreaIdx {
     AreaIdx::try_from(i).unwrap_or(AreaIdx::MAX)
 }
 
+type Areas = Result<Vec<RawArea>, BuildError>;
+
 /// Loads and joins everything.
 ///
 /// # Errors
@@ -167,7 +169,6 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         .collect();
 
     // 2. Independent reads, in parallel.
-    type Areas = Result<Vec<RawArea>, BuildError>;
     let (lsoa21_raw, lsoa11_raw, ward_raw, district_raw, imd25, imd19, pop, ruc, ward17, asset_reads) =
         std::thread::scope(|s| {
             let t = &timer;
@@ -408,9 +409,10 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
             let Some(category) = categories.iter().position(|c| c.id == raw.category) else { continue };
             let location = match &raw.location {
                 Location::Point(p) => *p,
-                Location::Postcode(pc) => match scan.found.get(pc) {
-                    Some(p) => *p,
-                    None => {
+                Location::Postcode(pc) => {
+                    if let Some(p) = scan.found.get(pc) {
+                        *p
+                    } else {
                         report.unplaced.push(Unplaced {
                             source: source_cfg.id.clone(),
                             row: raw.row,
@@ -419,7 +421,7 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
                         });
                         continue;
                     }
-                },
+                }
                 Location::Unplaced(reason) => {
                     report.unplaced.push(Unplaced {
                         source: source_cfg.id.clone(),

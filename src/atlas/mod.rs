@@ -187,7 +187,7 @@ impl Atlas {
             Coverage::CodePrefix { prefix, .. } => lsoa.code.starts_with(prefix.as_str()),
             Coverage::Districts { codes, .. } => self
                 .district_of(lsoa)
-                .is_some_and(|d| codes.iter().any(|c| *c == d.code)),
+                .is_some_and(|d| codes.contains(&d.code)),
             Coverage::Bbox { bbox, .. } => {
                 let b = lsoa.geometry.lonlat_bbox;
                 b.min().x >= bbox[0] && b.min().y >= bbox[1] && b.max().x <= bbox[2] && b.max().y <= bbox[3]

@@ -47,7 +47,7 @@ pub fn summary(atlas: &Atlas) -> String {
     }
     let _ = writeln!(s, "\nJoin coverage");
     let count = |f: &dyn Fn(&crate::atlas::Lsoa21) -> bool| atlas.lsoa21.iter().filter(|l| f(l)).count();
-    let _ = writeln!(s, "  LSOAs 2021 without IMD 2025      {:>6}", count(&|l| l.imd.iter().all(|v| v.is_empty())));
+    let _ = writeln!(s, "  LSOAs 2021 without IMD 2025      {:>6}", count(&|l| l.imd.iter().all(crate::atlas::IndicatorValue::is_empty)));
     let _ = writeln!(s, "  LSOAs 2021 without population    {:>6}", count(&|l| l.residents.is_none()));
     let _ = writeln!(s, "  LSOAs 2021 without ward          {:>6}", count(&|l| l.ward.is_none()));
     let _ = writeln!(s, "  LSOAs 2021 without rural/urban   {:>6}", count(&|l| l.rural_urban.is_none()));
@@ -63,7 +63,7 @@ pub fn summary(atlas: &Atlas) -> String {
     let _ = writeln!(
         s,
         "  LSOAs 2011 without IMD 2019      {:>6}",
-        atlas.lsoa11.iter().filter(|l| l.imd.iter().all(|v| v.is_empty())).count()
+        atlas.lsoa11.iter().filter(|l| l.imd.iter().all(crate::atlas::IndicatorValue::is_empty)).count()
     );
     let _ = writeln!(
         s,

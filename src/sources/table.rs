@@ -147,7 +147,7 @@ impl Table {
             count += 1;
             let row = Row {
                 feature: &feature,
-                row: count,
+                number: count,
                 file: &self.file,
             };
             f(&row)?;
@@ -162,7 +162,7 @@ impl Table {
 /// One row of a table, with typed accessors that report the row and column.
 pub struct Row<'a> {
     feature: &'a Feature<'a>,
-    row: u64,
+    number: u64,
     file: &'a Path,
 }
 
@@ -170,7 +170,7 @@ impl Row<'_> {
     /// 1-based data row.
     #[must_use]
     pub fn number(&self) -> u64 {
-        self.row
+        self.number
     }
 
     /// The file the row came from.
@@ -206,7 +206,7 @@ impl Row<'_> {
     pub fn required_text(&self, col: &Column) -> Result<String, SourceError> {
         self.text(col).ok_or_else(|| SourceError::EmptyValue {
             file: self.file.to_owned(),
-            row: self.row,
+            row: self.number,
             column: col.name.clone(),
         })
     }
@@ -241,7 +241,7 @@ impl Row<'_> {
     pub fn bad(&self, col: &Column, value: String, expected: &'static str) -> SourceError {
         SourceError::BadValue {
             file: self.file.to_owned(),
-            row: self.row,
+            row: self.number,
             column: col.name.clone(),
             value,
             expected,
@@ -253,7 +253,7 @@ impl Row<'_> {
     pub fn invalid_geometry(&self, reason: impl Into<String>) -> SourceError {
         SourceError::InvalidGeometry {
             file: self.file.to_owned(),
-            row: self.row,
+            row: self.number,
             reason: reason.into(),
         }
     }
