@@ -178,21 +178,22 @@ fn osm_polygons_become_surface_points_with_area() {
     let (park, _) = a.category_by_id("park").unwrap();
     let parks: Vec<_> = a.assets.iter().filter(|x| x.category == park).collect();
     assert!(parks.len() > 20);
-    let south_park = parks
-        .iter()
-        .find(|p| p.name == "South Park")
-        .expect("South Park mapped in 2012");
-    // South Park, Oxford is about 20 ha.
-    let area = south_park.area_m2.expect("polygon area");
-    assert!(
-        (150_000.0..300_000.0).contains(&area),
-        "South Park area {area}"
-    );
+    let uni = a
+        .asset_by_id("osm-way-27483950")
+        .expect("University Parks, OSM way 27483950");
+    assert_eq!(uni.name, "University Parks");
+    // SpatiaLite's geodesic ST_Area(geometry, 1) over the same way: 297,392.0 m².
+    let area = uni.area_m2.expect("polygon area");
+    assert!((area - 297_392.0).abs() < 30.0, "University Parks area {area}");
     assert_eq!(
-        south_park
-            .district
-            .map(|d| a.districts[d as usize].code.as_str()),
+        uni.district.map(|d| a.districts[d as usize].code.as_str()),
         Some("E07000178")
+    );
+    let lsoa = &a.lsoa21[uni.lsoa21.expect("placed") as usize];
+    use geo::Intersects;
+    assert!(
+        lsoa.geometry.lonlat.intersects(&uni.location.lonlat),
+        "surface point inside its LSOA"
     );
 }
 

@@ -89,6 +89,7 @@ pub fn row_polygon(row: &Row<'_>) -> Result<MultiPolygon<f64>, SourceError> {
     let geometry = row
         .feature()
         .geometry()
+        .filter(|g| !g.is_empty())
         .ok_or_else(|| row.invalid_geometry("missing geometry"))?;
     let geo = geometry
         .to_geo()
