@@ -29,7 +29,12 @@ pub fn summary(atlas: &Atlas) -> String {
     let _ = writeln!(s, "  LSOAs 2021           {:>7}", atlas.lsoa21.len());
     let _ = writeln!(s, "  LSOAs 2011           {:>7}", atlas.lsoa11.len());
     let _ = writeln!(s, "  postcodes (origins)  {:>7}", atlas.postcodes.len());
-    for d in &atlas.districts {
+    // England has 296 districts: list them only for county-sized regions.
+    const LIST_DISTRICTS_UP_TO: usize = 20;
+    if atlas.districts.len() > LIST_DISTRICTS_UP_TO {
+        let _ = writeln!(s, "    (per-district counts omitted for {} districts)", atlas.districts.len());
+    }
+    for d in atlas.districts.iter().take_while(|_| atlas.districts.len() <= LIST_DISTRICTS_UP_TO) {
         let l11 = atlas
             .lsoa11
             .iter()

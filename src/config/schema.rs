@@ -243,7 +243,8 @@ pub struct DeprivationConfig {
     pub provenance: Provenance,
 }
 
-/// The postcode gazetteer (Code-Point Open layout by default).
+/// The postcode gazetteer: headerless CSVs in the Code-Point Open layout,
+/// one per postcode area, in a zip or a folder.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PostcodesConfig {
@@ -251,19 +252,16 @@ pub struct PostcodesConfig {
     pub path: String,
     /// Folder inside it that holds one CSV per postcode area.
     pub folder: String,
-    /// GDAL open options for each CSV.
-    #[serde(default)]
-    pub open_options: Vec<String>,
-    /// Postcode column.
-    pub postcode: String,
-    /// Easting column (EPSG:27700).
-    pub easting: String,
-    /// Northing column (EPSG:27700).
-    pub northing: String,
-    /// Country code column.
-    pub country: String,
-    /// District code column.
-    pub district: String,
+    /// 1-based position of the postcode column.
+    pub postcode: usize,
+    /// 1-based position of the easting column (EPSG:27700 metres).
+    pub easting: usize,
+    /// 1-based position of the northing column (EPSG:27700 metres).
+    pub northing: usize,
+    /// 1-based position of the country code column.
+    pub country: usize,
+    /// 1-based position of the district code column.
+    pub district: usize,
     /// Provenance.
     pub provenance: Provenance,
 }

@@ -1,13 +1,17 @@
-//! The postcode gazetteer (OS Code-Point Open): one CSV per postcode area,
-//! read straight from the published zip through GDAL's `/vsizip/`.
+//! The postcode gazetteer (OS Code-Point Open): one headerless CSV per
+//! postcode area, read straight from the published zip (or a folder of the
+//! same files). There are 1.7 million rows, so they are parsed with the `csv`
+//! crate rather than GDAL's generic CSV driver (about ten times faster here);
+//! coordinates still go through GDAL's spatial reference API.
 
 use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::error::SourceError;
 use super::reproject::{Reprojector, BNG_EPSG};
-use super::table::Table;
 use crate::atlas::{normalise_postcode, DualPoint};
 use crate::config::PostcodesConfig;
 
@@ -23,21 +27,28 @@ pub struct PostcodeRecord {
 /// What a scan of the gazetteer found.
 #[derive(Debug, Default)]
 pub struct PostcodeScan {
-    /// Postcodes the region filter kept, in file order.
+    /// Postcodes the region filter kept, sorted by code.
     pub region: Vec<PostcodeRecord>,
     /// Positions of the postcodes asked for by name (for geocoding), found anywhere.
     pub found: HashMap<String, DualPoint>,
     /// Rows read.
     pub rows: usize,
-    /// Rows without a usable grid reference (positional quality 90 or 0,0).
+    /// Rows without a usable grid reference (blank, or 0,0).
     pub without_position: usize,
 }
 
+/// Where the CSV files are.
+enum Container {
+    Zip(PathBuf),
+    Folder(PathBuf),
+}
+
 /// Scans every postcode file, keeping those `in_region(country, district)`
-/// accepts plus those named in `wanted`. Files are shared between two threads.
+/// accepts plus those named in `wanted`. Files are shared between threads.
 ///
 /// # Errors
-/// When the zip or a file in it cannot be read, or a coordinate is not a number.
+/// When the archive or a file in it cannot be read, a configured column is
+/// absent, or a coordinate is not a number.
 pub fn read_postcodes(
     data_dir: &Path,
     config: &PostcodesConfig,
@@ -45,22 +56,25 @@ pub fn read_postcodes(
     wanted: &HashSet<String>,
     on_file: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<PostcodeScan, SourceError> {
-    let files = list_files(data_dir, config)?;
+    let (container, files) = list_files(data_dir, config)?;
     let done = &AtomicUsize::new(0);
     let total = files.len();
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(4);
-    let chunks: Vec<Vec<PathBuf>> = (0..threads)
-        .map(|t| files.iter().skip(t).step_by(threads).cloned().collect())
-        .collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(4);
+    let container = &container;
     let results: Vec<Result<PostcodeScan, SourceError>> = std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .iter()
-            .map(|chunk| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let mine: Vec<&String> = files.iter().skip(t).step_by(threads).collect();
                 s.spawn(move || {
                     let reprojector = Reprojector::from_epsg(BNG_EPSG)?;
+                    let mut archive = open_archive(container)?;
                     let mut scan = PostcodeScan::default();
-                    for file in chunk {
-                        read_file(file, config, &reprojector, in_region, wanted, &mut scan)?;
+                    let mut buffer = Vec::new();
+                    for name in mine {
+                        let file = read_entry(container, archive.as_mut(), name, &mut buffer)?;
+                        parse_file(&file, &buffer, config, &reprojector, in_region, wanted, &mut scan)?;
                         on_file(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                     }
                     Ok(scan)
@@ -91,70 +105,167 @@ pub fn read_postcodes(
     Ok(all)
 }
 
-fn list_files(data_dir: &Path, config: &PostcodesConfig) -> Result<Vec<PathBuf>, SourceError> {
-    let archive = data_dir.join(&config.path);
-    if !archive.exists() {
-        return Err(SourceError::MissingFile { file: archive });
-    }
-    let root = if archive.is_dir() {
-        archive.join(&config.folder)
-    } else {
-        PathBuf::from(format!("/vsizip/{}/{}", archive.display(), config.folder))
-    };
-    let mut names = gdal::vsi::read_dir(&root, false).map_err(|e| SourceError::Open {
-        file: root.clone(),
+fn open_error(file: &Path, message: impl ToString) -> SourceError {
+    SourceError::Open {
+        file: file.to_owned(),
         layer: None,
-        message: e.to_string(),
-    })?;
-    names.retain(|n| n.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")));
-    names.sort();
-    if names.is_empty() {
-        return Err(SourceError::Empty { file: root });
+        message: message.to_string(),
     }
-    Ok(names.into_iter().map(|n| root.join(n)).collect())
 }
 
-fn read_file(
+fn list_files(data_dir: &Path, config: &PostcodesConfig) -> Result<(Container, Vec<String>), SourceError> {
+    let root = data_dir.join(&config.path);
+    if !root.exists() {
+        return Err(SourceError::MissingFile { file: root });
+    }
+    let is_csv = |n: &str| {
+        Path::new(n)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+    };
+    let folder = config.folder.trim_matches('/');
+    let (container, mut names) = if root.is_dir() {
+        let dir = root.join(folder);
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .map_err(|e| open_error(&dir, e))?
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| is_csv(n))
+            .collect();
+        (Container::Folder(dir), names)
+    } else {
+        let file = File::open(&root).map_err(|e| open_error(&root, e))?;
+        let archive = zip::ZipArchive::new(file).map_err(|e| open_error(&root, e))?;
+        let prefix = format!("{folder}/");
+        let names = archive
+            .file_names()
+            .filter(|n| n.starts_with(&prefix) && is_csv(n))
+            .map(str::to_owned)
+            .collect();
+        (Container::Zip(root), names)
+    };
+    names.sort();
+    if names.is_empty() {
+        let place = match &container {
+            Container::Zip(p) => p.join(folder),
+            Container::Folder(p) => p.clone(),
+        };
+        return Err(SourceError::Empty { file: place });
+    }
+    Ok((container, names))
+}
+
+fn open_archive(container: &Container) -> Result<Option<zip::ZipArchive<File>>, SourceError> {
+    match container {
+        Container::Zip(path) => {
+            let file = File::open(path).map_err(|e| open_error(path, e))?;
+            Ok(Some(zip::ZipArchive::new(file).map_err(|e| open_error(path, e))?))
+        }
+        Container::Folder(_) => Ok(None),
+    }
+}
+
+/// Reads one file into `buffer`; returns the path to name in messages.
+fn read_entry(
+    container: &Container,
+    archive: Option<&mut zip::ZipArchive<File>>,
+    name: &str,
+    buffer: &mut Vec<u8>,
+) -> Result<PathBuf, SourceError> {
+    buffer.clear();
+    match (container, archive) {
+        (Container::Zip(path), Some(archive)) => {
+            let shown = path.join(name);
+            let mut entry = archive.by_name(name).map_err(|e| open_error(&shown, e))?;
+            entry.read_to_end(buffer).map_err(|e| open_error(&shown, e))?;
+            Ok(shown)
+        }
+        (Container::Folder(dir), _) => {
+            let path = dir.join(name);
+            File::open(&path)
+                .and_then(|mut f| f.read_to_end(buffer))
+                .map_err(|e| open_error(&path, e))?;
+            Ok(path)
+        }
+        (Container::Zip(path), None) => Err(open_error(path, "archive not open")),
+    }
+}
+
+fn parse_file(
     file: &Path,
+    bytes: &[u8],
     config: &PostcodesConfig,
     reprojector: &Reprojector,
     in_region: &(dyn Fn(&str, &str) -> bool + Sync),
     wanted: &HashSet<String>,
     scan: &mut PostcodeScan,
 ) -> Result<(), SourceError> {
-    let options: Vec<&str> = config.open_options.iter().map(String::as_str).collect();
-    let t = Table::open(file, None, &options)?;
-    let (pc, ea, no, cy, dc) = (
-        t.column(&config.postcode)?,
-        t.column(&config.easting)?,
-        t.column(&config.northing)?,
-        t.column(&config.country)?,
-        t.column(&config.district)?,
-    );
+    let positions = [
+        ("postcode", config.postcode),
+        ("easting", config.easting),
+        ("northing", config.northing),
+        ("country", config.country),
+        ("district", config.district),
+    ];
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut record = csv::StringRecord::new();
     let mut keep: Vec<(String, bool)> = Vec::new();
     let (mut xs, mut ys) = (Vec::new(), Vec::new());
-    let rows = t.for_each_row(|r| {
-        let Some(code) = r.text(&pc).as_deref().and_then(normalise_postcode) else {
-            return Ok(());
-        };
-        let region = in_region(&r.text(&cy).unwrap_or_default(), &r.text(&dc).unwrap_or_default());
+    let mut row = 0_u64;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                return Err(SourceError::Gdal {
+                    file: file.to_owned(),
+                    message: format!("row {}: {e}", row + 1),
+                })
+            }
+        }
+        row += 1;
+        let mut cells = [""; 5];
+        for (cell, (what, pos)) in cells.iter_mut().zip(positions) {
+            *cell = pos
+                .checked_sub(1)
+                .and_then(|i| record.get(i))
+                .ok_or_else(|| SourceError::MissingColumn {
+                    file: file.to_owned(),
+                    column: format!("{what} (column {pos}) in row {row}"),
+                    available: format!("{} columns", record.len()),
+                })?
+                .trim();
+        }
+        let [postcode, easting, northing, country, district] = cells;
+        let Some(code) = normalise_postcode(postcode) else { continue };
+        let region = in_region(country, district);
         if !region && !wanted.contains(&code) {
-            return Ok(());
+            continue;
         }
-        let (Some(e), Some(n)) = (r.number_value(&ea)?, r.number_value(&no)?) else {
-            scan.without_position += 1;
-            return Ok(());
+        let number = |text: &str, what: &str| -> Result<Option<f64>, SourceError> {
+            if text.is_empty() {
+                return Ok(None);
+            }
+            text.parse::<f64>().map(Some).map_err(|_| SourceError::BadValue {
+                file: file.to_owned(),
+                row,
+                column: what.to_owned(),
+                value: text.to_owned(),
+                expected: "a number of metres",
+            })
         };
-        if e == 0.0 && n == 0.0 {
-            scan.without_position += 1;
-            return Ok(());
+        match (number(easting, "easting")?, number(northing, "northing")?) {
+            (Some(e), Some(n)) if e != 0.0 || n != 0.0 => {
+                keep.push((code, region));
+                xs.push(e);
+                ys.push(n);
+            }
+            _ => scan.without_position += 1,
         }
-        keep.push((code, region));
-        xs.push(e);
-        ys.push(n);
-        Ok(())
-    })?;
-    scan.rows += usize::try_from(rows).unwrap_or(usize::MAX);
+    }
+    scan.rows += usize::try_from(row).unwrap_or(usize::MAX);
     let points = reprojector.points(&xs, &ys)?;
     for ((code, region), location) in keep.into_iter().zip(points) {
         if wanted.contains(&code) {
