@@ -5,7 +5,7 @@
 mod common;
 
 use common::atlas;
-use geo::{Distance, Geodesic, Point};
+use geo::{Distance, Geodesic, Intersects, Point};
 
 const OXFORDSHIRE: [(&str, usize, usize, usize); 5] = [
     // district, LSOAs 2021 (2024 lookup), LSOAs 2011 (2022 lookup), wards 2024
@@ -59,7 +59,12 @@ fn every_lsoa_joins_to_imd_population_ward_and_district() {
         // E01027305 best-fits a Cherwell ward in 2024, but its 2011 predecessor
         // belongs to West Northamptonshire in IoD2019's geography, so it is
         // the one region LSOA without a 2011 link.
-        assert_eq!(l.lsoa11.is_empty(), l.code == "E01027305", "{} links to 2011", l.code);
+        assert_eq!(
+            l.lsoa11.is_empty(),
+            l.code == "E01027305",
+            "{} links to 2011",
+            l.code
+        );
     }
     for l in &a.lsoa11 {
         assert!(
@@ -184,13 +189,15 @@ fn osm_polygons_become_surface_points_with_area() {
     assert_eq!(uni.name, "University Parks");
     // SpatiaLite's geodesic ST_Area(geometry, 1) over the same way: 297,392.0 m².
     let area = uni.area_m2.expect("polygon area");
-    assert!((area - 297_392.0).abs() < 30.0, "University Parks area {area}");
+    assert!(
+        (area - 297_392.0).abs() < 30.0,
+        "University Parks area {area}"
+    );
     assert_eq!(
         uni.district.map(|d| a.districts[d as usize].code.as_str()),
         Some("E07000178")
     );
     let lsoa = &a.lsoa21[uni.lsoa21.expect("placed") as usize];
-    use geo::Intersects;
     assert!(
         lsoa.geometry.lonlat.intersects(&uni.location.lonlat),
         "surface point inside its LSOA"
@@ -200,13 +207,12 @@ fn osm_polygons_become_surface_points_with_area() {
 #[test]
 fn point_in_polygon_and_nearest_indexes_agree_with_brute_force() {
     let a = atlas();
-    use geo::Intersects;
     for pc in a.postcodes.iter().step_by(97) {
         let brute = a
             .lsoa21
             .iter()
             .position(|l| l.geometry.lonlat.intersects(&pc.location.lonlat))
-            .map(|i| i as u32);
+            .map(|i| u32::try_from(i).unwrap());
         assert_eq!(Some(pc.lsoa21), brute, "{}", pc.code);
     }
     let (lib, _) = a.category_by_id("library").unwrap();

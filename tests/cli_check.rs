@@ -18,11 +18,23 @@ fn check_prints_counts_coverage_and_timings() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("LSOAs 2021               429"), "{text}");
     assert!(text.contains("LSOAs 2011               407"), "{text}");
-    assert!(text.contains("E07000178 Oxford                   23 wards    84 LSOAs 2021    83 LSOAs 2011"), "{text}");
-    assert!(text.contains("LSOAs 2021 without IMD 2025           0"), "{text}");
+    assert!(
+        text.contains(
+            "E07000178 Oxford                   23 wards    84 LSOAs 2021    83 LSOAs 2011"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("LSOAs 2021 without IMD 2025           0"),
+        "{text}"
+    );
     assert!(text.contains("Rows not geocoded:"), "{text}");
     assert!(text.contains("peak memory (RSS)"), "{text}");
     assert!(text.contains("ODbL-1.0"), "{text}");
@@ -52,7 +64,8 @@ fn a_broken_source_fails_naming_file_row_and_column() {
     }
     std::fs::create_dir(dir.path().join("population")).unwrap();
     std::fs::write(
-        dir.path().join("population/census21_usual_residents_lsoa21.csv"),
+        dir.path()
+            .join("population/census21_usual_residents_lsoa21.csv"),
         "lsoa21_code,total_residents\nE01028513,12x\n",
     )
     .unwrap();
@@ -78,5 +91,8 @@ fn unknown_region_lists_the_known_ones() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unknown region 'atlantis'") && err.contains("england"), "{err}");
+    assert!(
+        err.contains("unknown region 'atlantis'") && err.contains("england"),
+        "{err}"
+    );
 }

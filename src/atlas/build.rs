@@ -16,7 +16,9 @@ use super::index::{AreaIndex, AssetIndex};
 use super::postcode::Postcode;
 use super::report::{LoadReport, StepTiming, Unplaced};
 use super::{Atlas, CodeLookup, Indexes, RegionInfo};
-use crate::config::{AssetSourceConfig, AtlasConfig, ConfigError, CoverageConfig, DeprivationConfig, Provenance};
+use crate::config::{
+    AssetSourceConfig, AtlasConfig, ConfigError, CoverageConfig, DeprivationConfig, Provenance,
+};
 use crate::sources::{self, tables, Location, RawArea, SourceAssets, SourceError};
 
 /// Why the atlas could not be built.
@@ -62,7 +64,12 @@ struct Timer<'a> {
 }
 
 impl Timer<'_> {
-    fn time<T>(&self, step: &str, count: impl Fn(&T) -> usize, f: impl FnOnce() -> Result<T, BuildError>) -> Result<T, BuildError> {
+    fn time<T>(
+        &self,
+        step: &str,
+        count: impl Fn(&T) -> usize,
+        f: impl FnOnce() -> Result<T, BuildError>,
+    ) -> Result<T, BuildError> {
         let start = Instant::now();
         let value = f()?;
         let elapsed = start.elapsed();
@@ -132,7 +139,10 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
     };
     let in_region_district = |district: &str, lsoa: &str| {
         if region_cfg.districts.is_empty() {
-            region_cfg.lsoa_code_prefix.as_deref().is_some_and(|p| lsoa.starts_with(p))
+            region_cfg
+                .lsoa_code_prefix
+                .as_deref()
+                .is_some_and(|p| lsoa.starts_with(p))
         } else {
             region_cfg.districts.iter().any(|d| d == district)
         }
@@ -140,7 +150,10 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
 
     // 1. Lookups decide which areas belong to the region.
     let ward_rows = timer.time("lookups/lsoa21_ward_district", Vec::len, || {
-        Ok(tables::read_ward_lookup(dir, &cfg.lookups.lsoa21_ward_district)?)
+        Ok(tables::read_ward_lookup(
+            dir,
+            &cfg.lookups.lsoa21_ward_district,
+        )?)
     })?;
     let region_rows: Vec<&tables::WardLookupRow> = ward_rows
         .iter()
@@ -154,7 +167,10 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
     }
     let lsoa21_codes: HashSet<&str> = region_rows.iter().map(|r| r.lsoa.as_str()).collect();
     let ward_codes: HashSet<&str> = region_rows.iter().map(|r| r.ward_code.as_str()).collect();
-    let district_codes: HashSet<&str> = region_rows.iter().map(|r| r.district_code.as_str()).collect();
+    let district_codes: HashSet<&str> = region_rows
+        .iter()
+        .map(|r| r.district_code.as_str())
+        .collect();
 
     let changes = timer.time("lookups/lsoa11_lsoa21", Vec::len, || {
         Ok(tables::read_lsoa_changes(dir, &cfg.lookups.lsoa11_lsoa21)?)
@@ -169,79 +185,107 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         .collect();
 
     // 2. Independent reads, in parallel.
-    let (lsoa21_raw, lsoa11_raw, ward_raw, district_raw, imd25, imd19, pop, ruc, ward17, asset_reads) =
-        std::thread::scope(|s| {
-            let t = &timer;
-            let b = &cfg.boundaries;
-            let h1 = s.spawn(|| -> Areas {
-                t.time("boundaries/lsoa21", Vec::len, || {
-                    Ok(sources::read_boundaries(dir, &b.lsoa21, |c| lsoa21_codes.contains(c))?)
-                })
-            });
-            let h2 = s.spawn(|| -> Areas {
-                t.time("boundaries/lsoa11", Vec::len, || {
-                    Ok(sources::read_boundaries(dir, &b.lsoa11, |c| lsoa11_codes.contains(c))?)
-                })
-            });
-            let h3 = s.spawn(|| -> Areas {
-                t.time("boundaries/wards", Vec::len, || {
-                    Ok(sources::read_boundaries(dir, &b.wards, |c| ward_codes.contains(c))?)
-                })
-            });
-            let h4 = s.spawn(|| -> Areas {
-                t.time("boundaries/districts", Vec::len, || {
-                    Ok(sources::read_boundaries(dir, &b.districts, |c| district_codes.contains(c))?)
-                })
-            });
-            let h5 = s.spawn(|| {
-                t.time("deprivation/imd2025", |v: &tables::DeprivationValues| v.values.len(), || {
-                    Ok(tables::read_deprivation(dir, &cfg.imd2025)?)
-                })
-            });
-            let h6 = s.spawn(|| {
-                t.time("deprivation/imd2019", |v: &tables::DeprivationValues| v.values.len(), || {
-                    Ok(tables::read_deprivation(dir, &cfg.imd2019)?)
-                })
-            });
-            let h7 = s.spawn(|| {
-                t.time("population", HashMap::len, || Ok(tables::read_population(dir, &cfg.population)?))
-            });
-            let h8 = s.spawn(|| {
-                t.time("lookups/rural_urban", HashMap::len, || {
-                    Ok(tables::read_rural_urban(dir, &cfg.lookups.rural_urban)?)
-                })
-            });
-            let h9 = s.spawn(|| {
-                t.time("lookups/lsoa11_ward17", HashMap::len, || {
-                    Ok(tables::read_pairs(dir, &cfg.lookups.lsoa11_ward17)?)
-                })
-            });
-            let h10 = s.spawn(|| {
-                cfg.asset_sources
-                    .iter()
-                    .map(|a| {
-                        t.time(&format!("assets/{}", a.id), |v: &SourceAssets| v.assets.len(), || {
-                            Ok(sources::read_asset_source(dir, a)?)
-                        })
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-            });
-            let join = |name: &str| BuildError::Join(format!("reader for {name} failed"));
-            (
-                h1.join().map_err(|_| join("lsoa21")),
-                h2.join().map_err(|_| join("lsoa11")),
-                h3.join().map_err(|_| join("wards")),
-                h4.join().map_err(|_| join("districts")),
-                h5.join().map_err(|_| join("imd2025")),
-                h6.join().map_err(|_| join("imd2019")),
-                h7.join().map_err(|_| join("population")),
-                h8.join().map_err(|_| join("rural_urban")),
-                h9.join().map_err(|_| join("ward17")),
-                h10.join().map_err(|_| join("assets")),
+    let (
+        lsoa21_raw,
+        lsoa11_raw,
+        ward_raw,
+        district_raw,
+        imd25,
+        imd19,
+        pop,
+        ruc,
+        ward17,
+        asset_reads,
+    ) = std::thread::scope(|s| {
+        let t = &timer;
+        let b = &cfg.boundaries;
+        let h1 = s.spawn(|| -> Areas {
+            t.time("boundaries/lsoa21", Vec::len, || {
+                Ok(sources::read_boundaries(dir, &b.lsoa21, |c| {
+                    lsoa21_codes.contains(c)
+                })?)
+            })
+        });
+        let h2 = s.spawn(|| -> Areas {
+            t.time("boundaries/lsoa11", Vec::len, || {
+                Ok(sources::read_boundaries(dir, &b.lsoa11, |c| {
+                    lsoa11_codes.contains(c)
+                })?)
+            })
+        });
+        let h3 = s.spawn(|| -> Areas {
+            t.time("boundaries/wards", Vec::len, || {
+                Ok(sources::read_boundaries(dir, &b.wards, |c| {
+                    ward_codes.contains(c)
+                })?)
+            })
+        });
+        let h4 = s.spawn(|| -> Areas {
+            t.time("boundaries/districts", Vec::len, || {
+                Ok(sources::read_boundaries(dir, &b.districts, |c| {
+                    district_codes.contains(c)
+                })?)
+            })
+        });
+        let h5 = s.spawn(|| {
+            t.time(
+                "deprivation/imd2025",
+                |v: &tables::DeprivationValues| v.values.len(),
+                || Ok(tables::read_deprivation(dir, &cfg.imd2025)?),
             )
         });
-    let (lsoa21_raw, lsoa11_raw, ward_raw, district_raw) = (lsoa21_raw??, lsoa11_raw??, ward_raw??, district_raw??);
-    let (imd25, imd19, pop, ruc, ward17, asset_reads) = (imd25??, imd19??, pop??, ruc??, ward17??, asset_reads??);
+        let h6 = s.spawn(|| {
+            t.time(
+                "deprivation/imd2019",
+                |v: &tables::DeprivationValues| v.values.len(),
+                || Ok(tables::read_deprivation(dir, &cfg.imd2019)?),
+            )
+        });
+        let h7 = s.spawn(|| {
+            t.time("population", HashMap::len, || {
+                Ok(tables::read_population(dir, &cfg.population)?)
+            })
+        });
+        let h8 = s.spawn(|| {
+            t.time("lookups/rural_urban", HashMap::len, || {
+                Ok(tables::read_rural_urban(dir, &cfg.lookups.rural_urban)?)
+            })
+        });
+        let h9 = s.spawn(|| {
+            t.time("lookups/lsoa11_ward17", HashMap::len, || {
+                Ok(tables::read_pairs(dir, &cfg.lookups.lsoa11_ward17)?)
+            })
+        });
+        let h10 = s.spawn(|| {
+            cfg.asset_sources
+                .iter()
+                .map(|a| {
+                    t.time(
+                        &format!("assets/{}", a.id),
+                        |v: &SourceAssets| v.assets.len(),
+                        || Ok(sources::read_asset_source(dir, a)?),
+                    )
+                })
+                .collect::<Result<Vec<_>, _>>()
+        });
+        let join = |name: &str| BuildError::Join(format!("reader for {name} failed"));
+        (
+            h1.join().map_err(|_| join("lsoa21")),
+            h2.join().map_err(|_| join("lsoa11")),
+            h3.join().map_err(|_| join("wards")),
+            h4.join().map_err(|_| join("districts")),
+            h5.join().map_err(|_| join("imd2025")),
+            h6.join().map_err(|_| join("imd2019")),
+            h7.join().map_err(|_| join("population")),
+            h8.join().map_err(|_| join("rural_urban")),
+            h9.join().map_err(|_| join("ward17")),
+            h10.join().map_err(|_| join("assets")),
+        )
+    });
+    let (lsoa21_raw, lsoa11_raw, ward_raw, district_raw) =
+        (lsoa21_raw??, lsoa11_raw??, ward_raw??, district_raw??);
+    let (imd25, imd19, pop, ruc, ward17, asset_reads) =
+        (imd25??, imd19??, pop??, ruc??, ward17??, asset_reads??);
 
     // 3. Districts, wards, LSOAs, joined by code.
     let mut districts: Vec<District> = district_raw
@@ -257,7 +301,8 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
     districts.sort_by(|a, b| a.code.cmp(&b.code));
     let district_lookup = CodeLookup::of(&districts, |d| &d.code);
 
-    let ward_shapes: HashMap<String, RawArea> = ward_raw.into_iter().map(|a| (a.code.clone(), a)).collect();
+    let ward_shapes: HashMap<String, RawArea> =
+        ward_raw.into_iter().map(|a| (a.code.clone(), a)).collect();
     let mut ward_meta: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
     for r in &region_rows {
         ward_meta.insert(&r.ward_code, (&r.ward_name, &r.district_code));
@@ -268,7 +313,9 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
             let shape = ward_shapes.get(*code);
             let geometry_note = match shape {
                 Some(s) => match &s.original_code {
-                    Some(old) => format!("December 2022 boundary of {old}, recoded to {code} in 2024"),
+                    Some(old) => {
+                        format!("December 2022 boundary of {old}, recoded to {code} in 2024")
+                    }
                     None => "December 2022 boundary".to_owned(),
                 },
                 None => "no published boundary for this ward code".to_owned(),
@@ -287,7 +334,8 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
 
     let imd25_schema = release(&cfg.imd2025, "lsoa21");
     let imd19_schema = release(&cfg.imd2019, "lsoa11");
-    let row_of: HashMap<&str, &&tables::WardLookupRow> = region_rows.iter().map(|r| (r.lsoa.as_str(), r)).collect();
+    let row_of: HashMap<&str, &&tables::WardLookupRow> =
+        region_rows.iter().map(|r| (r.lsoa.as_str(), r)).collect();
     let mut lsoa21: Vec<Lsoa21> = lsoa21_raw
         .into_iter()
         .map(|a| {
@@ -324,7 +372,9 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
     lsoa11.sort_by(|a, b| a.code.cmp(&b.code));
     let lsoa11_lookup = CodeLookup::of(&lsoa11, |l| &l.code);
     for c in &changes {
-        if let (Some(&i11), Some(&i21)) = (lsoa11_lookup.get(&c.lsoa11), lsoa21_lookup.get(&c.lsoa21)) {
+        if let (Some(&i11), Some(&i21)) =
+            (lsoa11_lookup.get(&c.lsoa11), lsoa21_lookup.get(&c.lsoa21))
+        {
             lsoa11[i11 as usize].lsoa21.push((i21, c.change));
             lsoa11[i11 as usize].district_code = Some(c.district_code.clone());
             lsoa21[i21 as usize].lsoa11.push((i11, c.change));
@@ -344,19 +394,38 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         }
     }
 
-    let indexes_areas = timer.time("index/areas", |_: &(AreaIndex, AreaIndex, AreaIndex, AreaIndex)| lsoa21.len(), || {
-        Ok((
-            AreaIndex::build(lsoa21.iter().enumerate().map(|(i, l)| (to_idx(i), &l.geometry))),
-            AreaIndex::build(lsoa11.iter().enumerate().map(|(i, l)| (to_idx(i), &l.geometry))),
-            AreaIndex::build(
-                wards
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, w)| Some((to_idx(i), w.geometry.as_ref()?))),
-            ),
-            AreaIndex::build(districts.iter().enumerate().map(|(i, d)| (to_idx(i), &d.geometry))),
-        ))
-    })?;
+    let indexes_areas = timer.time(
+        "index/areas",
+        |_: &(AreaIndex, AreaIndex, AreaIndex, AreaIndex)| lsoa21.len(),
+        || {
+            Ok((
+                AreaIndex::build(
+                    lsoa21
+                        .iter()
+                        .enumerate()
+                        .map(|(i, l)| (to_idx(i), &l.geometry)),
+                ),
+                AreaIndex::build(
+                    lsoa11
+                        .iter()
+                        .enumerate()
+                        .map(|(i, l)| (to_idx(i), &l.geometry)),
+                ),
+                AreaIndex::build(
+                    wards
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, w)| Some((to_idx(i), w.geometry.as_ref()?))),
+                ),
+                AreaIndex::build(
+                    districts
+                        .iter()
+                        .enumerate()
+                        .map(|(i, d)| (to_idx(i), &d.geometry)),
+                ),
+            ))
+        },
+    )?;
     let (lsoa21_index, lsoa11_index, ward_index, district_index) = indexes_areas;
 
     // 4. Postcodes: the region's (as access origins) and those assets need.
@@ -368,22 +437,37 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
             _ => None,
         })
         .collect();
-    let scan = timer.time("postcodes", |s: &sources::PostcodeScan| s.rows, || {
-        let in_region = |country: &str, district: &str| {
-            if region_cfg.districts.is_empty() {
-                region_cfg.lsoa_code_prefix.as_deref().is_some_and(|p| country.starts_with(p))
-            } else {
-                region_cfg.districts.iter().any(|d| d == district)
-            }
-        };
-        Ok(sources::read_postcodes(dir, &cfg.postcodes, &in_region, &wanted, &|d, t| {
-            observer.postcode_files(d, t);
-        })?)
-    })?;
+    let scan = timer.time(
+        "postcodes",
+        |s: &sources::PostcodeScan| s.rows,
+        || {
+            let in_region = |country: &str, district: &str| {
+                if region_cfg.districts.is_empty() {
+                    region_cfg
+                        .lsoa_code_prefix
+                        .as_deref()
+                        .is_some_and(|p| country.starts_with(p))
+                } else {
+                    region_cfg.districts.iter().any(|d| d == district)
+                }
+            };
+            Ok(sources::read_postcodes(
+                dir,
+                &cfg.postcodes,
+                &in_region,
+                &wanted,
+                &|d, t| {
+                    observer.postcode_files(d, t);
+                },
+            )?)
+        },
+    )?;
     let geometry_of = |i: u32| lsoa21.get(i as usize).map(|l| &l.geometry);
-    let (postcodes, postcodes_outside_lsoas) = timer.time("postcodes/placed", |p: &(Vec<Postcode>, usize)| p.0.len(), || {
-        Ok(place_postcodes(&scan.region, &lsoa21_index, &geometry_of))
-    })?;
+    let (postcodes, postcodes_outside_lsoas) = timer.time(
+        "postcodes/placed",
+        |p: &(Vec<Postcode>, usize)| p.0.len(),
+        || Ok(place_postcodes(&scan.region, &lsoa21_index, &geometry_of)),
+    )?;
 
     // 5. Assets: geocode, place, keep those in or near the region, dedupe.
     let mut report = LoadReport::default();
@@ -401,12 +485,20 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
     let buffer = region_cfg.edge_buffer_m;
     for (si, (source_cfg, read)) in cfg.asset_sources.iter().zip(asset_reads).enumerate() {
         let source_idx = u16::try_from(si).unwrap_or(u16::MAX);
-        asset_sources.push(provenance_source(&source_cfg.id, &source_cfg.provenance, coverage(source_cfg)));
-        report.filtered_out.push((source_cfg.id.clone(), read.filtered_out));
+        asset_sources.push(provenance_source(
+            &source_cfg.id,
+            &source_cfg.provenance,
+            coverage(source_cfg),
+        ));
+        report
+            .filtered_out
+            .push((source_cfg.id.clone(), read.filtered_out));
         let (mut dupes, mut beyond) = (0, 0);
         let first_new = assets.len();
         for raw in read.assets {
-            let Some(category) = categories.iter().position(|c| c.id == raw.category) else { continue };
+            let Some(category) = categories.iter().position(|c| c.id == raw.category) else {
+                continue;
+            };
             let location = match &raw.location {
                 Location::Point(p) => *p,
                 Location::Postcode(pc) => {
@@ -439,7 +531,8 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
             }
             if let Some(within) = source_cfg.dedupe_within_m {
                 let duplicate = assets[..first_new].iter().any(|a| {
-                    usize::from(a.category) == category && Euclidean.distance(a.location.bng, location.bng) <= within
+                    usize::from(a.category) == category
+                        && Euclidean.distance(a.location.bng, location.bng) <= within
                 });
                 if duplicate {
                     dupes += 1;
@@ -472,15 +565,19 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
     }
     make_ids_unique(&mut assets);
     assets.sort_by(|a, b| a.id.cmp(&b.id));
-    let asset_index = timer.time("index/assets", |_: &AssetIndex| assets.len(), || {
-        Ok(AssetIndex::build(
-            categories.len(),
-            assets
-                .iter()
-                .enumerate()
-                .map(|(i, a)| (to_idx(i), usize::from(a.category), a.location)),
-        ))
-    })?;
+    let asset_index = timer.time(
+        "index/assets",
+        |_: &AssetIndex| assets.len(),
+        || {
+            Ok(AssetIndex::build(
+                categories.len(),
+                assets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| (to_idx(i), usize::from(a.category), a.location)),
+            ))
+        },
+    )?;
 
     let lookup = CodeLookup {
         lsoa21: lsoa21_lookup,
@@ -552,7 +649,10 @@ fn coverage(c: &AssetSourceConfig) -> Coverage {
             codes: codes.clone(),
             description,
         },
-        CoverageConfig::Bbox(bbox) => Coverage::Bbox { bbox: *bbox, description },
+        CoverageConfig::Bbox(bbox) => Coverage::Bbox {
+            bbox: *bbox,
+            description,
+        },
     }
 }
 
@@ -567,9 +667,18 @@ fn place_postcodes<'a>(
     let placed: Vec<Vec<Option<u32>>> = std::thread::scope(|s| {
         let handles: Vec<_> = records
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|r| index.containing(r.location.lonlat, Crs::Crs84, geometry)).collect()))
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|r| index.containing(r.location.lonlat, Crs::Crs84, geometry))
+                        .collect()
+                })
+            })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_default())
+            .collect()
     });
     let mut out = Vec::with_capacity(records.len());
     let mut outside = 0;

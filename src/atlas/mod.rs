@@ -190,7 +190,10 @@ impl Atlas {
                 .is_some_and(|d| codes.contains(&d.code)),
             Coverage::Bbox { bbox, .. } => {
                 let b = lsoa.geometry.lonlat_bbox;
-                b.min().x >= bbox[0] && b.min().y >= bbox[1] && b.max().x <= bbox[2] && b.max().y <= bbox[3]
+                b.min().x >= bbox[0]
+                    && b.min().y >= bbox[1]
+                    && b.max().x <= bbox[2]
+                    && b.max().y <= bbox[3]
             }
         }
     }

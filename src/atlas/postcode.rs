@@ -36,7 +36,9 @@ pub fn normalise_postcode(raw: &str) -> Option<String> {
     }
     let bytes = compact.as_bytes();
     let inward = &bytes[bytes.len() - 3..];
-    let inward_ok = inward[0].is_ascii_digit() && inward[1].is_ascii_alphabetic() && inward[2].is_ascii_alphabetic();
+    let inward_ok = inward[0].is_ascii_digit()
+        && inward[1].is_ascii_alphabetic()
+        && inward[2].is_ascii_alphabetic();
     if !inward_ok || !bytes[0].is_ascii_alphabetic() {
         return None;
     }

@@ -20,6 +20,8 @@ pub enum Command {
     Check(AtlasArgs),
     /// Load the atlas once and serve the OGC API, planner endpoints and map.
     Serve(ServeArgs),
+    /// List LSOAs both deprived and far from a category of asset.
+    Gaps(super::gaps::GapsArgs),
 }
 
 /// Arguments of `serve`.

@@ -17,12 +17,19 @@ pub fn run(args: &AtlasArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// Regions with more districts than this get no per-district list.
+const LIST_DISTRICTS_UP_TO: usize = 20;
+
 /// The printed summary.
 #[must_use]
 #[allow(clippy::too_many_lines)]
 pub fn summary(atlas: &Atlas) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "GapMap atlas: {} ({})", atlas.region.name, atlas.region.id);
+    let _ = writeln!(
+        s,
+        "GapMap atlas: {} ({})",
+        atlas.region.name, atlas.region.id
+    );
     let _ = writeln!(s, "\nAreas");
     let _ = writeln!(s, "  districts            {:>7}", atlas.districts.len());
     let _ = writeln!(s, "  wards (2024)         {:>7}", atlas.wards.len());
@@ -30,11 +37,18 @@ pub fn summary(atlas: &Atlas) -> String {
     let _ = writeln!(s, "  LSOAs 2011           {:>7}", atlas.lsoa11.len());
     let _ = writeln!(s, "  postcodes (origins)  {:>7}", atlas.postcodes.len());
     // England has 296 districts: list them only for county-sized regions.
-    const LIST_DISTRICTS_UP_TO: usize = 20;
     if atlas.districts.len() > LIST_DISTRICTS_UP_TO {
-        let _ = writeln!(s, "    (per-district counts omitted for {} districts)", atlas.districts.len());
+        let _ = writeln!(
+            s,
+            "    (per-district counts omitted for {} districts)",
+            atlas.districts.len()
+        );
     }
-    for d in atlas.districts.iter().take_while(|_| atlas.districts.len() <= LIST_DISTRICTS_UP_TO) {
+    for d in atlas
+        .districts
+        .iter()
+        .take_while(|_| atlas.districts.len() <= LIST_DISTRICTS_UP_TO)
+    {
         let l11 = atlas
             .lsoa11
             .iter()
@@ -51,11 +65,28 @@ pub fn summary(atlas: &Atlas) -> String {
         );
     }
     let _ = writeln!(s, "\nJoin coverage");
-    let count = |f: &dyn Fn(&crate::atlas::Lsoa21) -> bool| atlas.lsoa21.iter().filter(|l| f(l)).count();
-    let _ = writeln!(s, "  LSOAs 2021 without IMD 2025      {:>6}", count(&|l| l.imd.iter().all(crate::atlas::IndicatorValue::is_empty)));
-    let _ = writeln!(s, "  LSOAs 2021 without population    {:>6}", count(&|l| l.residents.is_none()));
-    let _ = writeln!(s, "  LSOAs 2021 without ward          {:>6}", count(&|l| l.ward.is_none()));
-    let _ = writeln!(s, "  LSOAs 2021 without rural/urban   {:>6}", count(&|l| l.rural_urban.is_none()));
+    let count =
+        |f: &dyn Fn(&crate::atlas::Lsoa21) -> bool| atlas.lsoa21.iter().filter(|l| f(l)).count();
+    let _ = writeln!(
+        s,
+        "  LSOAs 2021 without IMD 2025      {:>6}",
+        count(&|l| l.imd.iter().all(crate::atlas::IndicatorValue::is_empty))
+    );
+    let _ = writeln!(
+        s,
+        "  LSOAs 2021 without population    {:>6}",
+        count(&|l| l.residents.is_none())
+    );
+    let _ = writeln!(
+        s,
+        "  LSOAs 2021 without ward          {:>6}",
+        count(&|l| l.ward.is_none())
+    );
+    let _ = writeln!(
+        s,
+        "  LSOAs 2021 without rural/urban   {:>6}",
+        count(&|l| l.rural_urban.is_none())
+    );
     let _ = writeln!(s, "  LSOAs 2021 without postcodes     {:>6}", {
         let mut has = vec![false; atlas.lsoa21.len()];
         for p in &atlas.postcodes {
@@ -68,7 +99,11 @@ pub fn summary(atlas: &Atlas) -> String {
     let _ = writeln!(
         s,
         "  LSOAs 2011 without IMD 2019      {:>6}",
-        atlas.lsoa11.iter().filter(|l| l.imd.iter().all(crate::atlas::IndicatorValue::is_empty)).count()
+        atlas
+            .lsoa11
+            .iter()
+            .filter(|l| l.imd.iter().all(crate::atlas::IndicatorValue::is_empty))
+            .count()
     );
     let _ = writeln!(
         s,
@@ -80,22 +115,46 @@ pub fn summary(atlas: &Atlas) -> String {
         "  wards without boundary           {:>6}",
         atlas.wards.iter().filter(|w| w.geometry.is_none()).count()
     );
-    let _ = writeln!(s, "  region postcodes in no LSOA      {:>6}", atlas.report.postcodes_outside_lsoas);
+    let _ = writeln!(
+        s,
+        "  region postcodes in no LSOA      {:>6}",
+        atlas.report.postcodes_outside_lsoas
+    );
 
-    let _ = writeln!(s, "\nAssets by category (inside region + within {} m outside)", atlas.region.edge_buffer_m);
+    let _ = writeln!(
+        s,
+        "\nAssets by category (inside region + within {} m outside)",
+        atlas.region.edge_buffer_m
+    );
     for (i, c) in atlas.categories.iter().enumerate() {
         let (inside, outside) = atlas
             .assets
             .iter()
             .filter(|a| usize::from(a.category) == i)
-            .fold((0, 0), |(a, b), x| if x.in_region { (a + 1, b) } else { (a, b + 1) });
-        let _ = writeln!(s, "  {:<18} {:>6} inside {:>6} outside", c.id, inside, outside);
+            .fold(
+                (0, 0),
+                |(a, b), x| if x.in_region { (a + 1, b) } else { (a, b + 1) },
+            );
+        let _ = writeln!(
+            s,
+            "  {:<18} {:>6} inside {:>6} outside",
+            c.id, inside, outside
+        );
     }
     let _ = writeln!(s, "\nAssets by source");
     for (i, src) in atlas.sources.iter().enumerate() {
-        let kept = atlas.assets.iter().filter(|a| usize::from(a.source) == i).count();
+        let kept = atlas
+            .assets
+            .iter()
+            .filter(|a| usize::from(a.source) == i)
+            .count();
         let find = |v: &[(String, usize)]| v.iter().find(|(k, _)| *k == src.id).map_or(0, |x| x.1);
-        let unplaced = atlas.report.unplaced.iter().filter(|u| u.source == src.id).count();
+        let unplaced = atlas
+            .report
+            .unplaced
+            .iter()
+            .filter(|u| u.source == src.id)
+            .count();
         let _ = writeln!(
             s,
             "  {:<14} kept {:>6}  filtered out {:>6}  not geocoded {:>4}  beyond region {:>6}  duplicates {:>3}  [{}; {}; {}]",
@@ -111,7 +170,11 @@ pub fn summary(atlas: &Atlas) -> String {
         );
     }
     if !atlas.report.unplaced.is_empty() {
-        let _ = writeln!(s, "\nRows not geocoded: {} (first 10)", atlas.report.unplaced.len());
+        let _ = writeln!(
+            s,
+            "\nRows not geocoded: {} (first 10)",
+            atlas.report.unplaced.len()
+        );
         for u in atlas.report.unplaced.iter().take(10) {
             let _ = writeln!(s, "  {} row {}: {} ({})", u.source, u.row, u.name, u.reason);
         }
@@ -126,7 +189,11 @@ pub fn summary(atlas: &Atlas) -> String {
             step.elapsed.as_secs_f64() * 1000.0
         );
     }
-    let _ = writeln!(s, "  total                              {:>8.0} ms", atlas.report.total.as_secs_f64() * 1000.0);
+    let _ = writeln!(
+        s,
+        "  total                              {:>8.0} ms",
+        atlas.report.total.as_secs_f64() * 1000.0
+    );
     if let Some(peak) = peak_rss_bytes() {
         #[allow(clippy::cast_precision_loss)]
         let mib = peak as f64 / 1_048_576.0;

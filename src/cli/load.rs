@@ -15,7 +15,10 @@ struct Bar {
 
 impl LoadObserver for Bar {
     fn step_done(&self, step: &str, records: usize, elapsed: Duration) {
-        self.bar.println(format!("  {step:<34} {records:>9} records  {:>7.0} ms", elapsed.as_secs_f64() * 1000.0));
+        self.bar.println(format!(
+            "  {step:<34} {records:>9} records  {:>7.0} ms",
+            elapsed.as_secs_f64() * 1000.0
+        ));
     }
 
     fn postcode_files(&self, done: usize, total: usize) {
@@ -34,7 +37,10 @@ pub fn load_atlas(args: &AtlasArgs) -> Result<Atlas, String> {
         None => AtlasConfig::default_definition(),
     }
     .map_err(|e| e.to_string())?;
-    let region = args.region.clone().unwrap_or_else(|| config.default_region.clone());
+    let region = args
+        .region
+        .clone()
+        .unwrap_or_else(|| config.default_region.clone());
     if !args.data_dir.is_dir() {
         return Err(format!(
             "data directory {} not found (set --data-dir or GAPMAP_DATA_DIR)",
@@ -47,7 +53,8 @@ pub fn load_atlas(args: &AtlasArgs) -> Result<Atlas, String> {
         ProgressBar::new(0)
     };
     bar.set_style(
-        ProgressStyle::with_template("  postcode files {bar:30} {pos}/{len} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("  postcode files {bar:30} {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let observer = Bar { bar };
     let request = LoadRequest {

@@ -3,6 +3,7 @@
 
 mod args;
 mod check;
+mod gaps;
 mod load;
 mod memory;
 mod serve;
@@ -23,6 +24,7 @@ pub fn main() -> ExitCode {
     let result = match &args.command {
         Command::Check(a) => check::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Gaps(a) => gaps::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -36,5 +38,8 @@ pub fn main() -> ExitCode {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("GAPMAP_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -25,7 +25,10 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot bind {}: {e}", args.bind))?;
         let addr: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
-        println!("GapMap serving {} at http://{addr}/", state.atlas.region.name);
+        println!(
+            "GapMap serving {} at http://{addr}/",
+            state.atlas.region.name
+        );
         tracing::info!(%addr, "listening");
         axum::serve(listener, app(state))
             .with_graceful_shutdown(async {

@@ -84,7 +84,9 @@ impl AtlasConfig {
         };
         for source in &self.asset_sources {
             let categories: Vec<&str> = match &source.kind {
-                AssetSourceKind::Osm { rules, .. } => rules.iter().map(|r| r.category.as_str()).collect(),
+                AssetSourceKind::Osm { rules, .. } => {
+                    rules.iter().map(|r| r.category.as_str()).collect()
+                }
                 _ => vec![source.category.as_deref().unwrap_or_default()],
             };
             for c in categories {
@@ -115,7 +117,10 @@ impl AtlasConfig {
             known.sort_unstable();
             ConfigError::Invalid {
                 path: PathBuf::from("--region"),
-                message: format!("unknown region '{name}'; expected one of {}", known.join(", ")),
+                message: format!(
+                    "unknown region '{name}'; expected one of {}",
+                    known.join(", ")
+                ),
             }
         })
     }

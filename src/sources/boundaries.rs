@@ -63,7 +63,10 @@ pub fn read_boundaries(
 }
 
 /// A reprojector from the layer's CRS (CRS84 when the layer declares none).
-pub(crate) fn layer_reprojector(table: &Table, layer: Option<&str>) -> Result<Reprojector, SourceError> {
+pub(crate) fn layer_reprojector(
+    table: &Table,
+    layer: Option<&str>,
+) -> Result<Reprojector, SourceError> {
     let dataset = table.dataset();
     let l = match layer {
         Some(name) => dataset.layer_by_name(name),
@@ -115,7 +118,10 @@ fn validate_polygon(mp: &MultiPolygon<f64>) -> Result<(), String> {
     for polygon in &mp.0 {
         for ring in std::iter::once(polygon.exterior()).chain(polygon.interiors()) {
             if ring.0.len() < 4 {
-                return Err(format!("a ring has {} positions; at least 4 are needed", ring.0.len()));
+                return Err(format!(
+                    "a ring has {} positions; at least 4 are needed",
+                    ring.0.len()
+                ));
             }
             if ring.0.iter().any(|c| !c.x.is_finite() || !c.y.is_finite()) {
                 return Err("a coordinate is not a finite number".to_owned());
@@ -132,6 +138,9 @@ fn geometry_kind(g: &Geometry<f64>) -> &'static str {
         Geometry::MultiPoint(_) => "multipoint",
         Geometry::MultiLineString(_) => "multilinestring",
         Geometry::GeometryCollection(_) => "geometry collection",
-        Geometry::Rect(_) | Geometry::Triangle(_) | Geometry::Polygon(_) | Geometry::MultiPolygon(_) => "polygon",
+        Geometry::Rect(_)
+        | Geometry::Triangle(_)
+        | Geometry::Polygon(_)
+        | Geometry::MultiPolygon(_) => "polygon",
     }
 }

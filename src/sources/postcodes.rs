@@ -74,7 +74,15 @@ pub fn read_postcodes(
                     let mut buffer = Vec::new();
                     for name in mine {
                         let file = read_entry(container, archive.as_mut(), name, &mut buffer)?;
-                        parse_file(&file, &buffer, config, &reprojector, in_region, wanted, &mut scan)?;
+                        parse_file(
+                            &file,
+                            &buffer,
+                            config,
+                            &reprojector,
+                            in_region,
+                            wanted,
+                            &mut scan,
+                        )?;
                         on_file(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                     }
                     Ok(scan)
@@ -105,7 +113,7 @@ pub fn read_postcodes(
     Ok(all)
 }
 
-fn open_error(file: &Path, message: impl ToString) -> SourceError {
+fn open_error(file: &Path, message: &impl ToString) -> SourceError {
     SourceError::Open {
         file: file.to_owned(),
         layer: None,
@@ -113,7 +121,10 @@ fn open_error(file: &Path, message: impl ToString) -> SourceError {
     }
 }
 
-fn list_files(data_dir: &Path, config: &PostcodesConfig) -> Result<(Container, Vec<String>), SourceError> {
+fn list_files(
+    data_dir: &Path,
+    config: &PostcodesConfig,
+) -> Result<(Container, Vec<String>), SourceError> {
     let root = data_dir.join(&config.path);
     if !root.exists() {
         return Err(SourceError::MissingFile { file: root });
@@ -127,14 +138,14 @@ fn list_files(data_dir: &Path, config: &PostcodesConfig) -> Result<(Container, V
     let (container, mut names) = if root.is_dir() {
         let dir = root.join(folder);
         let names: Vec<String> = std::fs::read_dir(&dir)
-            .map_err(|e| open_error(&dir, e))?
+            .map_err(|e| open_error(&dir, &e))?
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
             .filter(|n| is_csv(n))
             .collect();
         (Container::Folder(dir), names)
     } else {
-        let file = File::open(&root).map_err(|e| open_error(&root, e))?;
-        let archive = zip::ZipArchive::new(file).map_err(|e| open_error(&root, e))?;
+        let file = File::open(&root).map_err(|e| open_error(&root, &e))?;
+        let archive = zip::ZipArchive::new(file).map_err(|e| open_error(&root, &e))?;
         let prefix = format!("{folder}/");
         let names = archive
             .file_names()
@@ -157,8 +168,10 @@ fn list_files(data_dir: &Path, config: &PostcodesConfig) -> Result<(Container, V
 fn open_archive(container: &Container) -> Result<Option<zip::ZipArchive<File>>, SourceError> {
     match container {
         Container::Zip(path) => {
-            let file = File::open(path).map_err(|e| open_error(path, e))?;
-            Ok(Some(zip::ZipArchive::new(file).map_err(|e| open_error(path, e))?))
+            let file = File::open(path).map_err(|e| open_error(path, &e))?;
+            Ok(Some(
+                zip::ZipArchive::new(file).map_err(|e| open_error(path, &e))?,
+            ))
         }
         Container::Folder(_) => Ok(None),
     }
@@ -175,18 +188,20 @@ fn read_entry(
     match (container, archive) {
         (Container::Zip(path), Some(archive)) => {
             let shown = path.join(name);
-            let mut entry = archive.by_name(name).map_err(|e| open_error(&shown, e))?;
-            entry.read_to_end(buffer).map_err(|e| open_error(&shown, e))?;
+            let mut entry = archive.by_name(name).map_err(|e| open_error(&shown, &e))?;
+            entry
+                .read_to_end(buffer)
+                .map_err(|e| open_error(&shown, &e))?;
             Ok(shown)
         }
         (Container::Folder(dir), _) => {
             let path = dir.join(name);
             File::open(&path)
                 .and_then(|mut f| f.read_to_end(buffer))
-                .map_err(|e| open_error(&path, e))?;
+                .map_err(|e| open_error(&path, &e))?;
             Ok(path)
         }
-        (Container::Zip(path), None) => Err(open_error(path, "archive not open")),
+        (Container::Zip(path), None) => Err(open_error(path, &"archive not open")),
     }
 }
 
@@ -239,7 +254,9 @@ fn parse_file(
                 .trim();
         }
         let [postcode, easting, northing, country, district] = cells;
-        let Some(code) = normalise_postcode(postcode) else { continue };
+        let Some(code) = normalise_postcode(postcode) else {
+            continue;
+        };
         let region = in_region(country, district);
         if !region && !wanted.contains(&code) {
             continue;
@@ -248,13 +265,15 @@ fn parse_file(
             if text.is_empty() {
                 return Ok(None);
             }
-            text.parse::<f64>().map(Some).map_err(|_| SourceError::BadValue {
-                file: file.to_owned(),
-                row,
-                column: what.to_owned(),
-                value: text.to_owned(),
-                expected: "a number of metres",
-            })
+            text.parse::<f64>()
+                .map(Some)
+                .map_err(|_| SourceError::BadValue {
+                    file: file.to_owned(),
+                    row,
+                    column: what.to_owned(),
+                    value: text.to_owned(),
+                    expected: "a number of metres",
+                })
         };
         match (number(easting, "easting")?, number(northing, "northing")?) {
             (Some(e), Some(n)) if e != 0.0 || n != 0.0 => {

@@ -22,7 +22,11 @@ fn srs(epsg: u32) -> Result<SpatialRef, SourceError> {
     Ok(s)
 }
 
-fn transform(from: &SpatialRef, to: &SpatialRef, what: &str) -> Result<CoordTransform, SourceError> {
+fn transform(
+    from: &SpatialRef,
+    to: &SpatialRef,
+    what: &str,
+) -> Result<CoordTransform, SourceError> {
     CoordTransform::new(from, to).map_err(|e| SourceError::Transform {
         what: what.to_owned(),
         message: e.to_string(),
@@ -89,10 +93,11 @@ impl Reprojector {
 }
 
 fn run(ct: &CoordTransform, x: &mut [f64], y: &mut [f64], what: &str) -> Result<(), SourceError> {
-    ct.transform_coords(x, y, &mut []).map_err(|e| SourceError::Transform {
-        what: what.to_owned(),
-        message: e.to_string(),
-    })?;
+    ct.transform_coords(x, y, &mut [])
+        .map_err(|e| SourceError::Transform {
+            what: what.to_owned(),
+            message: e.to_string(),
+        })?;
     if x.iter().chain(y.iter()).any(|v| !v.is_finite()) {
         return Err(SourceError::Transform {
             what: what.to_owned(),
@@ -104,12 +109,23 @@ fn run(ct: &CoordTransform, x: &mut [f64], y: &mut [f64], what: &str) -> Result<
 
 /// Transforms every coordinate of a multipolygon in one batch, rebuilding
 /// the rings in the order they were flattened.
-fn map_all(source: &MultiPolygon<f64>, ct: &CoordTransform, what: &str) -> Result<MultiPolygon<f64>, SourceError> {
-    let rings = || source.0.iter().flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()));
-    let (mut xs, mut ys): (Vec<f64>, Vec<f64>) = rings().flat_map(|r| r.0.iter().map(|c| (c.x, c.y))).unzip();
+fn map_all(
+    source: &MultiPolygon<f64>,
+    ct: &CoordTransform,
+    what: &str,
+) -> Result<MultiPolygon<f64>, SourceError> {
+    let rings = || {
+        source
+            .0
+            .iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+    };
+    let (mut xs, mut ys): (Vec<f64>, Vec<f64>) =
+        rings().flat_map(|r| r.0.iter().map(|c| (c.x, c.y))).unzip();
     run(ct, &mut xs, &mut ys, what)?;
     let mut next = xs.into_iter().zip(ys).map(|(x, y)| Coord { x, y });
-    let mut ring = |r: &LineString<f64>| LineString::new(r.0.iter().filter_map(|_| next.next()).collect());
+    let mut ring =
+        |r: &LineString<f64>| LineString::new(r.0.iter().filter_map(|_| next.next()).collect());
     Ok(MultiPolygon(
         source
             .0

@@ -52,17 +52,29 @@ impl Table {
     ///
     /// # Errors
     /// When the file is missing, GDAL cannot open it, or the layer is absent.
-    pub fn open(path: &Path, layer: Option<&str>, open_options: &[&str]) -> Result<Self, SourceError> {
+    pub fn open(
+        path: &Path,
+        layer: Option<&str>,
+        open_options: &[&str],
+    ) -> Result<Self, SourceError> {
         let virtual_path = path.to_string_lossy().starts_with("/vsi");
         if !virtual_path && !path.exists() {
-            return Err(SourceError::MissingFile { file: path.to_owned() });
+            return Err(SourceError::MissingFile {
+                file: path.to_owned(),
+            });
         }
         if !virtual_path && path.metadata().is_ok_and(|m| m.len() == 0) {
-            return Err(SourceError::Empty { file: path.to_owned() });
+            return Err(SourceError::Empty {
+                file: path.to_owned(),
+            });
         }
         let options = DatasetOptions {
             open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
-            open_options: if open_options.is_empty() { None } else { Some(open_options) },
+            open_options: if open_options.is_empty() {
+                None
+            } else {
+                Some(open_options)
+            },
             ..DatasetOptions::default()
         };
         let dataset = Dataset::open_ex(path, options).map_err(|e| SourceError::Open {
@@ -114,17 +126,19 @@ impl Table {
     /// # Errors
     /// `MissingColumn`, listing the columns present.
     pub fn column(&self, name: &str) -> Result<Column, SourceError> {
-        let idx = self
-            .columns
-            .iter()
-            .position(|c| c == name)
-            .or_else(|| self.columns.iter().position(|c| c.eq_ignore_ascii_case(name)));
-        idx.map(|idx| Column { idx, name: name.to_owned() }).ok_or_else(|| {
-            SourceError::MissingColumn {
-                file: self.file.clone(),
-                column: name.to_owned(),
-                available: self.columns.join(", "),
-            }
+        let idx = self.columns.iter().position(|c| c == name).or_else(|| {
+            self.columns
+                .iter()
+                .position(|c| c.eq_ignore_ascii_case(name))
+        });
+        idx.map(|idx| Column {
+            idx,
+            name: name.to_owned(),
+        })
+        .ok_or_else(|| SourceError::MissingColumn {
+            file: self.file.clone(),
+            column: name.to_owned(),
+            available: self.columns.join(", "),
         })
     }
 
@@ -140,7 +154,10 @@ impl Table {
     ///
     /// # Errors
     /// `Empty`, or whatever `f` returns.
-    pub fn for_each_row(&self, mut f: impl FnMut(&Row<'_>) -> Result<(), SourceError>) -> Result<u64, SourceError> {
+    pub fn for_each_row(
+        &self,
+        mut f: impl FnMut(&Row<'_>) -> Result<(), SourceError>,
+    ) -> Result<u64, SourceError> {
         let mut layer = self.layer()?;
         let mut count = 0_u64;
         for feature in layer.features() {
@@ -153,7 +170,9 @@ impl Table {
             f(&row)?;
         }
         if count == 0 {
-            return Err(SourceError::Empty { file: self.file.clone() });
+            return Err(SourceError::Empty {
+                file: self.file.clone(),
+            });
         }
         Ok(count)
     }
@@ -216,7 +235,9 @@ impl Row<'_> {
     /// # Errors
     /// `BadValue` when the text is not a finite number.
     pub fn number_value(&self, col: &Column) -> Result<Option<f64>, SourceError> {
-        let Some(text) = self.text(col) else { return Ok(None) };
+        let Some(text) = self.text(col) else {
+            return Ok(None);
+        };
         match text.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(Some(v)),
             _ => Err(self.bad(col, text, "a number")),
@@ -228,10 +249,14 @@ impl Row<'_> {
     /// # Errors
     /// `BadValue` when the text is not a non-negative whole number.
     pub fn whole_number(&self, col: &Column) -> Result<Option<u32>, SourceError> {
-        let Some(text) = self.text(col) else { return Ok(None) };
+        let Some(text) = self.text(col) else {
+            return Ok(None);
+        };
         match text.parse::<f64>() {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // range-checked
-            Ok(v) if v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v) => Ok(Some(v as u32)),
+            Ok(v) if v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v) => {
+                Ok(Some(v as u32))
+            }
             _ => Err(self.bad(col, text, "a whole number")),
         }
     }

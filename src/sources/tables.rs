@@ -7,7 +7,8 @@ use super::error::SourceError;
 use super::table::Table;
 use crate::atlas::{ChangeCode, IndicatorValue, RuralUrban};
 use crate::config::{
-    DeprivationConfig, LsoaChangeConfig, PairLookupConfig, PopulationConfig, RuralUrbanConfig, WardLookupConfig,
+    DeprivationConfig, LsoaChangeConfig, PairLookupConfig, PopulationConfig, RuralUrbanConfig,
+    WardLookupConfig,
 };
 
 /// One row of the LSOA → ward → district lookup.
@@ -29,7 +30,10 @@ pub struct WardLookupRow {
 ///
 /// # Errors
 /// Missing file, column or value.
-pub fn read_ward_lookup(data_dir: &Path, c: &WardLookupConfig) -> Result<Vec<WardLookupRow>, SourceError> {
+pub fn read_ward_lookup(
+    data_dir: &Path,
+    c: &WardLookupConfig,
+) -> Result<Vec<WardLookupRow>, SourceError> {
     let t = Table::open_ref(data_dir, &c.table)?;
     let (l, wc, wn, dc, dn) = (
         t.column(&c.lsoa)?,
@@ -69,7 +73,10 @@ pub struct LsoaChangeRow {
 ///
 /// # Errors
 /// Missing file, column or value; an unknown change code.
-pub fn read_lsoa_changes(data_dir: &Path, c: &LsoaChangeConfig) -> Result<Vec<LsoaChangeRow>, SourceError> {
+pub fn read_lsoa_changes(
+    data_dir: &Path,
+    c: &LsoaChangeConfig,
+) -> Result<Vec<LsoaChangeRow>, SourceError> {
     let t = Table::open_ref(data_dir, &c.table)?;
     let (a, b, ch, d) = (
         t.column(&c.lsoa11)?,
@@ -80,7 +87,8 @@ pub fn read_lsoa_changes(data_dir: &Path, c: &LsoaChangeConfig) -> Result<Vec<Ls
     let mut rows = Vec::new();
     t.for_each_row(|r| {
         let text = r.required_text(&ch)?;
-        let change = ChangeCode::parse(&text).ok_or_else(|| r.bad(&ch, text, "a change code (U, S, M or X)"))?;
+        let change = ChangeCode::parse(&text)
+            .ok_or_else(|| r.bad(&ch, text, "a change code (U, S, M or X)"))?;
         rows.push(LsoaChangeRow {
             lsoa11: r.required_text(&a)?,
             lsoa21: r.required_text(&b)?,
@@ -96,7 +104,10 @@ pub fn read_lsoa_changes(data_dir: &Path, c: &LsoaChangeConfig) -> Result<Vec<Ls
 ///
 /// # Errors
 /// Missing file, column or value.
-pub fn read_pairs(data_dir: &Path, c: &PairLookupConfig) -> Result<HashMap<String, String>, SourceError> {
+pub fn read_pairs(
+    data_dir: &Path,
+    c: &PairLookupConfig,
+) -> Result<HashMap<String, String>, SourceError> {
     let t = Table::open_ref(data_dir, &c.table)?;
     let (k, v) = (t.column(&c.key)?, t.column(&c.value)?);
     let mut map = HashMap::new();
@@ -113,7 +124,10 @@ pub fn read_pairs(data_dir: &Path, c: &PairLookupConfig) -> Result<HashMap<Strin
 ///
 /// # Errors
 /// Missing file, column or value.
-pub fn read_rural_urban(data_dir: &Path, c: &RuralUrbanConfig) -> Result<HashMap<String, RuralUrban>, SourceError> {
+pub fn read_rural_urban(
+    data_dir: &Path,
+    c: &RuralUrbanConfig,
+) -> Result<HashMap<String, RuralUrban>, SourceError> {
     let t = Table::open_ref(data_dir, &c.table)?;
     let (l, code, class, ruc) = (
         t.column(&c.lsoa)?,
@@ -140,7 +154,10 @@ pub fn read_rural_urban(data_dir: &Path, c: &RuralUrbanConfig) -> Result<HashMap
 ///
 /// # Errors
 /// Missing file, column or value; a value that is not a whole number.
-pub fn read_population(data_dir: &Path, c: &PopulationConfig) -> Result<HashMap<String, u32>, SourceError> {
+pub fn read_population(
+    data_dir: &Path,
+    c: &PopulationConfig,
+) -> Result<HashMap<String, u32>, SourceError> {
     let t = Table::open_ref(data_dir, &c.table)?;
     let (l, n) = (t.column(&c.lsoa)?, t.column(&c.residents)?);
     let mut map = HashMap::new();
@@ -175,7 +192,10 @@ enum Part {
 /// # Errors
 /// Missing file, column or value; an unparseable number; a configured column
 /// key that names no indicator or part.
-pub fn read_deprivation(data_dir: &Path, c: &DeprivationConfig) -> Result<DeprivationValues, SourceError> {
+pub fn read_deprivation(
+    data_dir: &Path,
+    c: &DeprivationConfig,
+) -> Result<DeprivationValues, SourceError> {
     let n = c.indicators.len();
     let mut out = DeprivationValues::default();
     for spec in &c.tables {
@@ -203,14 +223,19 @@ pub fn read_deprivation(data_dir: &Path, c: &DeprivationConfig) -> Result<Depriv
         let population = t.optional_column(spec.population.as_deref())?;
         t.for_each_row(|r| {
             let code = r.required_text(&key)?;
-            let row = out.values.entry(code.clone()).or_insert_with(|| vec![IndicatorValue::default(); n]);
+            let row = out
+                .values
+                .entry(code.clone())
+                .or_insert_with(|| vec![IndicatorValue::default(); n]);
             for (pos, part, col) in &columns {
                 let v = &mut row[*pos];
                 match part {
                     Part::Decile => {
                         v.decile = match r.whole_number(col)? {
                             Some(d) if (1..=10).contains(&d) => u8::try_from(d).ok(),
-                            Some(d) => return Err(r.bad(col, d.to_string(), "a decile from 1 to 10")),
+                            Some(d) => {
+                                return Err(r.bad(col, d.to_string(), "a decile from 1 to 10"))
+                            }
                             None => None,
                         }
                     }

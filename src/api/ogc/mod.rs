@@ -1,12 +1,316 @@
-//! OGC API – Features (Parts 1, 2 and 3).
+//! OGC API – Features: Part 1 (Core, GeoJSON, HTML, OpenAPI 3.0), Part 2
+//! (CRS: CRS84 and British National Grid) and Part 3 (queryables and CQL2
+//! filters).
+//!
+//! Everything served is precomputed once from the atlas into an [`OgcState`]
+//! (typed property rows plus GeoJSON text for properties and both CRSs'
+//! geometries); handlers only select, page and concatenate.
 
-use std::sync::Arc;
+pub mod build;
+pub mod collections;
+pub mod conformance;
+pub mod crs;
+pub mod encode;
+pub mod filter;
+pub mod html;
+pub mod items;
+pub mod landing;
+pub mod links;
+pub mod model;
+pub mod openapi;
+pub mod params;
+pub mod queryables;
+pub mod respond;
 
+use std::sync::{Arc, PoisonError, RwLock};
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Router;
+use serde_json::Value;
 
+pub use model::OgcState;
+use params::{Format, Params};
+use respond::{cached, media, RequestInfo};
+
+use super::error::ApiError;
 use super::AppState;
+
+/// The OGC state of an app state, built on first use and kept. It lives here
+/// rather than in [`AppState`] so that this module owns its own start-up work;
+/// it is keyed by the app state's address so a second state (in tests) gets
+/// its own.
+pub fn ogc_state(state: &AppState) -> Arc<OgcState> {
+    static CACHE: RwLock<Option<(usize, Arc<OgcState>)>> = RwLock::new(None);
+    let key = std::ptr::from_ref(state) as usize;
+    if let Some((k, s)) = CACHE
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_ref()
+    {
+        if *k == key {
+            return Arc::clone(s);
+        }
+    }
+    let mut guard = CACHE.write().unwrap_or_else(PoisonError::into_inner);
+    if let Some((k, s)) = guard.as_ref() {
+        if *k == key {
+            return Arc::clone(s);
+        }
+    }
+    let started = std::time::Instant::now();
+    let built = Arc::new(build::build(state));
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis(),
+        collections = built.collections.len(),
+        "OGC API collections ready"
+    );
+    *guard = Some((key, Arc::clone(&built)));
+    built
+}
 
 /// OGC API routes.
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()
+        .route("/", get(landing_page))
+        .route("/conformance", get(conformance_page))
+        .route("/api", get(api_page))
+        .route("/collections", get(collections_page))
+        .route("/collections/{collection_id}", get(collection_page))
+        .route(
+            "/collections/{collection_id}/queryables",
+            get(queryables_page),
+        )
+        .route("/collections/{collection_id}/items", get(items_page))
+        .route(
+            "/collections/{collection_id}/items/{feature_id}",
+            get(feature_page),
+        )
+}
+
+/// Answers a metadata document (landing, conformance, collections...) as JSON
+/// or HTML after checking the query string holds only `f`.
+fn document(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: Uri,
+    json_type: &str,
+    make: impl FnOnce(&OgcState, &str) -> Result<Value, ApiError>,
+) -> Result<Response, ApiError> {
+    let ogc = ogc_state(state);
+    let info = RequestInfo::new(headers, uri);
+    let params = Params::from_uri(&info.uri)?;
+    params.check(&["f"], |_| false)?;
+    let format = params::format(&params, info.accept.as_deref())?;
+    let etag = info.etag(ogc.startup_tag, format, "");
+    let content_type = if format == Format::Html {
+        media::HTML
+    } else {
+        json_type
+    };
+    cached(&info, &etag, content_type, &[], || {
+        let doc = make(&ogc, &info.base)?;
+        match format {
+            Format::Json => respond::json_text(&doc),
+            Format::Html => {
+                let title = doc
+                    .get("title")
+                    .and_then(Value::as_str)
+                    .unwrap_or("GapMap")
+                    .to_owned();
+                Ok(html::page(&title, &doc))
+            }
+        }
+    })
+}
+
+async fn landing_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    // A browser opening `/` (Accept prefers HTML, no `f`) gets the planner's
+    // map; `f=html` still gives the OGC HTML landing page, and API clients
+    // the JSON one.
+    let wants_map = uri
+        .query()
+        .is_none_or(|q| !q.split('&').any(|p| p.starts_with("f=")))
+        && params::format(
+            &Params::default(),
+            headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()),
+        )
+        .is_ok_and(|f| f == Format::Html);
+    if wants_map {
+        return super::web::index_html().await;
+    }
+    document(&state, &headers, uri, media::JSON, |ogc, base| {
+        Ok(landing::document(ogc, base))
+    })
+    .into_response()
+}
+
+async fn conformance_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    document(&state, &headers, uri, media::JSON, |_, base| {
+        Ok(conformance::document(base))
+    })
+    .into_response()
+}
+
+async fn api_page(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> Response {
+    document(&state, &headers, uri, media::OPENAPI, |ogc, base| {
+        Ok(openapi::document(ogc, base))
+    })
+    .into_response()
+}
+
+async fn collections_page(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    document(&state, &headers, uri, media::JSON, |ogc, base| {
+        Ok(collections::list(ogc, base))
+    })
+    .into_response()
+}
+
+fn unknown_collection(ogc: &OgcState, id: &str) -> ApiError {
+    ApiError::not_found(format!(
+        "no collection '{id}'; collections: {}",
+        ogc.collections
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+}
+
+async fn collection_page(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    document(&state, &headers, uri, media::JSON, |ogc, base| {
+        ogc.collection(&id)
+            .map(|c| collections::describe(c, base))
+            .ok_or_else(|| unknown_collection(ogc, &id))
+    })
+    .into_response()
+}
+
+async fn queryables_page(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    document(&state, &headers, uri, media::SCHEMA, |ogc, base| {
+        ogc.collection(&id)
+            .map(|c| queryables::document(c, base))
+            .ok_or_else(|| unknown_collection(ogc, &id))
+    })
+    .into_response()
+}
+
+fn items(state: &AppState, id: &str, headers: &HeaderMap, uri: Uri) -> Result<Response, ApiError> {
+    let ogc = ogc_state(state);
+    let c = ogc
+        .collection(id)
+        .ok_or_else(|| unknown_collection(&ogc, id))?;
+    let info = RequestInfo::new(headers, uri);
+    let params = Params::from_uri(&info.uri)?;
+    let format = params::format(&params, info.accept.as_deref())?;
+    let q = items::ItemsQuery::parse(c, &params)?;
+    let etag = info.etag(ogc.startup_tag, format, "");
+    let content_type = if format == Format::Html {
+        media::HTML
+    } else {
+        media::GEOJSON
+    };
+    cached(
+        &info,
+        &etag,
+        content_type,
+        &[("content-crs", crs::content_crs(q.crs))],
+        || {
+            let selected = q.select(c);
+            let text = items::write_page(c, &q, &params, &info.base, &selected);
+            match format {
+                Format::Json => Ok(text),
+                Format::Html => {
+                    let doc: Value = serde_json::from_str(&text).map_err(ApiError::internal)?;
+                    Ok(html::page(&c.title, &doc))
+                }
+            }
+        },
+    )
+}
+
+async fn items_page(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    items(&state, &id, &headers, uri).into_response()
+}
+
+fn feature(
+    state: &AppState,
+    id: &str,
+    fid: &str,
+    headers: &HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let ogc = ogc_state(state);
+    let c = ogc
+        .collection(id)
+        .ok_or_else(|| unknown_collection(&ogc, id))?;
+    let f = c
+        .by_id
+        .get(fid)
+        .and_then(|&i| c.features.get(i))
+        .ok_or_else(|| ApiError::not_found(format!("no feature '{fid}' in collection '{id}'")))?;
+    let info = RequestInfo::new(headers, uri);
+    let params = Params::from_uri(&info.uri)?;
+    let format = params::format(&params, info.accept.as_deref())?;
+    let (out_crs, only) = items::parse_single(c, &params)?;
+    let etag = info.etag(ogc.startup_tag, format, "");
+    let content_type = if format == Format::Html {
+        media::HTML
+    } else {
+        media::GEOJSON
+    };
+    cached(
+        &info,
+        &etag,
+        content_type,
+        &[("content-crs", crs::content_crs(out_crs))],
+        || {
+            let text = items::write_single(c, f, out_crs, only.as_deref(), &info.base);
+            match format {
+                Format::Json => Ok(text),
+                Format::Html => {
+                    let doc: Value = serde_json::from_str(&text).map_err(ApiError::internal)?;
+                    Ok(html::page(&format!("{} {}", c.title, f.id), &doc))
+                }
+            }
+        },
+    )
+}
+
+async fn feature_page(
+    State(state): State<Arc<AppState>>,
+    Path((id, fid)): Path<(String, String)>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    feature(&state, &id, &fid, &headers, uri).into_response()
 }

@@ -1,12 +1,91 @@
-//! The planner's browser map: static files from `web/`, search, vector tiles.
+//! The planner's browser map: static files from `web/`, the map's own small
+//! JSON endpoints under `/web/api/`, search, and the ward profile page.
+//!
+//! The browser app lives in `web/public/` (plain JavaScript modules, no
+//! bundler); MapLibre GL JS is installed with `npm ci` in `web/` and served
+//! from `web/node_modules/maplibre-gl/dist`. The directory is `GAPMAP_WEB_DIR`
+//! when set, else `web/` next to the crate's manifest.
 
+mod data;
+mod geojson_out;
+mod profile;
+mod search;
+mod tiles;
+
+use std::path::PathBuf;
 use std::sync::Arc;
 
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Router;
+use tower_http::services::ServeDir;
 
 use super::AppState;
 
-/// Web routes.
+/// The directory holding the browser app (`public/`) and its npm packages.
+#[must_use]
+pub fn web_dir() -> PathBuf {
+    std::env::var_os("GAPMAP_WEB_DIR").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/web")),
+        PathBuf::from,
+    )
+}
+
+/// Web routes: `/map`, `/wards/{code}` (HTML), `/search`, `/web/api/*`,
+/// static files under `/web/static/` and MapLibre under `/web/vendor/maplibre-gl/`,
+/// and vector tiles under `/collections/{lsoa,wards,districts}/tiles/`.
 pub fn routes() -> Router<Arc<AppState>> {
+    let dir = web_dir();
     Router::new()
+        .route("/map", get(index_html))
+        .route("/wards/{code}", get(ward_html))
+        .route("/search", get(search::search))
+        .route("/web/api/meta", get(data::meta))
+        .route("/web/api/lsoa-layer", get(data::lsoa_layer))
+        .route("/web/api/boundaries/{layer}", get(data::boundaries))
+        .route("/web/api/labels/{layer}", get(data::labels))
+        .route("/web/api/assets", get(data::assets))
+        .route("/web/api/coverage", get(data::coverage))
+        .route("/web/api/lsoa/{code}", get(profile::lsoa))
+        .route("/web/api/ward/{code}", get(profile::ward))
+        .merge(tiles::routes())
+        .nest_service("/web/static", ServeDir::new(dir.join("public")))
+        .nest_service(
+            "/web/vendor/maplibre-gl",
+            ServeDir::new(dir.join("node_modules").join("maplibre-gl").join("dist")),
+        )
+}
+
+/// Serves an HTML file from `web/public/`, or a plain 500 explaining what is missing.
+fn html_file(name: &str) -> Response {
+    let path = web_dir().join("public").join(name);
+    match std::fs::read_to_string(&path) {
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "the map's files are missing: cannot read {} ({e}); set GAPMAP_WEB_DIR to the web/ directory",
+                path.display()
+            ),
+        )
+            .into_response(),
+    }
+}
+
+/// The map page. Also what `/` returns to a browser (Accept: text/html).
+pub async fn index_html() -> Response {
+    html_file("index.html")
+}
+
+/// The printable ward profile page; the page itself reads `/wards/{code}/profile`.
+async fn ward_html() -> Response {
+    html_file("ward.html")
 }

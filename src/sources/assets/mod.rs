@@ -56,7 +56,10 @@ pub struct SourceAssets {
 ///
 /// # Errors
 /// Missing file, column or unparseable value.
-pub fn read_asset_source(data_dir: &Path, config: &AssetSourceConfig) -> Result<SourceAssets, SourceError> {
+pub fn read_asset_source(
+    data_dir: &Path,
+    config: &AssetSourceConfig,
+) -> Result<SourceAssets, SourceError> {
     match &config.kind {
         AssetSourceKind::Osm { rules } => osm::read(data_dir, config, rules),
         _ => tabular::read(data_dir, config),

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use gdal::vector::{Feature, LayerAccess};
-use geo::{Geometry, GeodesicArea, InteriorPoint, MultiPolygon};
+use geo::{GeodesicArea, Geometry, InteriorPoint, MultiPolygon};
 
 use super::{Location, RawAsset, SourceAssets};
 use crate::config::{AssetSourceConfig, OsmRule, TagMatch};
@@ -18,18 +18,26 @@ use crate::sources::table::Table;
 /// Fields of the OSM driver's layers that are not tags.
 const NON_TAG_FIELDS: [&str; 3] = ["osm_id", "osm_way_id", "other_tags"];
 
-pub(super) fn read(data_dir: &Path, config: &AssetSourceConfig, rules: &[OsmRule]) -> Result<SourceAssets, SourceError> {
+pub(super) fn read(
+    data_dir: &Path,
+    config: &AssetSourceConfig,
+    rules: &[OsmRule],
+) -> Result<SourceAssets, SourceError> {
     let table = Table::open_ref(data_dir, &config.table)?;
     let file = table.file().to_owned();
     let reprojector = Reprojector::from_epsg(WGS84_EPSG)?;
     let mut out = SourceAssets::default();
     let mut row = 0_u64;
     for layer_name in ["points", "multipolygons"] {
-        let mut layer = table.dataset().layer_by_name(layer_name).map_err(|e| SourceError::Open {
-            file: file.clone(),
-            layer: Some(layer_name.to_owned()),
-            message: e.to_string(),
-        })?;
+        let mut layer =
+            table
+                .dataset()
+                .layer_by_name(layer_name)
+                .map_err(|e| SourceError::Open {
+                    file: file.clone(),
+                    layer: Some(layer_name.to_owned()),
+                    message: e.to_string(),
+                })?;
         let fields: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
         for feature in layer.features() {
             row += 1;
@@ -38,7 +46,9 @@ pub(super) fn read(data_dir: &Path, config: &AssetSourceConfig, rules: &[OsmRule
                 out.filtered_out += 1;
                 continue;
             };
-            let Some(key) = osm_key(&feature, &fields) else { continue };
+            let Some(key) = osm_key(&feature, &fields) else {
+                continue;
+            };
             let geo = feature.geometry().and_then(|g| g.to_geo().ok());
             let (lon, lat, area_m2) = match geo {
                 Some(Geometry::Point(p)) => (p.x(), p.y(), None),
@@ -58,7 +68,9 @@ pub(super) fn read(data_dir: &Path, config: &AssetSourceConfig, rules: &[OsmRule
                         key,
                         name: tags.get("name").cloned().unwrap_or_default(),
                         category: rule.category.clone(),
-                        location: Location::Unplaced("OSM feature without usable geometry".to_owned()),
+                        location: Location::Unplaced(
+                            "OSM feature without usable geometry".to_owned(),
+                        ),
                         address: None,
                         postcode: None,
                         area_m2: None,
@@ -67,9 +79,11 @@ pub(super) fn read(data_dir: &Path, config: &AssetSourceConfig, rules: &[OsmRule
                     continue;
                 }
             };
-            let point = reprojector.points(&[lon], &[lat])?.pop().ok_or_else(|| SourceError::Transform {
-                what: "OSM point".to_owned(),
-                message: "no result".to_owned(),
+            let point = reprojector.points(&[lon], &[lat])?.pop().ok_or_else(|| {
+                SourceError::Transform {
+                    what: "OSM point".to_owned(),
+                    message: "no result".to_owned(),
+                }
             })?;
             out.assets.push(RawAsset {
                 key,
@@ -77,7 +91,9 @@ pub(super) fn read(data_dir: &Path, config: &AssetSourceConfig, rules: &[OsmRule
                 category: rule.category.clone(),
                 location: Location::Point(point),
                 address: address(&tags),
-                postcode: tags.get("addr:postcode").and_then(|p| crate::atlas::normalise_postcode(p)),
+                postcode: tags
+                    .get("addr:postcode")
+                    .and_then(|p| crate::atlas::normalise_postcode(p)),
                 area_m2,
                 row,
             });
@@ -93,7 +109,11 @@ fn surface_point(mp: &MultiPolygon<f64>) -> Option<(f64, f64)> {
 fn osm_key(feature: &Feature<'_>, fields: &[String]) -> Option<String> {
     let get = |name: &str| {
         let idx = fields.iter().position(|f| f == name)?;
-        feature.field_as_string(idx).ok().flatten().filter(|s| !s.is_empty())
+        feature
+            .field_as_string(idx)
+            .ok()
+            .flatten()
+            .filter(|s| !s.is_empty())
     };
     if let Some(way) = get("osm_way_id") {
         return Some(format!("way-{way}"));
@@ -110,7 +130,9 @@ fn osm_key(feature: &Feature<'_>, fields: &[String]) -> Option<String> {
 fn tags_of(feature: &Feature<'_>, fields: &[String]) -> HashMap<String, String> {
     let mut tags = HashMap::new();
     for (idx, name) in fields.iter().enumerate() {
-        let Some(value) = feature.field_as_string(idx).ok().flatten() else { continue };
+        let Some(value) = feature.field_as_string(idx).ok().flatten() else {
+            continue;
+        };
         if name == "other_tags" {
             tags.extend(parse_hstore(&value));
         } else if !NON_TAG_FIELDS.contains(&name.as_str()) && !value.is_empty() {
@@ -154,7 +176,8 @@ fn tag_matches(m: &TagMatch, tags: &HashMap<String, String>) -> bool {
 }
 
 fn matches(rule: &OsmRule, tags: &HashMap<String, String>) -> bool {
-    rule.any.iter().any(|m| tag_matches(m, tags)) && !rule.exclude.iter().any(|m| tag_matches(m, tags))
+    rule.any.iter().any(|m| tag_matches(m, tags))
+        && !rule.exclude.iter().any(|m| tag_matches(m, tags))
 }
 
 fn address(tags: &HashMap<String, String>) -> Option<String> {

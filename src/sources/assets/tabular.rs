@@ -17,14 +17,20 @@ struct Filter {
 impl Filter {
     fn passes(&self, row: &Row<'_>) -> bool {
         let value = row.text(&self.column).unwrap_or_default();
-        let eq = |list: &[String]| list.iter().any(|v| v.trim().eq_ignore_ascii_case(value.trim()));
+        let eq = |list: &[String]| {
+            list.iter()
+                .any(|v| v.trim().eq_ignore_ascii_case(value.trim()))
+        };
         (!self.spec.empty || value.is_empty())
             && (self.spec.any_of.is_empty() || eq(&self.spec.any_of))
             && !eq(&self.spec.none_of)
     }
 }
 
-pub(super) fn read(data_dir: &Path, config: &AssetSourceConfig) -> Result<SourceAssets, SourceError> {
+pub(super) fn read(
+    data_dir: &Path,
+    config: &AssetSourceConfig,
+) -> Result<SourceAssets, SourceError> {
     let table = Table::open_ref(data_dir, &config.table)?;
     let id_col = table.optional_column(config.id_column.as_deref())?;
     let name_col = table.optional_column(config.name_column.as_deref())?;
@@ -36,7 +42,12 @@ pub(super) fn read(data_dir: &Path, config: &AssetSourceConfig) -> Result<Source
     let filters = config
         .filters
         .iter()
-        .map(|f| Ok(Filter { column: table.column(&f.column)?, spec: f.clone() }))
+        .map(|f| {
+            Ok(Filter {
+                column: table.column(&f.column)?,
+                spec: f.clone(),
+            })
+        })
         .collect::<Result<Vec<_>, SourceError>>()?;
     let category = config.category.clone().unwrap_or_default();
     let locator = Locator::new(&table, &config.kind)?;
@@ -46,7 +57,10 @@ pub(super) fn read(data_dir: &Path, config: &AssetSourceConfig) -> Result<Source
             out.filtered_out += 1;
             return Ok(());
         }
-        let name = name_col.as_ref().and_then(|c| row.text(c)).unwrap_or_default();
+        let name = name_col
+            .as_ref()
+            .and_then(|c| row.text(c))
+            .unwrap_or_default();
         let (location, postcode, located_address) = locator.locate(row)?;
         let address = join_address(row, &address_cols).or(located_address);
         let key = match id_col.as_ref().and_then(|c| row.text(c)) {
@@ -90,7 +104,9 @@ enum Locator {
 impl Locator {
     fn new(table: &Table, kind: &AssetSourceKind) -> Result<Self, SourceError> {
         Ok(match kind {
-            AssetSourceKind::Postcode { postcode_column } => Locator::Postcode(table.column(postcode_column)?),
+            AssetSourceKind::Postcode { postcode_column } => {
+                Locator::Postcode(table.column(postcode_column)?)
+            }
             AssetSourceKind::LatLon {
                 lat_column,
                 lon_column,
@@ -115,13 +131,20 @@ impl Locator {
     }
 
     /// Location, postcode and (for text locations) the address line.
-    fn locate(&self, row: &Row<'_>) -> Result<(Location, Option<String>, Option<String>), SourceError> {
+    fn locate(
+        &self,
+        row: &Row<'_>,
+    ) -> Result<(Location, Option<String>, Option<String>), SourceError> {
         match self {
             Locator::Postcode(col) => {
                 let raw = row.text(col);
                 Ok(match raw.as_deref().map(|r| (r, normalise_postcode(r))) {
                     Some((_, Some(pc))) => (Location::Postcode(pc.clone()), Some(pc), None),
-                    Some((r, None)) => (Location::Unplaced(format!("'{r}' is not a postcode")), None, None),
+                    Some((r, None)) => (
+                        Location::Unplaced(format!("'{r}' is not a postcode")),
+                        None,
+                        None,
+                    ),
                     None => (Location::Unplaced("no postcode".to_owned()), None, None),
                 })
             }
@@ -131,26 +154,50 @@ impl Locator {
                 postcode,
                 reprojector,
             } => {
-                let pc = postcode.as_ref().and_then(|c| row.text(c)).as_deref().and_then(normalise_postcode);
+                let pc = postcode
+                    .as_ref()
+                    .and_then(|c| row.text(c))
+                    .as_deref()
+                    .and_then(normalise_postcode);
                 match (row.number_value(lat)?, row.number_value(lon)?) {
                     (Some(la), Some(lo)) => {
                         check_lonlat(row, lat, lo, la)?;
                         Ok((Location::Point(one_point(reprojector, lo, la)?), pc, None))
                     }
-                    _ => Ok((Location::Unplaced("no latitude/longitude".to_owned()), pc, None)),
+                    _ => Ok((
+                        Location::Unplaced("no latitude/longitude".to_owned()),
+                        pc,
+                        None,
+                    )),
                 }
             }
-            Locator::Text { column, reprojector } => {
+            Locator::Text {
+                column,
+                reprojector,
+            } => {
                 let text = row.text(column).unwrap_or_default();
-                let address = text.lines().next().map(|l| l.trim().trim_end_matches('.').to_owned());
+                let address = text
+                    .lines()
+                    .next()
+                    .map(|l| l.trim().trim_end_matches('.').to_owned());
                 let pc = find_postcode(&text);
                 match parse_lat_lon(&text) {
                     Some((la, lo)) => {
                         check_lonlat(row, column, lo, la)?;
-                        Ok((Location::Point(one_point(reprojector, lo, la)?), pc, address))
+                        Ok((
+                            Location::Point(one_point(reprojector, lo, la)?),
+                            pc,
+                            address,
+                        ))
                     }
-                    None if text.contains('(') => Err(row.bad(column, text, "text ending in \"(latitude, longitude)\"")),
-                    None => Ok((Location::Unplaced("no \"(lat, lon)\" in location".to_owned()), pc, address)),
+                    None if text.contains('(') => {
+                        Err(row.bad(column, text, "text ending in \"(latitude, longitude)\""))
+                    }
+                    None => Ok((
+                        Location::Unplaced("no \"(lat, lon)\" in location".to_owned()),
+                        pc,
+                        address,
+                    )),
                 }
             }
         }
@@ -161,15 +208,21 @@ fn check_lonlat(row: &Row<'_>, col: &Column, lon: f64, lat: f64) -> Result<(), S
     if (-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat) {
         Ok(())
     } else {
-        Err(row.bad(col, format!("{lat}, {lon}"), "a latitude in -90..90 and longitude in -180..180"))
+        Err(row.bad(
+            col,
+            format!("{lat}, {lon}"),
+            "a latitude in -90..90 and longitude in -180..180",
+        ))
     }
 }
 
 fn one_point(r: &Reprojector, lon: f64, lat: f64) -> Result<crate::atlas::DualPoint, SourceError> {
-    r.points(&[lon], &[lat])?.pop().ok_or_else(|| SourceError::Transform {
-        what: "point".to_owned(),
-        message: "no result".to_owned(),
-    })
+    r.points(&[lon], &[lat])?
+        .pop()
+        .ok_or_else(|| SourceError::Transform {
+            what: "point".to_owned(),
+            message: "no result".to_owned(),
+        })
 }
 
 /// Parses the last "(lat, lon)" in a text.
@@ -201,7 +254,10 @@ mod tests {
     #[test]
     fn parses_community_centre_location() {
         let t = "Underhill Circus Headington Oxford OX3 9LS. Oxford\nUK\n(51.76786644544932, -1.1963939666748047)";
-        assert_eq!(parse_lat_lon(t), Some((51.767_866_445_449_32, -1.196_393_966_674_804_7)));
+        assert_eq!(
+            parse_lat_lon(t),
+            Some((51.767_866_445_449_32, -1.196_393_966_674_804_7))
+        );
         assert_eq!(find_postcode(t).as_deref(), Some("OX3 9LS"));
         assert_eq!(parse_lat_lon("no coordinates"), None);
     }

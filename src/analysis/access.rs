@@ -1,0 +1,310 @@
+//! Straight-line access per LSOA and asset category.
+//!
+//! For every 2021 LSOA and category:
+//! - **origins** are the LSOA's residential postcodes ([`super::origins`]);
+//! - **mean / max / min distance**: over the origins, of the geodesic
+//!   (WGS84, straight-line, not network) distance from each origin to its
+//!   nearest asset of the category ([`super::nearest`]). Every distance is a
+//!   straight-line distance; travel by road or path is longer;
+//! - **nearest asset**: the asset nearest to any of the LSOA's origins (its
+//!   distance is the min distance);
+//! - **assets within bands** (default 400 m, 800 m, 1.6 km, 5 km): assets of
+//!   the category whose geodesic distance from the LSOA's *origin centre*
+//!   (the mean position of its postcodes) is at most the band;
+//! - **coverage**: an LSOA outside every source of the category
+//!   ([`Atlas::category_covers`]) gets [`Access::NoData`], never a distance:
+//!   no asset in the data there means "no data", not "no asset";
+//! - **coverage edge** (sources covering a bounding box, e.g. the central
+//!   Oxford OpenStreetMap extract): when *every* source covering the LSOA is
+//!   a bbox and, for some origin, the nearest asset is farther than the edge
+//!   of the box, an asset just beyond the edge (not in the extract) could be
+//!   nearer. The LSOA is then measured but marked uncertain
+//!   ([`Measured::edge`]), and gap queries leave it out.
+//!
+//! Assets kept within the region's edge buffer (5 km by default) count as
+//! destinations, so residents near the county boundary are not pushed to
+//! far-away assets inside it.
+
+use geo::Point;
+
+use super::nearest::{geodesic_m, nearest_geodesic, within_geodesic};
+use super::origins::{OriginKind, Origins};
+use super::parallel::par_map;
+use crate::atlas::{Atlas, Coverage};
+
+/// Default distance bands in metres (400 m, 800 m, 1.6 km, 5 km).
+pub const DEFAULT_BANDS_M: [f64; 4] = [400.0, 800.0, 1600.0, 5000.0];
+
+/// Parameters of the access computation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AccessParams {
+    /// Distance bands (metres, ascending) for "assets within" counts.
+    pub bands_m: Vec<f64>,
+}
+
+impl Default for AccessParams {
+    fn default() -> Self {
+        Self {
+            bands_m: DEFAULT_BANDS_M.to_vec(),
+        }
+    }
+}
+
+/// Why an LSOA's nearest asset may lie beyond a bbox coverage edge.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct EdgeNote {
+    /// Distance from the origin concerned to its nearest asset (m).
+    pub nearest_m: f64,
+    /// Distance from that origin to the edge of the coverage box (m).
+    pub edge_m: f64,
+}
+
+/// Access measured for an LSOA and category.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measured {
+    /// Mean over origins of the distance to the nearest asset (m, straight line).
+    pub mean_m: f64,
+    /// Largest distance from an origin to its nearest asset (m).
+    pub max_m: f64,
+    /// Smallest distance from an origin to its nearest asset (m).
+    pub min_m: f64,
+    /// Index (in `atlas.assets`) of the asset nearest to any origin.
+    pub nearest_asset: u32,
+    /// Assets within each band of the origin centre, in band order.
+    pub within: Vec<u32>,
+    /// Set when the nearest asset may lie beyond a bbox coverage edge.
+    pub edge: Option<EdgeNote>,
+}
+
+/// Access for one LSOA and category.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Access {
+    /// No source of the category covers the LSOA.
+    NoData,
+    /// Covered, but the category has no asset at all in the loaded data.
+    NoAsset,
+    /// The LSOA has no origin (no postcode and no usable geometry).
+    NoOrigin,
+    /// Measured.
+    Measured(Measured),
+}
+
+impl Access {
+    /// The measurement, if any.
+    #[must_use]
+    pub fn measured(&self) -> Option<&Measured> {
+        match self {
+            Access::Measured(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+/// Access for every LSOA × category.
+#[derive(Debug, Clone, Default)]
+pub struct AccessTable {
+    /// Parameters used.
+    pub params: AccessParams,
+    /// Number of categories.
+    pub categories: usize,
+    /// How each LSOA's origins were chosen.
+    pub origin_kinds: Vec<OriginKind>,
+    /// Number of origins per LSOA.
+    pub origin_counts: Vec<usize>,
+    /// "no data: …" reason per category, from its sources' coverage descriptions.
+    pub no_data_reasons: Vec<String>,
+    cells: Vec<Access>,
+}
+
+impl AccessTable {
+    /// Access of one LSOA for one category.
+    #[must_use]
+    pub fn get(&self, lsoa: usize, category: usize) -> Option<&Access> {
+        if category >= self.categories {
+            return None;
+        }
+        self.cells.get(lsoa * self.categories + category)
+    }
+
+    /// Number of LSOAs.
+    #[must_use]
+    pub fn lsoas(&self) -> usize {
+        self.cells.len().checked_div(self.categories).unwrap_or(0)
+    }
+}
+
+/// "no data: <coverage of each source>" for a category.
+#[must_use]
+pub fn no_data_reason(atlas: &Atlas, category: usize) -> String {
+    let covers: Vec<&str> = atlas
+        .categories
+        .get(category)
+        .map(|c| {
+            c.sources
+                .iter()
+                .filter_map(|&s| atlas.sources.get(usize::from(s)))
+                .map(|s| s.coverage.description())
+                .collect()
+        })
+        .unwrap_or_default();
+    if covers.is_empty() {
+        "no data: no source supplies this category".to_owned()
+    } else {
+        format!("no data: source covers {} only", covers.join("; "))
+    }
+}
+
+/// Computes access for every LSOA and category, on all cores.
+pub fn compute(atlas: &Atlas, origins: &Origins, params: &AccessParams) -> AccessTable {
+    let categories = atlas.categories.len();
+    let lsoas: Vec<usize> = (0..atlas.lsoa21.len()).collect();
+    let rows = par_map(&lsoas, |&i| {
+        (0..categories)
+            .map(|c| lsoa_access(atlas, origins, params, i, c))
+            .collect::<Vec<_>>()
+    });
+    AccessTable {
+        params: params.clone(),
+        categories,
+        origin_kinds: origins.kinds.clone(),
+        origin_counts: (0..atlas.lsoa21.len())
+            .map(|i| origins.of(i).len())
+            .collect(),
+        no_data_reasons: (0..categories).map(|c| no_data_reason(atlas, c)).collect(),
+        cells: rows.into_iter().flatten().collect(),
+    }
+}
+
+/// Access of one LSOA for one category.
+pub fn lsoa_access(
+    atlas: &Atlas,
+    origins: &Origins,
+    params: &AccessParams,
+    lsoa: usize,
+    category: usize,
+) -> Access {
+    let (Some(area), Ok(cat)) = (atlas.lsoa21.get(lsoa), u16::try_from(category)) else {
+        return Access::NoData;
+    };
+    if !atlas.category_covers(cat, area) {
+        return Access::NoData;
+    }
+    let Some(tree) = atlas
+        .indexes
+        .assets
+        .category(category)
+        .filter(|t| t.size() > 0)
+    else {
+        return Access::NoAsset;
+    };
+    let points = origins.of(lsoa);
+    let (Some(centre), false) = (
+        origins.centres.get(lsoa).copied().flatten(),
+        points.is_empty(),
+    ) else {
+        return Access::NoOrigin;
+    };
+    let lonlat = |i: u32| atlas.assets.get(i as usize).map(|a| a.location.lonlat);
+    let boxes = bbox_only_coverage(atlas, category, area);
+    let (mut sum, mut max, mut min, mut nearest_asset) = (0.0, 0.0_f64, f64::INFINITY, u32::MAX);
+    let mut edge: Option<EdgeNote> = None;
+    for o in points {
+        let Some(n) = nearest_geodesic(tree, &o.location, lonlat) else {
+            return Access::NoAsset;
+        };
+        sum += n.distance_m;
+        max = max.max(n.distance_m);
+        if (n.distance_m, n.item).partial_cmp(&(min, nearest_asset))
+            == Some(std::cmp::Ordering::Less)
+        {
+            min = n.distance_m;
+            nearest_asset = n.item;
+        }
+        if let Some(boxes) = &boxes {
+            let edge_m = boxes
+                .iter()
+                .map(|b| distance_to_bbox_edge_m(o.location.lonlat, b))
+                .fold(0.0_f64, f64::max);
+            let excess = n.distance_m - edge_m;
+            if excess > 0.0 && edge.is_none_or(|e| excess > e.nearest_m - e.edge_m) {
+                edge = Some(EdgeNote {
+                    nearest_m: n.distance_m,
+                    edge_m,
+                });
+            }
+        }
+    }
+    let widest = params.bands_m.iter().copied().fold(0.0_f64, f64::max);
+    let near = within_geodesic(tree, &centre, widest, lonlat);
+    let within = params
+        .bands_m
+        .iter()
+        .map(|&b| {
+            u32::try_from(near.iter().filter(|n| n.distance_m <= b).count()).unwrap_or(u32::MAX)
+        })
+        .collect();
+    Access::Measured(Measured {
+        mean_m: sum / points.len() as f64,
+        max_m: max,
+        min_m: min,
+        nearest_asset,
+        within,
+        edge,
+    })
+}
+
+/// The boxes of the sources covering an LSOA for a category, when every
+/// covering source is a bbox; `None` when any covering source is not (a
+/// national or district list has no edge inside the region that matters).
+fn bbox_only_coverage(
+    atlas: &Atlas,
+    category: usize,
+    lsoa: &crate::atlas::Lsoa21,
+) -> Option<Vec<[f64; 4]>> {
+    let c = atlas.categories.get(category)?;
+    let mut boxes = Vec::new();
+    for s in c
+        .sources
+        .iter()
+        .filter_map(|&s| atlas.sources.get(usize::from(s)))
+    {
+        if !atlas.source_covers(s, lsoa) {
+            continue;
+        }
+        match &s.coverage {
+            Coverage::Bbox { bbox, .. } => boxes.push(*bbox),
+            _ => return None,
+        }
+    }
+    (!boxes.is_empty()).then_some(boxes)
+}
+
+/// Geodesic distance from a point inside a lon/lat box to the nearest side of
+/// the box (0 outside it). Sides are meridians and parallels; the distance
+/// to a meridian is measured along the point's parallel, which differs from
+/// the true shortest distance by far less than a metre at these scales.
+///
+/// ```
+/// use geo::Point;
+/// use gapmap::analysis::access::distance_to_bbox_edge_m;
+/// let b = [-1.345, 51.748, -1.241, 51.797];
+/// // 0.001° of latitude north of the southern edge: about 111 m.
+/// let d = distance_to_bbox_edge_m(Point::new(-1.29, 51.749), &b);
+/// assert!((d - 111.0).abs() < 2.0, "{d}");
+/// ```
+#[must_use]
+pub fn distance_to_bbox_edge_m(p: Point<f64>, bbox: &[f64; 4]) -> f64 {
+    let (x, y) = (p.x(), p.y());
+    if x < bbox[0] || x > bbox[2] || y < bbox[1] || y > bbox[3] {
+        return 0.0;
+    }
+    [
+        Point::new(bbox[0], y),
+        Point::new(bbox[2], y),
+        Point::new(x, bbox[1]),
+        Point::new(x, bbox[3]),
+    ]
+    .into_iter()
+    .map(|q| geodesic_m(p, q))
+    .fold(f64::INFINITY, f64::min)
+}

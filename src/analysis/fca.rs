@@ -1,0 +1,248 @@
+//! Capacity-aware access: the two-step floating catchment area method
+//! (2SFCA; Luo and Wang 2003), with optional Gaussian distance decay
+//! (Dai 2010).
+//!
+//! 1. For each asset *j*, the supply-to-demand ratio
+//!    `R_j = S_j / Σ_k P_k · w(d_kj)` over the origins *k* within the
+//!    catchment `d0` of *j*.
+//! 2. For each origin *i*, `A_i = Σ_j w(d_ij) · R_j` over the assets within
+//!    `d0` of *i*.
+//!
+//! Here the supply `S_j` of every asset is 1 (no capacity — list sizes,
+//! opening hours, floor area — is published in every source), so the result
+//! reads as "assets per resident reachable", reported per 10,000 residents.
+//! Origins are postcodes; each carries an equal share of its LSOA's Census
+//! 2021 residents. An LSOA's value is the resident-weighted mean of its
+//! origins' values. `d` is the geodesic straight-line distance. Weights:
+//! [`Decay::None`] `w = 1` within `d0`; [`Decay::Gaussian`]
+//! `w = (e^{-½(d/d0)²} − e^{-½}) / (1 − e^{-½})` within `d0`.
+//!
+//! Demand comes from every origin in the region, covered or not (residents
+//! use an asset whatever its data source covers); values are reported only for
+//! LSOAs the category's sources cover. Residents beyond the region are not in
+//! the atlas, so assets near the region edge look less loaded than they are.
+
+use rstar::primitives::GeomWithData;
+use rstar::RTree;
+
+use super::nearest::{members_within_geodesic, within_geodesic};
+use super::origins::Origins;
+use super::parallel::par_map;
+use crate::atlas::index::PointEntry;
+use crate::atlas::Atlas;
+
+/// Distance decay within the catchment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decay {
+    /// Every asset within the catchment counts fully.
+    None,
+    /// Gaussian decay, reaching zero at the catchment edge.
+    Gaussian,
+}
+
+impl Decay {
+    /// The weight of distance `d` in catchment `d0` (0 beyond it).
+    ///
+    /// ```
+    /// use gapmap::analysis::fca::Decay;
+    /// assert_eq!(Decay::None.weight(900.0, 1000.0), 1.0);
+    /// assert_eq!(Decay::Gaussian.weight(0.0, 1000.0), 1.0);
+    /// assert!(Decay::Gaussian.weight(1000.0, 1000.0).abs() < 1e-12);
+    /// assert_eq!(Decay::Gaussian.weight(1200.0, 1000.0), 0.0);
+    /// ```
+    #[must_use]
+    pub fn weight(self, d: f64, d0: f64) -> f64 {
+        if d > d0 || d0 <= 0.0 {
+            return 0.0;
+        }
+        match self {
+            Decay::None => 1.0,
+            Decay::Gaussian => {
+                let edge = (-0.5_f64).exp();
+                (((-0.5) * (d / d0).powi(2)).exp() - edge) / (1.0 - edge)
+            }
+        }
+    }
+}
+
+/// Default catchment (metres) for a category, chosen by how far people are
+/// usually expected to travel for it: 800 m (a 10-minute walk) for parks and
+/// playgrounds; 1.6 km (a 20-minute walk, the NHS "reasonable walking
+/// distance" often used for GPs and pharmacies) for everyday services; 3 km for
+/// libraries and leisure centres, which serve a town; 5 km for nature
+/// reserves.
+///
+/// ```
+/// use gapmap::analysis::fca::default_catchment_m;
+/// assert_eq!(default_catchment_m("gp_practice"), 1600.0);
+/// assert_eq!(default_catchment_m("park"), 800.0);
+/// ```
+#[must_use]
+pub fn default_catchment_m(category: &str) -> f64 {
+    match category {
+        "park" | "playground" => 800.0,
+        "library" | "leisure_centre" => 3000.0,
+        "nature_reserve" => 5000.0,
+        _ => 1600.0,
+    }
+}
+
+/// Parameters of the 2SFCA run.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FcaParams {
+    /// Catchment per category (metres), in category order.
+    pub catchment_m: Vec<f64>,
+    /// Distance decay.
+    pub decay: Decay,
+}
+
+impl FcaParams {
+    /// Default catchments for the atlas's categories, no decay.
+    #[must_use]
+    pub fn defaults(atlas: &Atlas) -> Self {
+        Self {
+            catchment_m: atlas
+                .categories
+                .iter()
+                .map(|c| default_catchment_m(&c.id))
+                .collect(),
+            decay: Decay::None,
+        }
+    }
+}
+
+/// 2SFCA results: assets per 10,000 residents, per LSOA × category.
+#[derive(Debug, Clone, Default)]
+pub struct FcaTable {
+    /// Parameters used.
+    pub params: Option<FcaParams>,
+    /// Number of categories.
+    pub categories: usize,
+    values: Vec<Option<f64>>,
+}
+
+impl FcaTable {
+    /// Assets per 10,000 residents for an LSOA and category; `None` outside
+    /// coverage or for an LSOA without residents.
+    #[must_use]
+    pub fn get(&self, lsoa: usize, category: usize) -> Option<f64> {
+        if category >= self.categories {
+            return None;
+        }
+        self.values
+            .get(lsoa * self.categories + category)
+            .copied()
+            .flatten()
+    }
+}
+
+/// Items within the catchment with their weights. Without decay the
+/// distance itself is not needed, only membership, which is much cheaper.
+fn weighted_within(
+    tree: &RTree<PointEntry>,
+    origin: &crate::atlas::DualPoint,
+    d0: f64,
+    decay: Decay,
+    lonlat: impl Fn(u32) -> Option<geo::Point<f64>>,
+) -> Vec<(u32, f64)> {
+    match decay {
+        Decay::None => members_within_geodesic(tree, origin, d0, lonlat)
+            .into_iter()
+            .map(|i| (i, 1.0))
+            .collect(),
+        Decay::Gaussian => within_geodesic(tree, origin, d0, lonlat)
+            .into_iter()
+            .map(|n| (n.item, decay.weight(n.distance_m, d0)))
+            .collect(),
+    }
+}
+
+/// Runs 2SFCA for every category, on all cores.
+pub fn compute(atlas: &Atlas, origins: &Origins, params: &FcaParams) -> FcaTable {
+    let categories = atlas.categories.len();
+    let origin_tree: RTree<PointEntry> = RTree::bulk_load(
+        origins
+            .points
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| {
+                Some(GeomWithData::new(
+                    [o.location.bng.x(), o.location.bng.y()],
+                    u32::try_from(i).ok()?,
+                ))
+            })
+            .collect(),
+    );
+    let origin_lonlat = |i: u32| origins.points.get(i as usize).map(|o| o.location.lonlat);
+    let asset_lonlat = |i: u32| atlas.assets.get(i as usize).map(|a| a.location.lonlat);
+    let mut per_category: Vec<Vec<Option<f64>>> = Vec::with_capacity(categories);
+    for (c, category) in atlas.categories.iter().enumerate() {
+        let d0 = params
+            .catchment_m
+            .get(c)
+            .copied()
+            .unwrap_or_else(|| default_catchment_m(&category.id));
+        let Some(tree) = atlas.indexes.assets.category(c) else {
+            per_category.push(vec![None; atlas.lsoa21.len()]);
+            continue;
+        };
+        // Step 1: supply-to-demand ratio of each asset (asset index -> R_j).
+        let assets: Vec<(u32, crate::atlas::DualPoint)> = tree
+            .iter()
+            .filter_map(|e| Some((e.data, atlas.assets.get(e.data as usize)?.location)))
+            .collect();
+        let ratios: Vec<(u32, f64)> = par_map(&assets, |(j, loc)| {
+            let demand: f64 = weighted_within(&origin_tree, loc, d0, params.decay, origin_lonlat)
+                .into_iter()
+                .filter_map(|(k, w)| Some(origins.points.get(k as usize)?.residents * w))
+                .sum();
+            (*j, if demand > 0.0 { 1.0 / demand } else { 0.0 })
+        });
+        let mut ratio_of = vec![0.0; atlas.assets.len()];
+        for (j, r) in ratios {
+            if let Some(slot) = ratio_of.get_mut(j as usize) {
+                *slot = r;
+            }
+        }
+        // Step 2: accessibility of each origin, then the LSOA's resident-weighted mean.
+        let lsoas: Vec<usize> = (0..atlas.lsoa21.len()).collect();
+        let cat = u16::try_from(c).unwrap_or(u16::MAX);
+        per_category.push(par_map(&lsoas, |&i| {
+            let lsoa = atlas.lsoa21.get(i)?;
+            if !atlas.category_covers(cat, lsoa) {
+                return None;
+            }
+            let pts = origins.of(i);
+            let people: f64 = pts.iter().map(|o| o.residents).sum();
+            if people <= 0.0 {
+                return None;
+            }
+            let total: f64 = pts
+                .iter()
+                .map(|o| {
+                    let a: f64 = weighted_within(tree, &o.location, d0, params.decay, asset_lonlat)
+                        .into_iter()
+                        .map(|(j, w)| w * ratio_of.get(j as usize).copied().unwrap_or(0.0))
+                        .sum();
+                    a * o.residents
+                })
+                .sum();
+            Some(total / people * 10_000.0)
+        }));
+    }
+    let n = atlas.lsoa21.len();
+    let mut values = vec![None; n * categories];
+    for (c, col) in per_category.into_iter().enumerate() {
+        for (i, v) in col.into_iter().enumerate() {
+            if let Some(slot) = values.get_mut(i * categories + c) {
+                *slot = v;
+            }
+        }
+    }
+    FcaTable {
+        params: Some(params.clone()),
+        categories,
+        values,
+    }
+}

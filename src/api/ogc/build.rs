@@ -1,0 +1,570 @@
+//! Builds the collections once from the atlas and the planner's roll-ups:
+//! typed property rows, their JSON text, and geometries as GeoJSON in both CRSs.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use geo::{Geometry, Rect};
+
+use super::encode;
+use super::model::{
+    Collection, Feature, FeatureGeometry, OgcState, PropDef, PropType, PropValue, Provenance,
+};
+use crate::api::AppState;
+use crate::atlas::{
+    AssetSource, Atlas, DeprivationRelease, DualPoint, DualPolygon, IndicatorValue,
+};
+
+/// Accumulates a collection's schema and features.
+struct Builder {
+    props: Vec<PropDef>,
+    features: Vec<Feature>,
+}
+
+impl Builder {
+    fn new(fixed: &[(&str, PropType, &str)]) -> Self {
+        Self {
+            props: fixed
+                .iter()
+                .map(|(n, k, t)| PropDef {
+                    name: (*n).to_owned(),
+                    kind: *k,
+                    title: (*t).to_owned(),
+                })
+                .collect(),
+            features: Vec::new(),
+        }
+    }
+
+    fn add_prop(&mut self, name: String, kind: PropType, title: String) {
+        self.props.push(PropDef { name, kind, title });
+    }
+
+    /// Adds a feature whose values follow the schema; missing values are null.
+    fn push(&mut self, id: &str, mut values: Vec<PropValue>, geometry: Option<FeatureGeometry>) {
+        values.resize(self.props.len(), PropValue::Null);
+        let properties_json = write_properties(&self.props, &values, None);
+        self.features.push(Feature {
+            id: id.to_owned(),
+            values,
+            properties_json,
+            geometry,
+        });
+    }
+
+    fn finish(
+        self,
+        id: &str,
+        title: String,
+        description: &str,
+        provenance: Vec<Provenance>,
+        geometry_type: &'static str,
+    ) -> Collection {
+        let by_id = self
+            .features
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.id.clone(), i))
+            .collect();
+        let extent = self
+            .features
+            .iter()
+            .filter_map(|f| f.geometry.as_ref().map(|g| g.bboxes[0]))
+            .reduce(|a, b| {
+                Rect::new(
+                    (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+                    (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+                )
+            });
+        let credits = provenance
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} ({}, {}; {}).",
+                    p.title, p.publisher, p.vintage, p.licence
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        Collection {
+            id: id.to_owned(),
+            title,
+            description: format!("{description} Data: {credits}"),
+            provenance,
+            props: self.props,
+            features: self.features,
+            by_id,
+            extent,
+            geometry_type,
+        }
+    }
+}
+
+/// Writes chosen properties (all when `only` is `None`) as a JSON object.
+pub fn write_properties(props: &[PropDef], values: &[PropValue], only: Option<&[usize]>) -> String {
+    let mut out = String::with_capacity(32 * values.len().max(1));
+    out.push('{');
+    let mut first = true;
+    let mut write = |i: usize| {
+        if let (Some(p), Some(v)) = (props.get(i), values.get(i)) {
+            if !first {
+                out.push(',');
+            }
+            first = false;
+            encode::push_str(&mut out, &p.name);
+            out.push(':');
+            v.write_json(&mut out);
+        }
+    };
+    match only {
+        Some(idx) => idx.iter().copied().for_each(&mut write),
+        None => (0..values.len()).for_each(&mut write),
+    }
+    out.push('}');
+    out
+}
+
+fn polygon_geometry(p: &DualPolygon) -> FeatureGeometry {
+    FeatureGeometry {
+        shapes: [encode::shape_of(&p.lonlat), encode::shape_of(&p.bng)],
+        bboxes: [p.lonlat_bbox, p.bng_bbox],
+        json: [
+            encode::multipolygon(&p.lonlat),
+            encode::multipolygon(&p.bng),
+        ],
+    }
+}
+
+fn point_geometry(p: DualPoint) -> FeatureGeometry {
+    FeatureGeometry {
+        shapes: [Geometry::Point(p.lonlat), Geometry::Point(p.bng)],
+        bboxes: [
+            Rect::new(p.lonlat.0, p.lonlat.0),
+            Rect::new(p.bng.0, p.bng.0),
+        ],
+        json: [encode::point(p.lonlat), encode::point(p.bng)],
+    }
+}
+
+fn provenance(s: &AssetSource) -> Provenance {
+    Provenance {
+        title: s.title.clone(),
+        publisher: s.publisher.clone(),
+        vintage: s.vintage.clone(),
+        licence: s.licence.clone(),
+        attribution: s.attribution.clone(),
+    }
+}
+
+fn area_provenance(atlas: &Atlas, ids: &[&str]) -> Vec<Provenance> {
+    ids.iter()
+        .filter_map(|id| atlas.area_sources.iter().find(|s| s.id == *id))
+        .map(provenance)
+        .collect()
+}
+
+/// Adds `<indicator>_decile`, `_rank` and `_score` for every indicator of a release.
+fn add_indicator_props(b: &mut Builder, release: &DeprivationRelease) {
+    for d in &release.indicators {
+        for (part, kind) in [
+            ("decile", PropType::Integer),
+            ("rank", PropType::Integer),
+            ("score", PropType::Number),
+        ] {
+            b.add_prop(
+                format!("{}_{part}", d.id),
+                kind,
+                format!("{} {part} ({}; 1 = most deprived)", d.label, release.title),
+            );
+        }
+    }
+}
+
+fn indicator_values(release: &DeprivationRelease, values: &[IndicatorValue]) -> Vec<PropValue> {
+    let mut out = Vec::with_capacity(release.indicators.len() * 3);
+    for i in 0..release.indicators.len() {
+        let v = values.get(i).copied().unwrap_or_default();
+        out.push(v.decile.into());
+        out.push(v.rank.into());
+        out.push(v.score.into());
+    }
+    out
+}
+
+fn lsoa21(atlas: &Atlas) -> Collection {
+    use PropType::{Integer, String as Str};
+    let mut b = Builder::new(&[
+        ("code", Str, "ONS LSOA 2021 code"),
+        ("name", Str, "ONS LSOA 2021 name"),
+        ("district", Str, "Local authority district code (2024)"),
+        ("district_name", Str, "Local authority district name"),
+        ("ward", Str, "Best-fit electoral ward code (2024)"),
+        ("ward_name", Str, "Best-fit electoral ward name (2024)"),
+        ("residents", Integer, "Census 2021 usual residents"),
+        ("rural_urban", Str, "Urban or Rural (2021 classification)"),
+        ("ruc21_code", Str, "Rural/urban classification 2021 code"),
+        (
+            "ruc21_classification",
+            Str,
+            "Rural/urban classification 2021",
+        ),
+    ]);
+    add_indicator_props(&mut b, &atlas.imd2025);
+    for l in &atlas.lsoa21 {
+        let ward = atlas.ward_of(l);
+        let district = atlas.district_of(l);
+        let ru = l.rural_urban.as_ref();
+        let mut values = vec![
+            l.code.as_str().into(),
+            l.name.as_str().into(),
+            district.map(|d| d.code.as_str()).into(),
+            district.map(|d| d.name.as_str()).into(),
+            ward.map(|w| w.code.as_str()).into(),
+            ward.map(|w| w.name.as_str()).into(),
+            l.residents.into(),
+            ru.map(|r| r.ruc.as_str()).into(),
+            ru.map(|r| r.code.as_str()).into(),
+            ru.map(|r| r.classification.as_str()).into(),
+        ];
+        values.extend(indicator_values(&atlas.imd2025, &l.imd));
+        b.push(&l.code, values, Some(polygon_geometry(&l.geometry)));
+    }
+    b.finish(
+        "lsoa",
+        format!("Lower Layer Super Output Areas (2021), {}", atlas.region.name),
+        &format!(
+            "2021 LSOAs with the {} (national deciles, ranks and scores for the index, domains and sub-domains; 1 = most deprived), Census 2021 residents, rural/urban class, ward and district.",
+            atlas.imd2025.title
+        ),
+        area_provenance(atlas, &["lsoa21", "imd2025", "population", "lookups"]),
+        "MultiPolygon",
+    )
+}
+
+fn lsoa11(atlas: &Atlas) -> Collection {
+    use PropType::{Integer, String as Str};
+    let mut b = Builder::new(&[
+        ("code", Str, "ONS LSOA 2011 code"),
+        ("name", Str, "ONS LSOA 2011 name"),
+        (
+            "district",
+            Str,
+            "Local authority district code (2022 lookup)",
+        ),
+        ("ward17", Str, "Best-fit electoral ward code (2017)"),
+        (
+            "population_2015",
+            Integer,
+            "Mid-2015 population (IoD2019 denominator)",
+        ),
+    ]);
+    add_indicator_props(&mut b, &atlas.imd2019);
+    for l in &atlas.lsoa11 {
+        let mut values = vec![
+            l.code.as_str().into(),
+            l.name.as_str().into(),
+            l.district_code.as_deref().into(),
+            l.ward17.as_deref().into(),
+            l.population_2015.into(),
+        ];
+        values.extend(indicator_values(&atlas.imd2019, &l.imd));
+        b.push(&l.code, values, Some(polygon_geometry(&l.geometry)));
+    }
+    b.finish(
+        "lsoa-2011",
+        format!(
+            "Lower Layer Super Output Areas (2011), {}",
+            atlas.region.name
+        ),
+        &format!(
+            "2011 LSOAs with the {} (national deciles, ranks and scores; 1 = most deprived).",
+            atlas.imd2019.title
+        ),
+        area_provenance(atlas, &["lsoa11", "imd2019", "lookups"]),
+        "MultiPolygon",
+    )
+}
+
+/// Appends the planner's roll-ups to each row, extending the schema the first
+/// time a key is seen (rows without the key get null). A property of our own
+/// wins over a roll-up of the same name.
+fn merge_extra(
+    b: &mut Builder,
+    rows: &mut [Vec<PropValue>],
+    extra: Vec<serde_json::Map<String, serde_json::Value>>,
+) {
+    let base = b.props.len();
+    // name -> (position, whether a non-null value has fixed its type yet)
+    let mut names: HashMap<String, (usize, bool)> = HashMap::new();
+    for (row, map) in rows.iter_mut().zip(extra) {
+        for (k, v) in map {
+            if b.props[..base].iter().any(|p| p.name == k) {
+                continue;
+            }
+            let (value, kind) = PropValue::from_json(&v);
+            let is_null = matches!(value, PropValue::Null);
+            let (i, typed) = *names.entry(k.clone()).or_insert_with(|| {
+                let i = b.props.len();
+                b.add_prop(k.clone(), kind, k.replace('_', " "));
+                (i, !is_null)
+            });
+            if !is_null {
+                if let Some(p) = b.props.get_mut(i) {
+                    if !typed {
+                        p.kind = kind;
+                        names.insert(k, (i, true));
+                    } else if matches!(
+                        (p.kind, kind),
+                        (PropType::Integer, PropType::Number)
+                            | (PropType::Number, PropType::Integer)
+                    ) {
+                        p.kind = PropType::Number;
+                    }
+                }
+            }
+            if row.len() <= i {
+                row.resize(i + 1, PropValue::Null);
+            }
+            if let Some(slot) = row.get_mut(i) {
+                *slot = value;
+            }
+        }
+    }
+}
+
+fn count(n: usize) -> PropValue {
+    PropValue::Int(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+fn wards(state: &AppState) -> Collection {
+    use PropType::{Integer, String as Str};
+    let atlas = &state.atlas;
+    let mut b = Builder::new(&[
+        ("code", Str, "Electoral ward code (2024)"),
+        ("name", Str, "Electoral ward name (2024)"),
+        ("district", Str, "Local authority district code"),
+        ("district_name", Str, "Local authority district name"),
+        (
+            "lsoa_count",
+            Integer,
+            "2021 LSOAs assigned by the best-fit lookup",
+        ),
+        (
+            "residents",
+            Integer,
+            "Census 2021 usual residents of those LSOAs",
+        ),
+        ("boundary_note", Str, "Where the boundary comes from"),
+    ]);
+    let mut rows = Vec::with_capacity(atlas.wards.len());
+    let mut extra = Vec::with_capacity(atlas.wards.len());
+    for (i, w) in atlas.wards.iter().enumerate() {
+        let district = w.district.and_then(|d| atlas.districts.get(d as usize));
+        let residents: u32 = w
+            .lsoas
+            .iter()
+            .filter_map(|&l| atlas.lsoa21.get(l as usize)?.residents)
+            .sum();
+        rows.push(vec![
+            w.code.as_str().into(),
+            w.name.as_str().into(),
+            district.map(|d| d.code.as_str()).into(),
+            district.map(|d| d.name.as_str()).into(),
+            count(w.lsoas.len()),
+            Some(residents).into(),
+            w.geometry_note.as_str().into(),
+        ]);
+        extra.push(
+            u32::try_from(i)
+                .map(|i| state.planner.ward_properties(i))
+                .unwrap_or_default(),
+        );
+    }
+    merge_extra(&mut b, &mut rows, extra);
+    for (w, row) in atlas.wards.iter().zip(rows) {
+        b.push(&w.code, row, w.geometry.as_ref().map(polygon_geometry));
+    }
+    b.finish(
+        "wards",
+        format!("Electoral wards (2024), {}", atlas.region.name),
+        "Electoral wards with 2024 codes and names, their best-fit 2021 LSOAs and residents, and the planner's access and deprivation roll-ups. Boundaries are the December 2022 set (recoded wards take their 2022 shape); wards without a published boundary have a null geometry.",
+        area_provenance(atlas, &["wards", "lookups", "population", "imd2025"]),
+        "MultiPolygon",
+    )
+}
+
+fn districts(state: &AppState) -> Collection {
+    use PropType::{Integer, String as Str};
+    let atlas = &state.atlas;
+    let mut b = Builder::new(&[
+        ("code", Str, "Local authority district code (2024)"),
+        ("name", Str, "Local authority district name"),
+        ("ward_count", Integer, "Electoral wards"),
+        ("lsoa_count", Integer, "2021 LSOAs"),
+        ("residents", Integer, "Census 2021 usual residents"),
+    ]);
+    let mut rows = Vec::with_capacity(atlas.districts.len());
+    let mut extra = Vec::with_capacity(atlas.districts.len());
+    for (i, d) in atlas.districts.iter().enumerate() {
+        let residents: u32 = d
+            .lsoas
+            .iter()
+            .filter_map(|&l| atlas.lsoa21.get(l as usize)?.residents)
+            .sum();
+        rows.push(vec![
+            d.code.as_str().into(),
+            d.name.as_str().into(),
+            count(d.wards.len()),
+            count(d.lsoas.len()),
+            Some(residents).into(),
+        ]);
+        extra.push(
+            u32::try_from(i)
+                .map(|i| state.planner.district_properties(i))
+                .unwrap_or_default(),
+        );
+    }
+    merge_extra(&mut b, &mut rows, extra);
+    for (d, row) in atlas.districts.iter().zip(rows) {
+        b.push(&d.code, row, Some(polygon_geometry(&d.geometry)));
+    }
+    b.finish(
+        "districts",
+        format!("Local authority districts (2024), {}", atlas.region.name),
+        "Local authority districts with residents and the planner's access and deprivation roll-ups.",
+        area_provenance(atlas, &["districts", "population", "imd2025"]),
+        "MultiPolygon",
+    )
+}
+
+/// The assets collection, or one category's (`only`).
+fn assets(atlas: &Atlas, only: Option<usize>) -> Collection {
+    use PropType::{Boolean, Number, String as Str};
+    let mut b = Builder::new(&[
+        ("id", Str, "Asset id (<source>-<key>)"),
+        ("name", Str, "Name as published"),
+        ("category", Str, "Category id"),
+        ("category_label", Str, "Category"),
+        ("source", Str, "Source id"),
+        ("source_vintage", Str, "Source data vintage"),
+        ("licence", Str, "Licence of the source"),
+        ("address", Str, "Address, where published"),
+        ("postcode", Str, "Postcode, where published"),
+        (
+            "area_m2",
+            Number,
+            "Area in square metres (assets mapped as polygons)",
+        ),
+        ("lsoa21", Str, "2021 LSOA containing the asset"),
+        ("ward", Str, "Electoral ward (2024) of that LSOA"),
+        ("district", Str, "Local authority district of that LSOA"),
+        (
+            "in_region",
+            Boolean,
+            "False for assets kept within the edge buffer outside the region",
+        ),
+    ]);
+    for a in &atlas.assets {
+        let cat = usize::from(a.category);
+        if only.is_some_and(|o| o != cat) {
+            continue;
+        }
+        let category = atlas.categories.get(cat);
+        let source = atlas.sources.get(usize::from(a.source));
+        let values = vec![
+            a.id.as_str().into(),
+            a.name.as_str().into(),
+            category.map(|c| c.id.as_str()).into(),
+            category.map(|c| c.label.as_str()).into(),
+            source.map(|s| s.id.as_str()).into(),
+            source.map(|s| s.vintage.as_str()).into(),
+            source.map(|s| s.licence.as_str()).into(),
+            a.address.as_deref().into(),
+            a.postcode.as_deref().into(),
+            a.area_m2.into(),
+            a.lsoa21
+                .and_then(|i| atlas.lsoa21.get(i as usize))
+                .map(|l| l.code.as_str())
+                .into(),
+            a.ward
+                .and_then(|i| atlas.wards.get(i as usize))
+                .map(|w| w.code.as_str())
+                .into(),
+            a.district
+                .and_then(|i| atlas.districts.get(i as usize))
+                .map(|d| d.code.as_str())
+                .into(),
+            PropValue::Bool(a.in_region),
+        ];
+        b.push(&a.id, values, Some(point_geometry(a.location)));
+    }
+    // Sources are credited even when a category has no asset from them yet.
+    let sources: Vec<usize> = match only {
+        Some(c) => atlas
+            .categories
+            .get(c)
+            .map(|cat| cat.sources.iter().map(|&s| usize::from(s)).collect())
+            .unwrap_or_default(),
+        None => (0..atlas.sources.len()).collect(),
+    };
+    let provenance = sources
+        .iter()
+        .filter_map(|&s| atlas.sources.get(s))
+        .map(provenance)
+        .collect();
+    match only.and_then(|c| atlas.categories.get(c)) {
+        Some(cat) => b.finish(
+            &format!("assets-{}", cat.id),
+            format!("{} ({})", cat.label, atlas.region.name),
+            &format!(
+                "Community assets of one category: {}. Polygons (parks...) are shown as a point on their surface with their area. Outside a source's coverage an absent asset means no data.",
+                cat.label.to_lowercase()
+            ),
+            provenance,
+            "Point",
+        ),
+        None => b.finish(
+            "assets",
+            format!("Community assets, {}", atlas.region.name),
+            "Community assets of every category (GP practices, pharmacies, libraries, parks...), with the LSOA, ward and district they lie in. Coverage differs by source: outside a source's coverage an absent asset means no data. Assets within the edge buffer outside the region are flagged in_region = false.",
+            provenance,
+            "Point",
+        ),
+    }
+}
+
+/// Builds every collection.
+pub fn build(state: &AppState) -> OgcState {
+    let atlas = &state.atlas;
+    let mut collections = vec![
+        lsoa21(atlas),
+        lsoa11(atlas),
+        wards(state),
+        districts(state),
+        assets(atlas, None),
+    ];
+    for c in 0..atlas.categories.len() {
+        collections.push(assets(atlas, Some(c)));
+    }
+    let by_id = collections
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.clone(), i))
+        .collect();
+    let sources = atlas
+        .area_sources
+        .iter()
+        .chain(&atlas.sources)
+        .map(provenance)
+        .collect();
+    let startup_tag = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| {
+        u64::try_from(d.as_nanos() & u128::from(u64::MAX)).unwrap_or(0)
+    });
+    OgcState {
+        collections,
+        by_id,
+        sources,
+        region: atlas.region.name.clone(),
+        startup_tag,
+    }
+}

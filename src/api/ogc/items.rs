@@ -1,0 +1,464 @@
+//! `/collections/{id}/items` and `/collections/{id}/items/{featureId}`:
+//! selection (bbox, equality on properties, CQL2), paging and GeoJSON output
+//! written straight into a string from the precomputed pieces.
+
+use std::fmt::Write as _;
+
+use geo::{Intersects, Rect};
+
+use super::crs;
+use super::encode;
+use super::filter::{self, Filter, FilterLang};
+use super::model::{Collection, Feature, FeatureGeometry, PropType, PropValue};
+use super::params::{parse_bbox, parse_uint, Params};
+use crate::api::error::ApiError;
+use crate::atlas::Crs;
+
+/// Parameters `/items` accepts besides queryable property names.
+pub const ITEMS_PARAMS: &[&str] = &[
+    "f",
+    "bbox",
+    "bbox-crs",
+    "limit",
+    "offset",
+    "crs",
+    "properties",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+    "datetime",
+];
+
+/// Parameters a single feature accepts.
+pub const FEATURE_PARAMS: &[&str] = &["f", "crs", "properties"];
+
+/// Default page size.
+pub const DEFAULT_LIMIT: u64 = 100;
+/// Largest page size; larger requests are clamped to it.
+pub const MAX_LIMIT: u64 = 10_000;
+
+/// A parsed `/items` request.
+#[derive(Debug)]
+pub struct ItemsQuery {
+    bbox: Option<(Rect<f64>, Crs)>,
+    /// Page size after clamping.
+    pub limit: usize,
+    /// Features skipped.
+    pub offset: usize,
+    /// Output CRS.
+    pub crs: Crs,
+    properties: Option<Vec<usize>>,
+    equals: Vec<(usize, PropValue)>,
+    filter: Option<Filter>,
+}
+
+fn parse_properties(c: &Collection, value: &str) -> Result<Vec<usize>, ApiError> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|name| {
+            c.prop(name).ok_or_else(|| {
+                ApiError::bad_parameter(
+                    "properties",
+                    format!(
+                        "a comma-separated list of properties of '{}'; '{name}' is not one (known: {})",
+                        c.id,
+                        c.props.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Parses the value of an equality filter `name=value` for the property's type.
+fn parse_equal(name: &str, kind: PropType, value: &str) -> Result<PropValue, ApiError> {
+    let v = value.trim();
+    match kind {
+        PropType::Integer => v
+            .parse::<i64>()
+            .map(PropValue::Int)
+            .map_err(|_| ApiError::bad_parameter(name, format!("an integer, got '{value}'"))),
+        PropType::Number => v
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .map(PropValue::Float)
+            .ok_or_else(|| ApiError::bad_parameter(name, format!("a number, got '{value}'"))),
+        PropType::Boolean => match v {
+            "true" => Ok(PropValue::Bool(true)),
+            "false" => Ok(PropValue::Bool(false)),
+            _ => Err(ApiError::bad_parameter(
+                name,
+                format!("true or false, got '{value}'"),
+            )),
+        },
+        PropType::String => Ok(PropValue::Str(value.to_owned())),
+        PropType::Json => Err(ApiError::bad_parameter(
+            name,
+            "a queryable property (this one is not)",
+        )),
+    }
+}
+
+fn equal(have: &PropValue, want: &PropValue) -> bool {
+    match (have, want) {
+        #[allow(clippy::cast_precision_loss)] // property integers are far below 2^53
+        (PropValue::Int(a), PropValue::Float(b)) => (*a as f64 - b).abs() == 0.0,
+        (PropValue::Float(a), PropValue::Float(b)) => (a - b).abs() == 0.0,
+        _ => have == want,
+    }
+}
+
+/// Whether a collection property can be given as an equality parameter.
+pub fn is_queryable(c: &Collection, name: &str) -> bool {
+    c.props
+        .iter()
+        .any(|p| p.name == name && p.kind != PropType::Json)
+}
+
+impl ItemsQuery {
+    /// Parses and checks the query string of `/items`.
+    ///
+    /// # Errors
+    /// A 400 naming the first bad parameter.
+    pub fn parse(c: &Collection, params: &Params) -> Result<Self, ApiError> {
+        params
+            .check(ITEMS_PARAMS, |k| is_queryable(c, k))
+            .map_err(|mut e| {
+                if e.title == "Unknown parameter" {
+                    let _ = write!(
+                        e.detail,
+                        ", or a queryable property of '{0}' (see /collections/{0}/queryables)",
+                        c.id
+                    );
+                }
+                e
+            })?;
+        let limit = match params.get("limit") {
+            Some(v) => parse_uint("limit", v, 1)?.min(MAX_LIMIT),
+            None => DEFAULT_LIMIT,
+        };
+        let offset = match params.get("offset") {
+            Some(v) => parse_uint("offset", v, 0)?,
+            None => 0,
+        };
+        let out_crs = params
+            .get("crs")
+            .map(|v| crs::parse("crs", v))
+            .transpose()?
+            .unwrap_or(Crs::Crs84);
+        let bbox_crs = params
+            .get("bbox-crs")
+            .map(|v| crs::parse("bbox-crs", v))
+            .transpose()?;
+        let bbox = match params.get("bbox") {
+            Some(v) => {
+                let b = parse_bbox(v)?;
+                Some((
+                    Rect::new((b[0], b[1]), (b[2], b[3])),
+                    bbox_crs.unwrap_or(Crs::Crs84),
+                ))
+            }
+            None if bbox_crs.is_some() => {
+                return Err(ApiError::bad_parameter(
+                    "bbox-crs",
+                    "to be given only with bbox",
+                ));
+            }
+            None => None,
+        };
+        let properties = params
+            .get("properties")
+            .map(|v| parse_properties(c, v))
+            .transpose()?;
+        let mut equals = Vec::new();
+        for (k, v) in &params.pairs {
+            if ITEMS_PARAMS.contains(&k.as_str()) {
+                continue;
+            }
+            if let Some(i) = c.prop(k) {
+                let kind = c.props.get(i).map_or(PropType::String, |p| p.kind);
+                equals.push((i, parse_equal(k, kind, v)?));
+            }
+        }
+        let lang = params
+            .get("filter-lang")
+            .map(FilterLang::parse)
+            .transpose()?
+            .unwrap_or(FilterLang::Text);
+        let filter_crs = params
+            .get("filter-crs")
+            .map(|v| crs::parse("filter-crs", v))
+            .transpose()?
+            .unwrap_or(Crs::Crs84);
+        let filter = match params.get("filter") {
+            Some(text) => Some(Filter::compile(&filter::parse(text, lang)?, c, filter_crs)?),
+            None => None,
+        };
+        Ok(Self {
+            bbox,
+            limit: usize::try_from(limit).unwrap_or(usize::MAX),
+            offset: usize::try_from(offset).unwrap_or(usize::MAX),
+            crs: out_crs,
+            properties,
+            equals,
+            filter,
+        })
+    }
+
+    fn matches(&self, f: &Feature) -> bool {
+        if let Some((rect, crs)) = self.bbox {
+            let slot = FeatureGeometry::slot(crs);
+            let Some(g) = &f.geometry else { return false };
+            let (Some(b), Some(shape)) = (g.bboxes.get(slot), g.shapes.get(slot)) else {
+                return false;
+            };
+            let envelope_meets = b.min().x <= rect.max().x
+                && rect.min().x <= b.max().x
+                && b.min().y <= rect.max().y
+                && rect.min().y <= b.max().y;
+            if !envelope_meets || !shape.intersects(&rect) {
+                return false;
+            }
+        }
+        if !self
+            .equals
+            .iter()
+            .all(|(i, want)| f.values.get(*i).is_some_and(|have| equal(have, want)))
+        {
+            return false;
+        }
+        self.filter.as_ref().is_none_or(|flt| flt.matches(f))
+    }
+
+    /// Positions of every feature that matches, in collection order.
+    pub fn select(&self, c: &Collection) -> Vec<usize> {
+        c.features
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| self.matches(f))
+            .map(|(i, _)| i)
+            .collect()
+    }
+}
+
+/// Writes one feature as GeoJSON.
+pub fn write_feature(
+    out: &mut String,
+    c: &Collection,
+    f: &Feature,
+    crs: Crs,
+    only: Option<&[usize]>,
+) {
+    out.push_str("{\"type\":\"Feature\",\"id\":");
+    encode::push_str(out, &f.id);
+    out.push_str(",\"geometry\":");
+    match &f.geometry {
+        Some(g) => out.push_str(
+            g.json
+                .get(FeatureGeometry::slot(crs))
+                .map_or("null", String::as_str),
+        ),
+        None => out.push_str("null"),
+    }
+    out.push_str(",\"properties\":");
+    match only {
+        None => out.push_str(&f.properties_json),
+        Some(idx) => out.push_str(&super::build::write_properties(
+            &c.props,
+            &f.values,
+            Some(idx),
+        )),
+    }
+}
+
+/// Links of a page: the parameters as given, with `offset` changed.
+fn page_url(url: &str, params: &Params, offset: Option<usize>) -> String {
+    let mut pairs: Vec<(String, String)> = params
+        .pairs
+        .iter()
+        .filter(|(k, _)| k != "offset")
+        .cloned()
+        .collect();
+    if let Some(o) = offset {
+        pairs.push(("offset".to_owned(), o.to_string()));
+    }
+    if pairs.is_empty() {
+        url.to_owned()
+    } else {
+        format!("{url}?{}", encode::query_string(&pairs))
+    }
+}
+
+fn push_link(out: &mut String, href: &str, rel: &str, media: &str, title: &str) {
+    out.push_str("{\"href\":");
+    encode::push_str(out, href);
+    out.push_str(",\"rel\":\"");
+    out.push_str(rel);
+    out.push_str("\",\"type\":\"");
+    out.push_str(media);
+    out.push_str("\",\"title\":\"");
+    out.push_str(title);
+    out.push_str("\"}");
+}
+
+/// Writes a page of features as a GeoJSON feature collection.
+pub fn write_page(
+    c: &Collection,
+    q: &ItemsQuery,
+    params: &Params,
+    base: &str,
+    selected: &[usize],
+) -> String {
+    let total = selected.len();
+    let start = q.offset.min(total);
+    let end = start.saturating_add(q.limit).min(total);
+    let page = selected.get(start..end).unwrap_or(&[]);
+    let only = q.properties.as_deref();
+    let slot = FeatureGeometry::slot(q.crs);
+    let estimate: usize = page
+        .iter()
+        .filter_map(|&i| c.features.get(i))
+        .map(|f| {
+            f.properties_json.len()
+                + f.geometry
+                    .as_ref()
+                    .and_then(|g| g.json.get(slot))
+                    .map_or(4, String::len)
+                + 64
+        })
+        .sum();
+    let mut out = String::with_capacity(estimate + 1024);
+    out.push_str("{\"type\":\"FeatureCollection\",\"numberMatched\":");
+    encode::push_usize(&mut out, total);
+    out.push_str(",\"numberReturned\":");
+    encode::push_usize(&mut out, page.len());
+    out.push_str(",\"timeStamp\":\"");
+    out.push_str(&encode::rfc3339_now());
+    out.push_str("\",\"links\":[");
+    let url = format!("{base}/collections/{}/items", c.id);
+    let this_offset = (q.offset > 0).then_some(q.offset);
+    push_link(
+        &mut out,
+        &page_url(&url, params, this_offset),
+        "self",
+        "application/geo+json",
+        "This page",
+    );
+    let mut html_params = params.clone();
+    html_params.pairs.retain(|(k, _)| k != "f");
+    html_params.pairs.push(("f".to_owned(), "html".to_owned()));
+    out.push(',');
+    push_link(
+        &mut out,
+        &page_url(&url, &html_params, this_offset),
+        "alternate",
+        "text/html",
+        "This page as HTML",
+    );
+    if end < total {
+        out.push(',');
+        push_link(
+            &mut out,
+            &page_url(&url, params, Some(end)),
+            "next",
+            "application/geo+json",
+            "Next page",
+        );
+    }
+    if start > 0 {
+        out.push(',');
+        let prev = start.saturating_sub(q.limit);
+        push_link(
+            &mut out,
+            &page_url(&url, params, Some(prev)),
+            "prev",
+            "application/geo+json",
+            "Previous page",
+        );
+    }
+    out.push(',');
+    push_link(
+        &mut out,
+        &format!("{base}/collections/{}", c.id),
+        "collection",
+        "application/json",
+        "The collection",
+    );
+    out.push_str("],\"features\":[");
+    for (n, &i) in page.iter().enumerate() {
+        if let Some(f) = c.features.get(i) {
+            if n > 0 {
+                out.push(',');
+            }
+            write_feature(&mut out, c, f, q.crs, only);
+            out.push('}');
+        }
+    }
+    out.push_str("]}");
+    out
+}
+
+/// Writes a single feature with its links.
+pub fn write_single(
+    c: &Collection,
+    f: &Feature,
+    crs: Crs,
+    only: Option<&[usize]>,
+    base: &str,
+) -> String {
+    let mut out = String::with_capacity(f.properties_json.len() + 4096);
+    write_feature(&mut out, c, f, crs, only);
+    let url = format!("{base}/collections/{}/items/", c.id);
+    let mut id = String::new();
+    encode::push_query_component(&mut id, &f.id);
+    out.push_str(",\"links\":[");
+    push_link(
+        &mut out,
+        &format!("{url}{id}"),
+        "self",
+        "application/geo+json",
+        "This feature",
+    );
+    out.push(',');
+    push_link(
+        &mut out,
+        &format!("{url}{id}?f=html"),
+        "alternate",
+        "text/html",
+        "This feature as HTML",
+    );
+    out.push(',');
+    push_link(
+        &mut out,
+        &format!("{base}/collections/{}", c.id),
+        "collection",
+        "application/json",
+        "The collection",
+    );
+    out.push_str("]}");
+    out
+}
+
+/// Parses the parameters of a single-feature request.
+///
+/// # Errors
+/// A 400 naming the first bad parameter.
+pub fn parse_single(
+    c: &Collection,
+    params: &Params,
+) -> Result<(Crs, Option<Vec<usize>>), ApiError> {
+    params.check(FEATURE_PARAMS, |_| false)?;
+    let out_crs = params
+        .get("crs")
+        .map(|v| crs::parse("crs", v))
+        .transpose()?
+        .unwrap_or(Crs::Crs84);
+    let properties = params
+        .get("properties")
+        .map(|v| parse_properties(c, v))
+        .transpose()?;
+    Ok((out_crs, properties))
+}

@@ -1,0 +1,367 @@
+//! The map's layers as GeoJSON, and the metadata the page needs to build its
+//! controls, legend and attribution.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use geo::{BooleanOps, InteriorPoint, MultiPolygon, Rect};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::geojson_out::{self, feature};
+use crate::api::AppState;
+use crate::atlas::{Atlas, Coverage, Lsoa21};
+
+/// How the 2019 value of a 2021 LSOA was derived from the 2011 LSOAs it came from.
+pub struct Link2019 {
+    /// `matched` (one 2011 LSOA: unchanged or split), `mean` (several), or `none`.
+    pub method: &'static str,
+    /// The linked 2011 LSOA codes with their change codes.
+    pub lsoa11: Vec<(String, &'static str)>,
+    /// Per IMD 2025 indicator (same order): the linked 2019 decile, averaged.
+    pub deciles: Vec<Option<f64>>,
+}
+
+/// Links a 2021 LSOA to IMD 2019 through the ONS 2011→2021 lookup.
+pub fn link_2019(atlas: &Atlas, lsoa: &Lsoa21) -> Link2019 {
+    let parents: Vec<_> = lsoa
+        .lsoa11
+        .iter()
+        .filter_map(|&(i, c)| Some((atlas.lsoa11.get(i as usize)?, c)))
+        .collect();
+    let deciles = atlas
+        .imd2025
+        .indicators
+        .iter()
+        .map(|ind| {
+            let pos = atlas.imd2019.position(&ind.id)?;
+            let vals: Vec<f64> = parents
+                .iter()
+                .filter_map(|(p, _)| p.imd.get(pos)?.decile.map(f64::from))
+                .collect();
+            if vals.is_empty() {
+                None
+            } else {
+                Some(vals.iter().sum::<f64>() / vals.len() as f64)
+            }
+        })
+        .collect();
+    let method = match parents.len() {
+        0 => "none",
+        1 => "matched",
+        _ => "mean",
+    };
+    Link2019 {
+        method,
+        lsoa11: parents
+            .iter()
+            .map(|(p, c)| (p.code.clone(), c.letter()))
+            .collect(),
+        deciles,
+    }
+}
+
+/// Rounds to one decimal place.
+pub fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+/// The region's bounding box (union of district boxes).
+pub fn region_bbox(atlas: &Atlas) -> Option<Rect<f64>> {
+    let mut it = atlas.districts.iter().map(|d| d.geometry.lonlat_bbox);
+    let first = it.next()?;
+    Some(it.fold(first, |a, b| {
+        Rect::new(
+            (a.min().x.min(b.min().x), a.min().y.min(b.min().y)),
+            (a.max().x.max(b.max().x), a.max().y.max(b.max().y)),
+        )
+    }))
+}
+
+/// `GET /web/api/meta`: region, releases and indicators, categories, sources
+/// with coverage and attribution.
+pub async fn meta(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let atlas = &state.atlas;
+    let release = |r: &crate::atlas::DeprivationRelease, has_decile: &dyn Fn(usize) -> bool| {
+        json!({
+            "year": r.year,
+            "title": r.title,
+            "geography": r.geography,
+            "areas_ranked": r.areas_ranked,
+            "attribution": r.attribution,
+            "indicators": r.indicators.iter().enumerate().map(|(i, d)| json!({
+                "id": d.id, "label": d.label, "kind": d.kind, "has_decile": has_decile(i),
+            })).collect::<Vec<_>>(),
+        })
+    };
+    let has25 = |i: usize| {
+        atlas
+            .lsoa21
+            .iter()
+            .any(|l| l.imd.get(i).is_some_and(|v| v.decile.is_some()))
+    };
+    let has19 = |i: usize| {
+        atlas
+            .lsoa11
+            .iter()
+            .any(|l| l.imd.get(i).is_some_and(|v| v.decile.is_some()))
+    };
+    let categories: Vec<Value> = atlas
+        .categories
+        .iter()
+        .enumerate()
+        .map(|(ci, c)| {
+            let count = atlas
+                .assets
+                .iter()
+                .filter(|a| usize::from(a.category) == ci)
+                .count();
+            json!({
+                "id": c.id,
+                "label": c.label,
+                "count": count,
+                "sources": c.sources.iter().filter_map(|&s| atlas.sources.get(usize::from(s)).map(|s| s.id.clone())).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Json(json!({
+        "region": { "id": atlas.region.id, "name": atlas.region.name, "lsoa_count": atlas.lsoa21.len(),
+                    "bbox": region_bbox(atlas).map(geojson_out::bbox) },
+        "releases": [release(&atlas.imd2025, &has25), release(&atlas.imd2019, &has19)],
+        "categories": categories,
+        "sources": atlas.sources,
+        "area_sources": atlas.area_sources,
+        "districts": atlas.districts.iter().map(|d| json!({"code": d.code, "name": d.name})).collect::<Vec<_>>(),
+    }))
+}
+
+/// Query of `/web/api/lsoa-layer`.
+#[derive(Debug, Deserialize)]
+pub struct LayerQuery {
+    /// 2025 (2021 LSOAs, with linked 2019 values and change) or 2019 (2011 LSOAs).
+    pub year: Option<u16>,
+}
+
+/// `GET /web/api/lsoa-layer?year=2025|2019`: the region's LSOAs with deciles.
+///
+/// For 2025, properties `d_<id>` (2025 decile), `p_<id>` (linked 2019 decile,
+/// mean over linked 2011 LSOAs), `c_<id>` (2025 minus 2019; positive = less
+/// deprived relative to England) and `link` (matched / mean / none).
+/// For 2019, the 2011 LSOAs with `d_<id>`.
+pub async fn lsoa_layer(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<LayerQuery>,
+) -> Response {
+    let atlas = &state.atlas;
+    match q.year.unwrap_or(2025) {
+        2025 => {
+            let features: Vec<Value> = atlas
+                .lsoa21
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let mut p = Map::new();
+                    p.insert("fid".into(), json!(i));
+                    p.insert("code".into(), json!(l.code));
+                    p.insert("name".into(), json!(l.name));
+                    let ward = atlas.ward_of(l);
+                    p.insert("ward_code".into(), json!(ward.map(|w| &w.code)));
+                    p.insert("ward_name".into(), json!(ward.map(|w| &w.name)));
+                    let district = atlas.district_of(l);
+                    p.insert("district_code".into(), json!(district.map(|d| &d.code)));
+                    p.insert("district_name".into(), json!(district.map(|d| &d.name)));
+                    p.insert("residents".into(), json!(l.residents));
+                    if let Some(pt) = largest_interior_point(&l.geometry.lonlat) {
+                        p.insert("lx".into(), json!(geojson_out::round5(pt.x())));
+                        p.insert("ly".into(), json!(geojson_out::round5(pt.y())));
+                    }
+                    let link = link_2019(atlas, l);
+                    p.insert("link".into(), json!(link.method));
+                    for (k, ind) in atlas.imd2025.indicators.iter().enumerate() {
+                        let d = l.imd.get(k).and_then(|v| v.decile);
+                        let prev = link.deciles.get(k).copied().flatten();
+                        p.insert(format!("d_{}", ind.id), json!(d));
+                        p.insert(format!("p_{}", ind.id), json!(prev.map(round1)));
+                        let change = d.zip(prev).map(|(d, p)| round1(f64::from(d) - p));
+                        p.insert(format!("c_{}", ind.id), json!(change));
+                    }
+                    feature(geojson_out::multipolygon(&l.geometry.lonlat), p)
+                })
+                .collect();
+            Json(geojson_out::collection(features)).into_response()
+        }
+        2019 => {
+            let features: Vec<Value> = atlas
+                .lsoa11
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let mut p = Map::new();
+                    p.insert("fid".into(), json!(i));
+                    p.insert("code".into(), json!(l.code));
+                    p.insert("name".into(), json!(l.name));
+                    p.insert("population_2015".into(), json!(l.population_2015));
+                    for (k, ind) in atlas.imd2019.indicators.iter().enumerate() {
+                        p.insert(
+                            format!("d_{}", ind.id),
+                            json!(l.imd.get(k).and_then(|v| v.decile)),
+                        );
+                    }
+                    feature(geojson_out::multipolygon(&l.geometry.lonlat), p)
+                })
+                .collect();
+            Json(geojson_out::collection(features)).into_response()
+        }
+        other => (
+            StatusCode::BAD_REQUEST,
+            format!("year must be 2019 or 2025, not {other}"),
+        )
+            .into_response(),
+    }
+}
+
+/// `GET /web/api/boundaries/{wards|districts}`: outlines with code and name.
+pub async fn boundaries(State(state): State<Arc<AppState>>, Path(layer): Path<String>) -> Response {
+    let atlas = &state.atlas;
+    let features: Vec<Value> = match layer.as_str() {
+        "wards" => atlas
+            .wards
+            .iter()
+            .filter_map(|w| {
+                let g = w.geometry.as_ref()?;
+                let mut p = Map::new();
+                p.insert("code".into(), json!(w.code));
+                p.insert("name".into(), json!(w.name));
+                let d = w.district.and_then(|d| atlas.districts.get(d as usize));
+                p.insert("district_name".into(), json!(d.map(|d| &d.name)));
+                Some(feature(geojson_out::multipolygon(&g.lonlat), p))
+            })
+            .collect(),
+        "districts" => atlas
+            .districts
+            .iter()
+            .map(|d| {
+                let mut p = Map::new();
+                p.insert("code".into(), json!(d.code));
+                p.insert("name".into(), json!(d.name));
+                feature(geojson_out::multipolygon(&d.geometry.lonlat), p)
+            })
+            .collect(),
+        _ => return (StatusCode::NOT_FOUND, "layer must be wards or districts").into_response(),
+    };
+    Json(geojson_out::collection(features)).into_response()
+}
+
+/// An interior point of the largest part of a multipolygon (for labels and clicks).
+pub fn largest_interior_point(mp: &MultiPolygon<f64>) -> Option<geo::Point<f64>> {
+    use geo::Area;
+    mp.iter()
+        .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))
+        .and_then(InteriorPoint::interior_point)
+}
+
+/// `GET /web/api/labels/{wards|districts}`: one label point per area
+/// (an interior point of its largest part).
+pub async fn labels(State(state): State<Arc<AppState>>, Path(layer): Path<String>) -> Response {
+    let atlas = &state.atlas;
+    let largest = largest_interior_point;
+    let rows: Vec<(String, String, Option<geo::Point<f64>>)> = match layer.as_str() {
+        "wards" => atlas
+            .wards
+            .iter()
+            .filter_map(|w| {
+                Some((
+                    w.code.clone(),
+                    w.name.clone(),
+                    largest(&w.geometry.as_ref()?.lonlat),
+                ))
+            })
+            .collect(),
+        "districts" => atlas
+            .districts
+            .iter()
+            .map(|d| (d.code.clone(), d.name.clone(), largest(&d.geometry.lonlat)))
+            .collect(),
+        _ => return (StatusCode::NOT_FOUND, "layer must be wards or districts").into_response(),
+    };
+    let features: Vec<Value> = rows
+        .into_iter()
+        .filter_map(|(code, name, pt)| {
+            let mut p = Map::new();
+            p.insert("code".into(), json!(code));
+            p.insert("name".into(), json!(name));
+            Some(feature(geojson_out::point(pt?), p))
+        })
+        .collect();
+    Json(geojson_out::collection(features)).into_response()
+}
+
+/// `GET /web/api/assets`: every asset as a point.
+pub async fn assets(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let atlas = &state.atlas;
+    let features: Vec<Value> = atlas
+        .assets
+        .iter()
+        .map(|a| {
+            let mut p = Map::new();
+            p.insert("id".into(), json!(a.id));
+            p.insert("name".into(), json!(a.name));
+            let cat = atlas.categories.get(usize::from(a.category));
+            p.insert("category".into(), json!(cat.map(|c| &c.id)));
+            p.insert("category_label".into(), json!(cat.map(|c| &c.label)));
+            let src = atlas.sources.get(usize::from(a.source));
+            p.insert("source".into(), json!(src.map(|s| &s.id)));
+            p.insert("source_title".into(), json!(src.map(|s| &s.title)));
+            p.insert("vintage".into(), json!(src.map(|s| &s.vintage)));
+            p.insert("address".into(), json!(a.address));
+            p.insert("postcode".into(), json!(a.postcode));
+            p.insert("in_region".into(), json!(a.in_region));
+            feature(geojson_out::point(a.location.lonlat), p)
+        })
+        .collect();
+    Json(geojson_out::collection(features))
+}
+
+/// `GET /web/api/coverage`: the area each partial-coverage source covers
+/// (sources covering all of England are left out), with the categories it feeds.
+pub async fn coverage(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let atlas = &state.atlas;
+    let features: Vec<Value> = atlas
+        .sources
+        .iter()
+        .enumerate()
+        .filter_map(|(si, s)| {
+            let geometry: MultiPolygon<f64> = match &s.coverage {
+                Coverage::CodePrefix { .. } => return None,
+                Coverage::Bbox { bbox, .. } => {
+                    MultiPolygon::new(vec![
+                        Rect::new((bbox[0], bbox[1]), (bbox[2], bbox[3])).to_polygon()
+                    ])
+                }
+                Coverage::Districts { codes, .. } => codes
+                    .iter()
+                    .filter_map(|c| atlas.district_by_code(c))
+                    .fold(MultiPolygon::new(vec![]), |acc, (_, d)| {
+                        acc.union(&d.geometry.lonlat)
+                    }),
+            };
+            let categories: Vec<&str> = atlas
+                .categories
+                .iter()
+                .filter(|c| c.sources.iter().any(|&x| usize::from(x) == si))
+                .map(|c| c.id.as_str())
+                .collect();
+            let mut p = Map::new();
+            p.insert("source".into(), json!(s.id));
+            p.insert("title".into(), json!(s.title));
+            p.insert("description".into(), json!(s.coverage.description()));
+            p.insert("vintage".into(), json!(s.vintage));
+            p.insert("categories".into(), json!(categories));
+            Some(feature(geojson_out::multipolygon(&geometry), p))
+        })
+        .collect();
+    Json(geojson_out::collection(features))
+}

@@ -1,0 +1,231 @@
+//! The side panel's data: an LSOA's profile (deciles by domain, residents,
+//! nearest assets, change since 2019) and a ward summary, computed from the
+//! atlas so the map works before or without the planner endpoints.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use geo::{Centroid, Distance, Geodesic, Point};
+use serde_json::{json, Value};
+
+use super::data::{link_2019, round1};
+use super::geojson_out;
+use crate::api::AppState;
+use crate::atlas::{Atlas, Lsoa21};
+
+fn not_found(what: &str, code: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(
+            json!({ "code": "NotFound", "description": format!("no {what} {code} in this atlas") }),
+        ),
+    )
+        .into_response()
+}
+
+/// The nearest asset of every category to a point (straight line), noting
+/// whether the categories' sources cover the LSOA ("no data" otherwise).
+fn nearest_assets(
+    atlas: &Atlas,
+    lsoa: &Lsoa21,
+    origin_bng: Point<f64>,
+    origin_ll: Point<f64>,
+) -> Vec<Value> {
+    atlas
+        .categories
+        .iter()
+        .enumerate()
+        .map(|(ci, c)| {
+            let covered = u16::try_from(ci).is_ok_and(|i| atlas.category_covers(i, lsoa));
+            let nearest = atlas
+                .indexes
+                .assets
+                .category(ci)
+                .and_then(|t| t.nearest_neighbor(&[origin_bng.x(), origin_bng.y()]))
+                .and_then(|e| atlas.assets.get(e.data as usize));
+            match nearest {
+                Some(a) => json!({
+                    "category": c.id, "label": c.label, "covered": covered,
+                    "id": a.id, "name": a.name,
+                    "distance_m": Geodesic.distance(origin_ll, a.location.lonlat).round(),
+                    "lon": geojson_out::round5(a.location.lonlat.x()),
+                    "lat": geojson_out::round5(a.location.lonlat.y()),
+                }),
+                None => json!({
+                    "category": c.id, "label": c.label, "covered": covered,
+                    "id": null, "name": null, "distance_m": null,
+                }),
+            }
+        })
+        .collect()
+}
+
+/// One LSOA's profile as JSON.
+pub fn lsoa_json(atlas: &Atlas, l: &Lsoa21) -> Value {
+    let link = link_2019(atlas, l);
+    let indicators: Vec<Value> = atlas
+        .imd2025
+        .indicators
+        .iter()
+        .enumerate()
+        .map(|(k, ind)| {
+            let v = l.imd.get(k).copied().unwrap_or_default();
+            let prev = link.deciles.get(k).copied().flatten();
+            json!({
+                "id": ind.id, "label": ind.label, "kind": ind.kind,
+                "decile": v.decile, "rank": v.rank, "score": v.score,
+                "decile_2019": prev.map(round1),
+                "change": v.decile.zip(prev).map(|(d, p)| round1(f64::from(d) - p)),
+            })
+        })
+        .collect();
+    let origin_bng = l.geometry.bng.centroid();
+    let origin_ll = l.geometry.lonlat.centroid();
+    let nearest = match (origin_bng, origin_ll) {
+        (Some(b), Some(g)) => nearest_assets(atlas, l, b, g),
+        _ => Vec::new(),
+    };
+    let ward = atlas.ward_of(l);
+    let district = atlas.district_of(l);
+    json!({
+        "code": l.code,
+        "name": l.name,
+        "residents": l.residents,
+        "rural_urban": l.rural_urban,
+        "ward": ward.map(|w| json!({"code": w.code, "name": w.name})),
+        "district": district.map(|d| json!({"code": d.code, "name": d.name})),
+        "bbox": geojson_out::bbox(l.geometry.lonlat_bbox),
+        "indicators": indicators,
+        "link_2019": {
+            "method": link.method,
+            "lsoa11": link.lsoa11.iter().map(|(c, ch)| json!({"code": c, "change": ch})).collect::<Vec<_>>(),
+            "note": "2019 values are for the 2011 LSOA this 2021 LSOA matches (unchanged or split), or the mean over the 2011 LSOAs it was formed from (merged or irregular)",
+        },
+        "nearest_from": "the LSOA's centroid, straight-line (geodesic) distance",
+        "nearest": nearest,
+    })
+}
+
+/// `GET /web/api/lsoa/{code}`: a 2021 LSOA's profile.
+pub async fn lsoa(State(state): State<Arc<AppState>>, Path(code): Path<String>) -> Response {
+    let atlas = &state.atlas;
+    match atlas.lsoa21_by_code(code.trim()) {
+        Some((_, l)) => Json(lsoa_json(atlas, l)).into_response(),
+        None => not_found("2021 LSOA", &code),
+    }
+}
+
+/// Population-weighted mean decile of an indicator over LSOAs (weights:
+/// Census 2021 residents; 1 where unknown).
+fn weighted_decile<'a>(lsoas: impl Iterator<Item = &'a Lsoa21>, k: usize) -> Option<f64> {
+    let (mut sum, mut weight) = (0.0, 0.0);
+    for l in lsoas {
+        if let Some(d) = l.imd.get(k).and_then(|v| v.decile) {
+            let w = l.residents.map_or(1.0, f64::from);
+            sum += f64::from(d) * w;
+            weight += w;
+        }
+    }
+    (weight > 0.0).then(|| round1(sum / weight))
+}
+
+/// `GET /web/api/ward/{code}`: a ward summary for the panel and the printable
+/// profile (deciles vs district and England, LSOAs, assets in the ward, change).
+pub async fn ward(State(state): State<Arc<AppState>>, Path(code): Path<String>) -> Response {
+    let atlas = &state.atlas;
+    let Some((wi, w)) = atlas.ward_by_code(code.trim()) else {
+        return not_found("ward", &code);
+    };
+    let lsoas: Vec<&Lsoa21> = w
+        .lsoas
+        .iter()
+        .filter_map(|&i| atlas.lsoa21.get(i as usize))
+        .collect();
+    let district = w.district.and_then(|d| atlas.districts.get(d as usize));
+    let district_lsoas: Vec<&Lsoa21> = district
+        .map(|d| {
+            d.lsoas
+                .iter()
+                .filter_map(|&i| atlas.lsoa21.get(i as usize))
+                .collect()
+        })
+        .unwrap_or_default();
+    let domains: Vec<Value> = atlas
+        .imd2025
+        .indicators
+        .iter()
+        .enumerate()
+        .map(|(k, ind)| {
+            let most_deprived_20 = lsoas
+                .iter()
+                .filter(|l| l.imd.get(k).and_then(|v| v.decile).is_some_and(|d| d <= 2))
+                .count();
+            json!({
+                "id": ind.id, "label": ind.label, "kind": ind.kind,
+                "ward": weighted_decile(lsoas.iter().copied(), k),
+                "district": weighted_decile(district_lsoas.iter().copied(), k),
+                "england": 5.5,
+                "lsoas_in_most_deprived_20pct": most_deprived_20,
+            })
+        })
+        .collect();
+    let imd = atlas.imd2025.position("imd");
+    let lsoa_rows: Vec<Value> = lsoas
+        .iter()
+        .map(|l| {
+            let link = link_2019(atlas, l);
+            let d = imd.and_then(|k| l.imd.get(k)).and_then(|v| v.decile);
+            let p = imd.and_then(|k| link.deciles.get(k).copied().flatten());
+            json!({
+                "code": l.code, "name": l.name, "residents": l.residents,
+                "imd_decile": d, "imd_decile_2019": p.map(round1),
+                "change": d.zip(p).map(|(d, p)| round1(f64::from(d) - p)),
+                "link": link.method,
+            })
+        })
+        .collect();
+    let assets: Vec<Value> = atlas
+        .categories
+        .iter()
+        .enumerate()
+        .map(|(ci, c)| {
+            let in_ward: Vec<Value> = atlas
+                .assets
+                .iter()
+                .filter(|a| usize::from(a.category) == ci && a.ward == Some(wi))
+                .map(|a| json!({"id": a.id, "name": a.name}))
+                .collect();
+            let covered = u16::try_from(ci).is_ok_and(|i| lsoas.iter().any(|l| atlas.category_covers(i, l)));
+            json!({"category": c.id, "label": c.label, "count": in_ward.len(), "covered": covered, "assets": in_ward})
+        })
+        .collect();
+    let residents: u32 = lsoas.iter().filter_map(|l| l.residents).sum();
+    let mean_of = |f: &dyn Fn(&Value) -> Option<f64>| {
+        let v: Vec<f64> = lsoa_rows.iter().filter_map(f).collect();
+        (!v.is_empty()).then(|| round1(v.iter().sum::<f64>() / v.len() as f64))
+    };
+    let change = json!({
+        "imd_mean_decile_2025": mean_of(&|r| r["imd_decile"].as_f64()),
+        "imd_mean_decile_2019": mean_of(&|r| r["imd_decile_2019"].as_f64()),
+        "lsoas_more_deprived": lsoa_rows.iter().filter(|r| r["change"].as_f64().is_some_and(|c| c < 0.0)).count(),
+        "lsoas_less_deprived": lsoa_rows.iter().filter(|r| r["change"].as_f64().is_some_and(|c| c > 0.0)).count(),
+    });
+    Json(json!({
+        "code": w.code,
+        "name": w.name,
+        "district": district.map(|d| json!({"code": d.code, "name": d.name})),
+        "residents": residents,
+        "lsoa_count": lsoas.len(),
+        "bbox": w.geometry.as_ref().map(|g| geojson_out::bbox(g.lonlat_bbox)),
+        "geometry_note": w.geometry_note,
+        "domains": domains,
+        "lsoas": lsoa_rows,
+        "assets": assets,
+        "change": change,
+        "note": "Ward and district values are population-weighted (Census 2021 residents) means of LSOA national deciles; England's mean decile is 5.5 by construction.",
+    }))
+    .into_response()
+}

@@ -1,0 +1,164 @@
+//! `gapmap gaps`: LSOAs both deprived and far from a category of asset,
+//! printed as a table or CSV. Uses the same analysis and gap selection as
+//! `GET /gaps`.
+
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use super::args::AtlasArgs;
+use super::load::load_atlas;
+use super::memory::peak_rss_bytes;
+use crate::api::planner::gaps::{report, validate, RawGapParams};
+use crate::api::planner::Analysis;
+
+/// Output format of `gaps`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GapsFormat {
+    /// Aligned columns for people.
+    Table,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// Arguments of `gaps`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GapsArgs {
+    /// Asset category id (e.g. gp_practice, library, park).
+    #[arg(long)]
+    pub category: String,
+    /// Largest decile counted as deprived (1 = most deprived 10% in England).
+    #[arg(long, default_value = "2")]
+    pub max_decile: String,
+    /// Smallest straight-line distance (m) counted as far.
+    #[arg(long, default_value = "1600")]
+    pub min_distance_m: String,
+    /// Indicator (imd or a domain: income, employment, education, health, crime, housing, environment).
+    #[arg(long, default_value = "imd")]
+    pub domain: String,
+    /// Deprivation release: 2019 or 2025.
+    #[arg(long, default_value = "2025")]
+    pub year: String,
+    /// Distance measure: mean or max over the LSOA's postcodes.
+    #[arg(long, default_value = "mean")]
+    pub measure: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GapsFormat::Table)]
+    pub format: GapsFormat,
+    /// Print the analysis time and peak memory to stderr.
+    #[arg(long)]
+    pub timings: bool,
+    /// Which atlas to load.
+    #[command(flatten)]
+    pub atlas: AtlasArgs,
+}
+
+/// Runs the command.
+///
+/// # Errors
+/// When the atlas cannot be loaded or a parameter is invalid.
+pub fn run(args: &GapsArgs) -> Result<(), String> {
+    let load_started = Instant::now();
+    let atlas = load_atlas(&args.atlas)?;
+    let load_s = load_started.elapsed().as_secs_f64();
+    let raw = RawGapParams {
+        category: Some(&args.category),
+        max_decile: Some(&args.max_decile),
+        min_distance_m: Some(&args.min_distance_m),
+        domain: Some(&args.domain),
+        year: Some(&args.year),
+        measure: Some(&args.measure),
+    };
+    // Validate before the heavy work, so a typo fails at once.
+    let request = validate(&atlas, &raw).map_err(|p| p.detail)?;
+    let analysis = Analysis::new(&atlas);
+    let gaps = report(&atlas, &analysis, &request);
+    if args.timings {
+        let mib = peak_rss_bytes().map_or(f64::NAN, |b| b as f64 / 1_048_576.0);
+        let origins: usize = analysis.access.origin_counts.iter().sum();
+        eprintln!(
+            "atlas {}: {} LSOAs, {} origins, {} categories, {} assets; load {:.1} s; access + 2SFCA + 2019 carry-over {:.2} s; peak RSS {:.0} MiB",
+            atlas.region.id,
+            atlas.lsoa21.len(),
+            origins,
+            atlas.categories.len(),
+            atlas.assets.len(),
+            load_s,
+            analysis.elapsed.as_secs_f64(),
+            mib
+        );
+    }
+    match args.format {
+        GapsFormat::Csv => print!("{}", gaps.to_csv(&atlas, &analysis)),
+        GapsFormat::Table => print!("{}", table(&atlas, &analysis, &gaps)),
+    }
+    Ok(())
+}
+
+fn table(
+    atlas: &crate::atlas::Atlas,
+    analysis: &Analysis,
+    gaps: &crate::api::planner::gaps::GapReport,
+) -> String {
+    let mut s = String::new();
+    let category = atlas
+        .categories
+        .get(gaps.request.category)
+        .map_or("", |c| c.label.as_str());
+    let _ = writeln!(
+        s,
+        "Gaps: {category}; {} decile <= {} (IMD {}); {} straight-line distance >= {} m",
+        gaps.request.indicator,
+        gaps.request.max_decile,
+        gaps.request.year.number(),
+        gaps.request.measure.name(),
+        gaps.request.min_distance_m
+    );
+    let _ = writeln!(
+        s,
+        "{:>4}  {:<10} {:<28} {:>6} {:>9} {:>9}  {:<34} {:>9}  {:<28}",
+        "rank", "LSOA", "name", "decile", "dist m", "max m", "nearest asset", "residents", "ward"
+    );
+    for r in &gaps.rows {
+        let l = atlas.lsoa21.get(r.lsoa);
+        let ward = l
+            .and_then(|l| atlas.ward_of(l))
+            .map_or("", |w| w.name.as_str());
+        let nearest = atlas
+            .assets
+            .get(r.measured.nearest_asset as usize)
+            .map_or("", |a| a.name.as_str());
+        let _ = writeln!(
+            s,
+            "{:>4}  {:<10} {:<28} {:>6} {:>9.0} {:>9.0}  {:<34} {:>9}  {:<28}",
+            r.rank,
+            l.map_or("", |l| l.code.as_str()),
+            truncate(l.map_or("", |l| l.name.as_str()), 28),
+            r.decile,
+            r.distance_m,
+            r.measured.max_m,
+            truncate(nearest, 34),
+            l.and_then(|l| l.residents)
+                .map_or(String::new(), |n| n.to_string()),
+            truncate(ward, 28)
+        );
+    }
+    let summary = gaps.summary(atlas);
+    let _ = writeln!(
+        s,
+        "\n{} LSOAs, {} residents, {} wards. Left out: {}",
+        summary["lsoas"], summary["residents"], summary["wards"], summary["left_out"]
+    );
+    let _ = writeln!(s, "Distances are straight-line (geodesic, WGS84) from each LSOA's postcodes; see GET /gaps for the full method.");
+    let _ = analysis;
+    s
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}

@@ -1,0 +1,798 @@
+// GapMap planner's map. Plain ES module; MapLibre GL JS is served by the
+// gapmap server from the npm package (no CDN).
+import * as maplibregl from '/web/vendor/maplibre-gl/maplibre-gl.mjs';
+import {
+  decileColour, changeColour, decileLegend, changeLegend, colourOfDecile, colourOfChange, inkOn,
+  symbolFor, drawSymbol, NO_DATA,
+} from './style.mjs';
+
+const $ = (sel) => document.querySelector(sel);
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+const fmt = (n) => (n === null || n === undefined ? '–' : Number(n).toLocaleString('en-GB'));
+const fmtDist = (m) => (m === null || m === undefined ? '–' : m >= 1000 ? `${(m / 1000).toFixed(m >= 10000 ? 0 : 1)} km` : `${Math.round(m)} m`);
+
+async function getJson(url) {
+  const r = await fetch(url, { headers: { Accept: 'application/json, application/geo+json' } });
+  if (!r.ok) {
+    const err = new Error(`${url}: HTTP ${r.status}`);
+    err.status = r.status;
+    throw err;
+  }
+  return r.json();
+}
+
+const DEFAULT_ASSETS = ['gp_practice', 'pharmacy', 'library', 'community_centre', 'food_bank'];
+
+/** Application state; mirrored in the URL hash. */
+const state = {
+  mode: 'level', // level | change
+  domain: 'imd',
+  year: 2025,
+  pick: 'lsoa',
+  wards: true,
+  districts: true,
+  basemap: false,
+  coverage: true,
+  assets: new Set(DEFAULT_ASSETS),
+  selection: null, // { kind: 'lsoa'|'lsoa11'|'ward', code }
+  gap: null, // { category, max_decile, min_distance_m }
+  gapCodes: [],
+  view: null, // { zoom, lat, lon }
+  tiles: undefined, // vector tiles for polygons (default: only for large regions)
+};
+
+let meta = null;
+let map = null;
+const labelMarkers = { wards: [], districts: [] };
+
+// ---------------------------------------------------------------- URL state
+
+function readHash() {
+  const p = new URLSearchParams(window.location.hash.slice(1));
+  if (p.get('mode') === 'change') state.mode = 'change';
+  if (p.get('domain')) state.domain = p.get('domain');
+  if (p.get('year') === '2019') state.year = 2019;
+  if (p.get('pick') === 'ward') state.pick = 'ward';
+  if (p.get('wards') === '0') state.wards = false;
+  if (p.get('districts') === '0') state.districts = false;
+  if (p.get('basemap') === '1') state.basemap = true;
+  if (p.get('coverage') === '0') state.coverage = false;
+  if (p.has('tiles')) state.tiles = p.get('tiles') === '1';
+  if (p.has('assets')) state.assets = new Set(p.get('assets').split(',').filter(Boolean));
+  const sel = p.get('sel');
+  if (sel && sel.includes(':')) {
+    const [kind, code] = sel.split(':');
+    state.selection = { kind, code };
+  }
+  const gap = p.get('gap');
+  if (gap) {
+    const [category, maxDecile, minDistance] = gap.split(',');
+    state.gap = { category, max_decile: Number(maxDecile), min_distance_m: Number(minDistance) };
+  }
+  const m = p.get('map');
+  if (m) {
+    const [zoom, lat, lon] = m.split('/').map(Number);
+    if ([zoom, lat, lon].every(Number.isFinite)) state.view = { zoom, lat, lon };
+  }
+}
+
+function writeHash() {
+  const p = new URLSearchParams();
+  p.set('mode', state.mode);
+  p.set('domain', state.domain);
+  p.set('year', String(state.year));
+  if (state.pick !== 'lsoa') p.set('pick', state.pick);
+  if (!state.wards) p.set('wards', '0');
+  if (!state.districts) p.set('districts', '0');
+  if (state.basemap) p.set('basemap', '1');
+  if (!state.coverage) p.set('coverage', '0');
+  if (state.tiles !== undefined && state.tiles !== (meta?.region.lsoa_count > 3000)) p.set('tiles', state.tiles ? '1' : '0');
+  p.set('assets', [...state.assets].join(','));
+  if (state.selection) p.set('sel', `${state.selection.kind}:${state.selection.code}`);
+  if (state.gap) p.set('gap', `${state.gap.category},${state.gap.max_decile},${state.gap.min_distance_m}`);
+  if (map) {
+    const c = map.getCenter();
+    p.set('map', `${map.getZoom().toFixed(2)}/${c.lat.toFixed(5)}/${c.lng.toFixed(5)}`);
+  }
+  const hash = `#${p.toString().replace(/%2C/g, ',').replace(/%3A/g, ':').replace(/%2F/g, '/')}`;
+  if (hash !== window.location.hash) window.history.replaceState(null, '', hash);
+}
+
+// ---------------------------------------------------------------- indicators
+
+function indicators(year) {
+  return meta.releases.find((r) => r.year === year)?.indicators ?? [];
+}
+function indicator(id, year = 2025) {
+  return indicators(year).find((i) => i.id === id);
+}
+
+function fillColourExpression() {
+  if (state.mode === 'change') return changeColour(`c_${state.domain}`);
+  return decileColour(`d_${state.domain}`);
+}
+
+function activeFillLayer() {
+  return state.mode === 'level' && state.year === 2019 ? 'lsoa19-fill' : 'lsoa25-fill';
+}
+
+function updateLegend() {
+  const ind = indicator(state.domain, 2025);
+  const label = ind ? ind.label : state.domain;
+  let html;
+  if (state.mode === 'change') {
+    html = changeLegend({ title: `Change in ${label} decile, 2019 → 2025` });
+  } else {
+    const ind19 = indicator(state.domain, 2019);
+    let note = state.year === 2025
+      ? 'English Indices of Deprivation 2025 on 2021 LSOAs.'
+      : 'English Indices of Deprivation 2019 on 2011 LSOAs.';
+    if (state.year === 2019 && ind19 && !ind19.has_decile) {
+      note += ' IoD2019 publishes no deciles for this sub-domain (scores only), so every area shows "No data".';
+    }
+    html = decileLegend({ title: `${label}, ${state.year}`, note });
+  }
+  if (state.gapCodes.length) {
+    html += '<div class="row"><span class="sw" style="background:transparent;border:3px solid #e7298a"></span> Gap LSOA (see panel)</div>';
+  }
+  $('#legend').innerHTML = html;
+}
+
+function applyDeprivationStyle() {
+  if (!map) return;
+  const fill = fillColourExpression();
+  const show25 = activeFillLayer() === 'lsoa25-fill';
+  map.setPaintProperty('lsoa25-fill', 'fill-color', show25 ? fill : NO_DATA);
+  if (state.year === 2019 && state.mode === 'level') {
+    map.setPaintProperty('lsoa19-fill', 'fill-color', decileColour(`d_${state.domain}`));
+  }
+  for (const id of ['lsoa25-fill', 'lsoa25-line']) map.setLayoutProperty(id, 'visibility', show25 ? 'visible' : 'none');
+  for (const id of ['lsoa19-fill', 'lsoa19-line']) map.setLayoutProperty(id, 'visibility', show25 ? 'none' : 'visible');
+  const gapOn = state.gapCodes.length > 0;
+  map.setPaintProperty('lsoa25-fill', 'fill-opacity', gapOn
+    ? ['case', ['in', ['get', 'code'], ['literal', state.gapCodes]], 0.9, 0.35]
+    : 0.8);
+  $('#year-field').disabled = state.mode === 'change';
+  updateLegend();
+  writeHash();
+}
+
+// ---------------------------------------------------------------- map
+
+function buildStyle() {
+  return {
+    version: 8,
+    sources: {},
+    layers: [{ id: 'background', type: 'background', paint: { 'background-color': '#eef0ee' } }],
+  };
+}
+
+function addBasemap() {
+  if (map.getSource('osm')) return;
+  map.addSource('osm', {
+    type: 'raster',
+    tiles: ['https://tile.openstreetmap.org/{z}/{x}/{y}.png'],
+    tileSize: 256,
+    maxzoom: 19,
+    attribution: '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+  });
+  map.addLayer({ id: 'osm', type: 'raster', source: 'osm', paint: { 'raster-opacity': 0.9 } }, 'lsoa25-fill');
+}
+
+function applyBasemap() {
+  if (state.basemap) {
+    addBasemap();
+    map.setLayoutProperty('osm', 'visibility', 'visible');
+    map.setPaintProperty('lsoa25-fill', 'fill-opacity', 0.6);
+  } else if (map.getLayer('osm')) {
+    map.setLayoutProperty('osm', 'visibility', 'none');
+  }
+  writeHash();
+}
+
+function setVisible(ids, on) {
+  for (const id of ids) if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
+}
+
+function updateLabels() {
+  const z = map.getZoom();
+  for (const m of labelMarkers.wards) m.getElement().style.display = state.wards && z >= 11 ? '' : 'none';
+  for (const m of labelMarkers.districts) m.getElement().style.display = state.districts && z < 11.5 ? '' : 'none';
+}
+
+function addLabels(kind, fc) {
+  for (const f of fc.features) {
+    const el = document.createElement('div');
+    el.className = kind === 'wards' ? 'ward-label' : 'district-label';
+    el.textContent = f.properties.name;
+    el.setAttribute('aria-hidden', 'true');
+    const marker = new maplibregl.Marker({ element: el }).setLngLat(f.geometry.coordinates).addTo(map);
+    labelMarkers[kind].push(marker);
+  }
+  updateLabels();
+}
+
+function applyAssetVisibility() {
+  for (const c of meta.categories) {
+    setVisible([`asset-${c.id}`], state.assets.has(c.id));
+  }
+  // Coverage outlines: only for partial sources feeding a visible category.
+  const visibleSources = new Set(meta.categories.filter((c) => state.assets.has(c.id)).flatMap((c) => c.sources));
+  if (map.getLayer('coverage-line')) {
+    map.setFilter('coverage-line', ['in', ['get', 'source'], ['literal', [...visibleSources]]]);
+    setVisible(['coverage-line'], state.coverage);
+  }
+  writeHash();
+}
+
+async function loadLayers() {
+  const status = $('#map-status');
+  status.textContent = 'Loading LSOAs…';
+  // Large regions (England) use the server's vector tiles for the polygon layers.
+  const tiles = state.tiles ?? (meta.region.lsoa_count > 3000);
+  state.tiles = tiles;
+  const empty = { type: 'FeatureCollection', features: [] };
+  const [lsoa25, wards, districts, assets, coverage, wardLabels, districtLabels] = await Promise.all([
+    tiles ? empty : getJson('/web/api/lsoa-layer?year=2025'),
+    tiles ? empty : getJson('/web/api/boundaries/wards'),
+    tiles ? empty : getJson('/web/api/boundaries/districts'),
+    getJson('/web/api/assets'),
+    getJson('/web/api/coverage'),
+    tiles ? empty : getJson('/web/api/labels/wards'),
+    getJson('/web/api/labels/districts'),
+  ]);
+  window.gapmap.data.lsoa25 = lsoa25;
+  window.gapmap.data.wards = wards;
+  const vector = (collection) => ({
+    type: 'vector',
+    tiles: [`${window.location.origin}/collections/${collection}/tiles/WebMercatorQuad/{z}/{x}/{y}`],
+    minzoom: 0,
+    maxzoom: 14,
+    promoteId: 'code',
+  });
+  if (tiles) {
+    map.addSource('lsoa25', vector('lsoa'));
+    map.addSource('wards', vector('wards'));
+    map.addSource('districts', vector('districts'));
+  } else {
+    map.addSource('lsoa25', { type: 'geojson', data: lsoa25, promoteId: 'code' });
+    map.addSource('wards', { type: 'geojson', data: wards, promoteId: 'code' });
+    map.addSource('districts', { type: 'geojson', data: districts, promoteId: 'code' });
+  }
+  map.addSource('lsoa19', { type: 'geojson', data: empty, promoteId: 'code' });
+  map.addSource('assets', { type: 'geojson', data: assets });
+  map.addSource('coverage', { type: 'geojson', data: coverage });
+
+  const layerOf = (name) => (tiles ? { 'source-layer': name } : {});
+  map.addLayer({ id: 'lsoa25-fill', type: 'fill', source: 'lsoa25', ...layerOf('lsoa'), paint: { 'fill-color': fillColourExpression(), 'fill-opacity': 0.8 } });
+  map.addLayer({ id: 'lsoa25-line', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), paint: { 'line-color': '#ffffff', 'line-width': 0.4, 'line-opacity': 0.7 } });
+  map.addLayer({ id: 'lsoa19-fill', type: 'fill', source: 'lsoa19', layout: { visibility: 'none' }, paint: { 'fill-color': NO_DATA, 'fill-opacity': 0.8 } });
+  map.addLayer({ id: 'lsoa19-line', type: 'line', source: 'lsoa19', layout: { visibility: 'none' }, paint: { 'line-color': '#ffffff', 'line-width': 0.4, 'line-opacity': 0.7 } });
+  map.addLayer({ id: 'gap-casing', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#ffffff', 'line-width': 5 } });
+  map.addLayer({ id: 'gap-line', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#e7298a', 'line-width': 2.5 } });
+  map.addLayer({ id: 'ward-line', type: 'line', source: 'wards', ...layerOf('wards'), paint: { 'line-color': '#222', 'line-width': ['interpolate', ['linear'], ['zoom'], 9, 0.5, 13, 1.5], 'line-opacity': 0.7 } });
+  map.addLayer({ id: 'district-line', type: 'line', source: 'districts', ...layerOf('districts'), paint: { 'line-color': '#000', 'line-width': 2.2 } });
+  map.addLayer({ id: 'coverage-line', type: 'line', source: 'coverage', paint: { 'line-color': '#d55e00', 'line-width': 2.5, 'line-dasharray': [3, 2] } });
+  map.addLayer({ id: 'selected-casing', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#fff', 'line-width': 6 } });
+  map.addLayer({ id: 'selected-line', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#000', 'line-width': 3 } });
+  map.addLayer({ id: 'selected-ward-line', type: 'line', source: 'wards', ...layerOf('wards'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#000', 'line-width': 4, 'line-dasharray': [2, 1] } });
+
+  for (const [i, c] of meta.categories.entries()) {
+    const canvas = drawSymbol(symbolFor(i), 22);
+    const img = canvas.getContext('2d').getImageData(0, 0, 22, 22);
+    map.addImage(`sym-${c.id}`, { width: 22, height: 22, data: img.data });
+    map.addLayer({
+      id: `asset-${c.id}`,
+      type: 'symbol',
+      source: 'assets',
+      filter: ['==', ['get', 'category'], c.id],
+      layout: { 'icon-image': `sym-${c.id}`, 'icon-allow-overlap': true, 'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.6, 13, 1] },
+    });
+  }
+  addLabels('wards', wardLabels);
+  addLabels('districts', districtLabels);
+  setVisible(['ward-line'], state.wards);
+  setVisible(['district-line'], state.districts);
+  applyAssetVisibility();
+  if (state.basemap) applyBasemap();
+  if (state.year === 2019) await ensure2019();
+  applyDeprivationStyle();
+  status.textContent = '';
+}
+
+let loaded2019 = null;
+function ensure2019() {
+  if (!loaded2019) {
+    loaded2019 = getJson('/web/api/lsoa-layer?year=2019').then((fc) => {
+      map.getSource('lsoa19').setData(fc);
+      window.gapmap.data.lsoa19 = fc;
+    });
+  }
+  return loaded2019;
+}
+
+// ---------------------------------------------------------------- controls
+
+function buildControls() {
+  const sel = $('#domain');
+  const groups = [['index', 'Index'], ['domain', 'Domains'], ['subdomain', 'Sub-domains']];
+  for (const [kind, label] of groups) {
+    const og = document.createElement('optgroup');
+    og.label = label;
+    for (const ind of indicators(2025).filter((i) => i.kind === kind)) {
+      const o = document.createElement('option');
+      o.value = ind.id;
+      o.textContent = ind.label;
+      og.append(o);
+    }
+    sel.append(og);
+  }
+  sel.value = state.domain;
+  if (sel.value !== state.domain) state.domain = 'imd';
+  sel.addEventListener('change', () => { state.domain = sel.value; applyDeprivationStyle(); refreshSelection(); });
+
+  for (const r of document.querySelectorAll('input[name=mode]')) {
+    r.checked = r.value === state.mode;
+    r.addEventListener('change', () => { if (r.checked) { state.mode = r.value; applyDeprivationStyle(); } });
+  }
+  for (const r of document.querySelectorAll('input[name=year]')) {
+    r.checked = Number(r.value) === state.year;
+    r.addEventListener('change', async () => {
+      if (!r.checked) return;
+      state.year = Number(r.value);
+      if (state.year === 2019) await ensure2019();
+      applyDeprivationStyle();
+    });
+  }
+  for (const r of document.querySelectorAll('input[name=pick]')) {
+    r.checked = r.value === state.pick;
+    r.addEventListener('change', () => { if (r.checked) { state.pick = r.value; writeHash(); } });
+  }
+  const wards = $('#show-wards');
+  wards.checked = state.wards;
+  wards.addEventListener('change', () => { state.wards = wards.checked; setVisible(['ward-line'], state.wards); updateLabels(); writeHash(); });
+  const districts = $('#show-districts');
+  districts.checked = state.districts;
+  districts.addEventListener('change', () => { state.districts = districts.checked; setVisible(['district-line'], state.districts); updateLabels(); writeHash(); });
+  const basemap = $('#show-basemap');
+  basemap.checked = state.basemap;
+  basemap.addEventListener('change', () => { state.basemap = basemap.checked; applyBasemap(); });
+  const coverage = $('#show-coverage');
+  coverage.checked = state.coverage;
+  coverage.addEventListener('change', () => { state.coverage = coverage.checked; applyAssetVisibility(); });
+
+  const toggles = $('#asset-toggles');
+  const sources = new Map(meta.sources.map((s) => [s.id, s]));
+  for (const [i, c] of meta.categories.entries()) {
+    const label = document.createElement('label');
+    const input = document.createElement('input');
+    input.type = 'checkbox';
+    input.value = c.id;
+    input.checked = state.assets.has(c.id);
+    input.addEventListener('change', () => {
+      if (input.checked) state.assets.add(c.id); else state.assets.delete(c.id);
+      applyAssetVisibility();
+    });
+    const img = document.createElement('img');
+    img.src = drawSymbol(symbolFor(i), 36).toDataURL();
+    img.alt = '';
+    const text = document.createElement('span');
+    text.textContent = c.label;
+    const partial = c.sources.map((s) => sources.get(s)).filter((s) => s && s.coverage.type !== 'code_prefix');
+    if (partial.length && c.sources.every((s) => sources.get(s)?.coverage.type !== 'code_prefix')) {
+      text.title = `Partial coverage: ${partial.map((s) => s.coverage.description).join('; ')}`;
+      text.textContent += ' *';
+    }
+    const count = document.createElement('span');
+    count.className = 'count';
+    count.textContent = c.count;
+    label.append(input, img, text, count);
+    toggles.append(label);
+  }
+  const note = document.createElement('p');
+  note.className = 'hint';
+  note.textContent = '* Partial coverage only (see the dashed outlines and the footer).';
+  toggles.append(note);
+
+  const gapCat = $('#gap-category');
+  for (const c of meta.categories) {
+    const o = document.createElement('option');
+    o.value = c.id;
+    o.textContent = c.label;
+    gapCat.append(o);
+  }
+  const gapDec = $('#gap-decile');
+  for (let d = 1; d <= 10; d += 1) {
+    const o = document.createElement('option');
+    o.value = String(d);
+    o.textContent = d === 1 ? '1 (most deprived 10%)' : `${d} (most deprived ${d * 10}%)`;
+    gapDec.append(o);
+  }
+  gapDec.value = '2';
+  if (state.gap) {
+    gapCat.value = state.gap.category;
+    gapDec.value = String(state.gap.max_decile);
+    $('#gap-distance').value = String(state.gap.min_distance_m);
+  }
+  $('#gap-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    state.gap = { category: gapCat.value, max_decile: Number(gapDec.value), min_distance_m: Number($('#gap-distance').value) };
+    runGap();
+  });
+  $('#gap-clear').addEventListener('click', clearGap);
+
+  const toggleControls = $('#toggle-controls');
+  toggleControls.addEventListener('click', () => {
+    const open = $('#controls').classList.toggle('open');
+    toggleControls.setAttribute('aria-expanded', String(open));
+  });
+}
+
+function buildAttribution() {
+  const lines = new Map();
+  const add = (title, vintage, attribution) => { if (attribution) lines.set(attribution + title, `${esc(attribution)} <span class="muted">(${esc(title)}, ${esc(vintage)})</span>`); };
+  for (const r of meta.releases) add(r.title, String(r.year), r.attribution);
+  for (const s of meta.area_sources) add(s.title, s.vintage, s.attribution);
+  for (const s of meta.sources) add(s.title, s.vintage, `${s.attribution}${s.coverage.type !== 'code_prefix' ? ` — coverage: ${s.coverage.description}` : ''}`);
+  $('#attribution').innerHTML = `<details><summary><strong>Data sources:</strong> ONS boundaries, lookups and Census 2021; MHCLG English Indices of Deprivation 2019 and 2025;
+    NHS England ODS; Arts Council England; Oxford City Council (all OGL v3). Contains OS data © Crown copyright and database right 2025 (Code-Point Open; Royal Mail and ONS data © 2025).
+    Give Food (public domain). © OpenStreetMap contributors (ODbL 1.0). Deciles: 1 = most deprived 10% of LSOAs in England; distances are straight-line. Details and vintages…</summary>
+    ${[...lines.values()].map((l) => `<p>${l}</p>`).join('')}<p>Optional basemap (off by default): © OpenStreetMap contributors, ODbL, tiles from openstreetmap.org.</p></details>`;
+}
+
+// ---------------------------------------------------------------- selection
+
+function setSelectionHighlight() {
+  const s = state.selection;
+  map.setFilter('selected-line', ['==', ['get', 'code'], s && s.kind === 'lsoa' ? s.code : '']);
+  map.setFilter('selected-casing', ['==', ['get', 'code'], s && s.kind === 'lsoa' ? s.code : '']);
+  map.setFilter('selected-ward-line', ['==', ['get', 'code'], s && s.kind === 'ward' ? s.code : '']);
+}
+
+function chip(decile) {
+  if (decile === null || decile === undefined) return '<span class="chip" style="background:#d0d0d0">–</span>';
+  const shown = Number.isInteger(decile) ? decile : decile.toFixed(1);
+  return `<span class="chip" style="background:${colourOfDecile(decile)};color:${inkOn(decile)}">${shown}</span>`;
+}
+function changeChip(v) {
+  if (v === null || v === undefined) return '–';
+  const sign = v > 0 ? '+' : '';
+  return `<span class="chip" style="background:${colourOfChange(v)}">${sign}${v}</span>`;
+}
+
+async function selectLsoa(code, { fly = false } = {}) {
+  state.selection = { kind: 'lsoa', code };
+  setSelectionHighlight();
+  writeHash();
+  const body = $('#panel-body');
+  body.innerHTML = `<h2>LSOA ${esc(code)}</h2><p>Loading…</p>`;
+  let p;
+  try {
+    p = await getJson(`/web/api/lsoa/${encodeURIComponent(code)}`);
+  } catch (e) {
+    body.innerHTML = `<h2>LSOA ${esc(code)}</h2><p class="error">Could not load this LSOA (${esc(e.message)}).</p>`;
+    return;
+  }
+  if (state.selection?.code !== code) return;
+  if (fly && p.bbox) map.fitBounds([[p.bbox[0], p.bbox[1]], [p.bbox[2], p.bbox[3]]], { padding: 80, maxZoom: 14, duration: 0 });
+  const rows = p.indicators.map((i) => `<tr data-indicator="${esc(i.id)}"${i.id === state.domain ? ' class="current"' : ''}>
+      <th scope="row">${esc(i.label)}</th><td class="num d2025">${chip(i.decile)}</td>
+      <td class="num d2019">${chip(i.decile_2019)}</td><td class="num change">${changeChip(i.change)}</td></tr>`).join('');
+  const nearest = p.nearest.map((n) => `<tr data-category="${esc(n.category)}"><th scope="row">${esc(n.label)}</th>
+      <td>${n.name ? esc(n.name) : '<em>none loaded</em>'}${!n.covered ? ' <em class="muted">(no data here: outside the source\'s coverage)</em>' : ''}</td>
+      <td class="num distance">${fmtDist(n.distance_m)}</td></tr>`).join('');
+  const link = p.link_2019;
+  body.innerHTML = `
+    <h2 id="panel-title">${esc(p.name)} <span class="muted">${esc(p.code)}</span></h2>
+    <dl class="facts">
+      <dt>Residents</dt><dd><span id="panel-residents">${fmt(p.residents)}</span> <span class="muted">(Census 2021)</span></dd>
+      <dt>Ward</dt><dd>${p.ward ? `<a href="#" data-ward="${esc(p.ward.code)}">${esc(p.ward.name)}</a>` : '–'}</dd>
+      <dt>District</dt><dd>${p.district ? esc(p.district.name) : '–'}</dd>
+      <dt>Rural/urban</dt><dd>${p.rural_urban ? esc(p.rural_urban.classification) : '–'}</dd>
+    </dl>
+    ${p.ward ? `<p><a id="ward-profile-link" href="/wards/${encodeURIComponent(p.ward.code)}">Full ward profile: ${esc(p.ward.name)} →</a></p>` : ''}
+    <h3>Deprivation deciles (1 = most deprived 10% in England)</h3>
+    <table id="lsoa-deciles"><thead><tr><th>Indicator</th><th class="num">2025</th><th class="num">2019</th><th class="num">Change</th></tr></thead><tbody>${rows}</tbody></table>
+    <p class="hint">2019: ${link.method === 'matched' ? `the matched 2011 LSOA ${esc(link.lsoa11.map((l) => `${l.code} (${l.change})`).join(', '))}` : link.method === 'mean' ? `mean of the linked 2011 LSOAs ${esc(link.lsoa11.map((l) => l.code).join(', '))}` : 'no linked 2011 LSOA'}. Change = 2025 − 2019; positive = less deprived relative to England.</p>
+    <h3>Nearest community assets</h3>
+    <table id="lsoa-nearest"><thead><tr><th>Category</th><th>Nearest</th><th class="num">Distance</th></tr></thead><tbody>${nearest}</tbody></table>
+    <p class="hint">Straight-line distance from ${esc(p.nearest_from.replace(/, straight-line.*$/, ''))}.</p>`;
+  body.querySelector('[data-ward]')?.addEventListener('click', (e) => { e.preventDefault(); selectWard(p.ward.code); });
+}
+
+function selectLsoa11(props) {
+  state.selection = { kind: 'lsoa11', code: props.code };
+  setSelectionHighlight();
+  writeHash();
+  const rows = indicators(2019).filter((i) => i.has_decile).map((i) => `<tr data-indicator="${esc(i.id)}"><th scope="row">${esc(i.label)}</th><td class="num">${chip(props[`d_${i.id}`])}</td></tr>`).join('');
+  $('#panel-body').innerHTML = `<h2 id="panel-title">${esc(props.name)} <span class="muted">${esc(props.code)} (2011 LSOA)</span></h2>
+    <dl class="facts"><dt>Population</dt><dd>${fmt(props.population_2015)} <span class="muted">(mid-2015, IoD2019 denominator)</span></dd></dl>
+    <h3>IoD2019 deciles</h3><table><tbody>${rows}</tbody></table>
+    <p class="hint">Switch to 2025 to select a 2021 LSOA with nearest assets and change since 2019.</p>`;
+}
+
+async function selectWard(code, { fly = false } = {}) {
+  state.selection = { kind: 'ward', code };
+  setSelectionHighlight();
+  writeHash();
+  const body = $('#panel-body');
+  body.innerHTML = `<h2>Ward ${esc(code)}</h2><p>Loading…</p>`;
+  let w;
+  try {
+    w = await getJson(`/web/api/ward/${encodeURIComponent(code)}`);
+  } catch (e) {
+    body.innerHTML = `<h2>Ward ${esc(code)}</h2><p class="error">Could not load this ward (${esc(e.message)}).</p>`;
+    return;
+  }
+  if (state.selection?.code !== code) return;
+  if (fly && w.bbox) map.fitBounds([[w.bbox[0], w.bbox[1]], [w.bbox[2], w.bbox[3]]], { padding: 60, maxZoom: 14, duration: 0 });
+  const rows = w.domains.map((d) => `<tr data-indicator="${esc(d.id)}"><th scope="row">${esc(d.label)}</th>
+    <td class="num">${chip(d.ward)}</td><td class="num">${chip(d.district)}</td></tr>`).join('');
+  const assets = w.assets.map((a) => `<tr><th scope="row">${esc(a.label)}</th><td class="num">${a.covered ? a.count : '<em class="muted">no data</em>'}</td></tr>`).join('');
+  body.innerHTML = `
+    <h2 id="panel-title">${esc(w.name)} <span class="muted">${esc(w.code)}</span></h2>
+    <dl class="facts">
+      <dt>District</dt><dd>${w.district ? esc(w.district.name) : '–'}</dd>
+      <dt>Residents</dt><dd><span id="panel-residents">${fmt(w.residents)}</span> <span class="muted">(Census 2021)</span></dd>
+      <dt>LSOAs</dt><dd>${w.lsoa_count}</dd>
+      <dt>IMD 2019 → 2025</dt><dd>${w.change.imd_mean_decile_2019 ?? '–'} → ${w.change.imd_mean_decile_2025 ?? '–'} <span class="muted">(mean LSOA decile)</span></dd>
+    </dl>
+    <p><a id="ward-profile-link" href="/wards/${encodeURIComponent(w.code)}">Full ward profile (printable) →</a></p>
+    <h3>Deciles by domain, 2025</h3>
+    <table><thead><tr><th>Indicator</th><th class="num">Ward</th><th class="num">District</th></tr></thead><tbody>${rows}</tbody></table>
+    <p class="hint">${esc(w.note)}</p>
+    <h3>Assets in the ward</h3>
+    <table><tbody>${assets}</tbody></table>`;
+}
+
+function refreshSelection() {
+  const s = state.selection;
+  if (!s) return;
+  if (s.kind === 'lsoa') selectLsoa(s.code);
+  else if (s.kind === 'ward') selectWard(s.code);
+}
+
+function assetPopup(f, lngLat) {
+  const p = f.properties;
+  const html = `<strong>${esc(p.name)}</strong><br>${esc(p.category_label)}${p.address ? `<br>${esc(p.address)}` : ''}${p.postcode ? ` ${esc(p.postcode)}` : ''}
+    <br><span class="muted">${esc(p.source_title)}, ${esc(p.vintage)}${p.in_region === false ? ' · outside the region (kept: near its edge)' : ''}</span>`;
+  new maplibregl.Popup({ closeButton: true, maxWidth: '260px' }).setLngLat(lngLat).setHTML(html).addTo(map);
+}
+
+function onMapClick(e) {
+  const assetLayers = meta.categories.filter((c) => state.assets.has(c.id)).map((c) => `asset-${c.id}`);
+  const asset = e.lngLat ? map.queryRenderedFeatures(e.point, { layers: assetLayers })[0] : null;
+  if (asset) { assetPopup(asset, asset.geometry.coordinates); return; }
+  if (state.pick === 'ward') {
+    const f = map.queryRenderedFeatures(e.point, { layers: ['lsoa25-fill'] })[0];
+    const wardCode = f?.properties.ward_code;
+    if (wardCode) { selectWard(wardCode); return; }
+  }
+  const layer = activeFillLayer();
+  const f = map.queryRenderedFeatures(e.point, { layers: [layer] })[0];
+  if (!f) return;
+  if (layer === 'lsoa19-fill') selectLsoa11(f.properties);
+  else selectLsoa(f.properties.code);
+}
+
+// ---------------------------------------------------------------- gaps
+
+function gapParams() {
+  const g = state.gap;
+  return new URLSearchParams({
+    category: g.category,
+    max_decile: String(g.max_decile),
+    min_distance_m: String(g.min_distance_m),
+    domain: state.domain,
+    year: '2025',
+  });
+}
+
+function gapCode(f) {
+  const p = f.properties || {};
+  return p.code ?? p.lsoa21_code ?? p.lsoa_code ?? p.lsoa ?? f.id;
+}
+
+function summaryRows(summary, fc) {
+  const s = summary || {};
+  const lsoas = s.lsoas ?? s.lsoa_count ?? s.count ?? fc.features.length;
+  const residents = s.residents ?? s.population ?? fc.features.reduce((t, f) => t + (Number(f.properties?.residents) || 0), 0);
+  const wardsRaw = s.wards ?? s.ward_count;
+  const wards = Array.isArray(wardsRaw) ? wardsRaw.length : wardsRaw;
+  const wardList = Array.isArray(wardsRaw) ? wardsRaw : s.ward_codes;
+  const wardName = new Map((window.gapmap.data.wards?.features ?? []).map((f) => [f.properties.code, f.properties.name]));
+  const wardNames = Array.isArray(wardList) ? wardList.map((w) => (typeof w === 'string' ? wardName.get(w) ?? w : w.name ?? w.code)).join(', ') : null;
+  return { lsoas, residents, wards, wardNames };
+}
+
+async function runGap() {
+  const body = $('#panel-body');
+  const params = gapParams();
+  const url = `/gaps?${params}`;
+  const cat = meta.categories.find((c) => c.id === state.gap.category);
+  body.innerHTML = '<h2>Gaps</h2><p>Searching…</p>';
+  let fc;
+  try {
+    const r = await fetch(url, { headers: { Accept: 'application/geo+json, application/json' } });
+    if (r.status === 404) {
+      state.gapCodes = [];
+      body.innerHTML = `<h2>Gaps</h2><p class="error" id="gap-error">The gap analysis endpoint (/gaps) is not available on this server (HTTP 404). The planner API may not be deployed yet.</p>`;
+      applyGapHighlight();
+      return;
+    }
+    if (!r.ok) {
+      const text = await r.text();
+      throw new Error(`HTTP ${r.status}: ${text.slice(0, 300)}`);
+    }
+    fc = await r.json();
+  } catch (e) {
+    state.gapCodes = [];
+    body.innerHTML = `<h2>Gaps</h2><p class="error" id="gap-error">Gap query failed: ${esc(e.message)}</p>`;
+    applyGapHighlight();
+    return;
+  }
+  const features = fc.features || [];
+  state.gapCodes = features.map(gapCode).filter(Boolean);
+  applyGapHighlight();
+  const s = summaryRows(fc.summary, fc);
+  const dom = indicator(state.domain)?.label ?? state.domain;
+  const csv = `/gaps?${params}&f=csv`;
+  const geojson = `/gaps?${params}&f=json`;
+  const list = features.slice(0, 200).map((f) => {
+    const p = f.properties || {};
+    const code = gapCode(f);
+    const dist = p.distance_m ?? p.mean_distance_m;
+    return `<li><a href="#" data-lsoa="${esc(code)}">${esc(p.lsoa21_name ?? p.name ?? code)}</a> ${p.decile ? chip(p.decile) : ''} ${dist !== undefined ? fmtDist(dist) : ''} <span class="muted">${esc(code)}${p.ward_name ? ` · ${esc(p.ward_name)}` : ''}</span></li>`;
+  }).join('');
+  body.innerHTML = `
+    <h2 id="gap-title">Gaps: ${esc(cat?.label ?? state.gap.category)}</h2>
+    <p>LSOAs in ${esc(dom)} decile ${state.gap.max_decile} or below (2025) whose nearest ${esc((cat?.label ?? '').toLowerCase())} is more than ${fmtDist(state.gap.min_distance_m)} away.</p>
+    <dl class="facts" id="gap-summary">
+      <dt>LSOAs</dt><dd data-key="lsoas">${fmt(s.lsoas)}</dd>
+      <dt>Residents</dt><dd data-key="residents">${fmt(s.residents)}</dd>
+      <dt>Wards</dt><dd data-key="wards">${fmt(s.wards)}${s.wardNames ? ` <span class="muted">(${esc(s.wardNames)})</span>` : ''}</dd>
+    </dl>
+    <div class="downloads"><a id="gap-csv" href="${esc(csv)}" download="gaps.csv">Download CSV</a><a id="gap-geojson" href="${esc(geojson)}" download="gaps.geojson">Download GeoJSON</a></div>
+    ${fc.method?.distance ? `<p class="hint">Distance: ${esc(fc.method.distance)}${fc.method.origins ? `; origins: ${esc(fc.method.origins)}` : ''}.</p>` : ''}
+    ${fc.summary?.left_out ? `<p class="hint">Left out: ${esc(Object.entries(fc.summary.left_out).map(([k, v]) => `${k.replace(/_/g, ' ')}: ${v}`).join('; '))}.</p>` : ''}
+    <ol class="gap-list">${list}</ol>`;
+  for (const a of body.querySelectorAll('[data-lsoa]')) {
+    a.addEventListener('click', (e) => { e.preventDefault(); selectLsoa(a.dataset.lsoa, { fly: true }); });
+  }
+}
+
+function applyGapHighlight() {
+  const filter = ['in', ['get', 'code'], ['literal', state.gapCodes]];
+  map.setFilter('gap-line', filter);
+  map.setFilter('gap-casing', filter);
+  applyDeprivationStyle();
+}
+
+function clearGap() {
+  state.gap = null;
+  state.gapCodes = [];
+  applyGapHighlight();
+  $('#panel-body').innerHTML = '<h2>Select an area</h2><p>Gap highlighting cleared.</p>';
+}
+
+// ---------------------------------------------------------------- search
+
+function setupSearch() {
+  const form = $('#search-form');
+  const input = $('#search-input');
+  const list = $('#search-results');
+  let results = [];
+  let active = -1;
+  const close = () => { list.hidden = true; list.innerHTML = ''; active = -1; input.setAttribute('aria-expanded', 'false'); };
+  const choose = (r) => {
+    close();
+    input.value = r.name;
+    if (r.kind === 'ward') selectWard(r.code, { fly: true });
+    else if (r.kind === 'lsoa' || r.kind === 'postcode') {
+      if (r.kind === 'postcode') map.jumpTo({ center: [r.lon, r.lat], zoom: 14 });
+      if (state.year === 2019 && state.mode === 'level') {
+        state.year = 2025;
+        for (const y of document.querySelectorAll('input[name=year]')) y.checked = y.value === '2025';
+        applyDeprivationStyle();
+      }
+      selectLsoa(r.lsoa, { fly: r.kind === 'lsoa' });
+    } else if (r.bbox) map.fitBounds([[r.bbox[0], r.bbox[1]], [r.bbox[2], r.bbox[3]]], { padding: 40, duration: 0 });
+  };
+  const render = () => {
+    list.innerHTML = results.length
+      ? results.map((r, i) => `<li role="option" id="sr-${i}" aria-selected="${i === active}" data-i="${i}"><span class="kind">${esc(r.kind)}</span>${esc(r.name)} <span class="muted">${esc(r.kind === 'lsoa' ? r.code : r.detail)}</span></li>`).join('')
+      : '<li role="option" aria-disabled="true">No match in this region</li>';
+    list.hidden = false;
+    input.setAttribute('aria-expanded', 'true');
+    if (active >= 0) input.setAttribute('aria-activedescendant', `sr-${active}`); else input.removeAttribute('aria-activedescendant');
+    for (const li of list.querySelectorAll('li[data-i]')) li.addEventListener('mousedown', (e) => { e.preventDefault(); choose(results[Number(li.dataset.i)]); });
+  };
+  const search = async () => {
+    const q = input.value.trim();
+    if (q.length < 2) { close(); return; }
+    const data = await getJson(`/search?q=${encodeURIComponent(q)}`);
+    if (input.value.trim() !== q) return;
+    results = data.results;
+    active = results.length ? 0 : -1;
+    render();
+  };
+  let timer = null;
+  input.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(search, 200); });
+  input.addEventListener('keydown', (e) => {
+    if (list.hidden) return;
+    if (e.key === 'ArrowDown') { e.preventDefault(); active = Math.min(active + 1, results.length - 1); render(); }
+    if (e.key === 'ArrowUp') { e.preventDefault(); active = Math.max(active - 1, 0); render(); }
+    if (e.key === 'Escape') close();
+  });
+  input.addEventListener('blur', () => setTimeout(close, 150));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearTimeout(timer);
+    if (list.hidden || !results.length) await search();
+    if (results.length) choose(results[Math.max(active, 0)]);
+  });
+}
+
+// ---------------------------------------------------------------- start
+
+async function main() {
+  readHash();
+  meta = await getJson('/web/api/meta');
+  window.gapmap.meta = meta;
+  $('#region-name').textContent = `· ${meta.region.name}`;
+  document.title = `GapMap — ${meta.region.name}`;
+  buildControls();
+  buildAttribution();
+  const b = meta.region.bbox;
+  map = new maplibregl.Map({
+    container: 'map',
+    style: buildStyle(),
+    bounds: state.view ? undefined : [[b[0], b[1]], [b[2], b[3]]],
+    center: state.view ? [state.view.lon, state.view.lat] : undefined,
+    zoom: state.view ? state.view.zoom : undefined,
+    fitBoundsOptions: { padding: 20 },
+    attributionControl: { compact: true, customAttribution: 'Boundaries: ONS (OGL v3). Deprivation: MHCLG IoD 2019 and 2025 (OGL v3).' },
+    canvasContextAttributes: { preserveDrawingBuffer: true },
+    maxZoom: 17,
+  });
+  window.gapmap.map = map;
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
+  map.getCanvas().setAttribute('aria-label', 'Map of deprivation by LSOA. Arrow keys pan, plus and minus zoom, Enter selects the area at the centre.');
+  await new Promise((resolve) => map.on('load', resolve));
+  await loadLayers();
+  map.on('click', onMapClick);
+  map.on('mousemove', (e) => {
+    const f = map.queryRenderedFeatures(e.point, { layers: [activeFillLayer()] })[0];
+    map.getCanvas().style.cursor = f ? 'pointer' : '';
+  });
+  map.on('moveend', writeHash);
+  map.on('zoomend', updateLabels);
+  map.getCanvas().addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') {
+      const c = map.getCanvas();
+      onMapClick({ point: { x: c.clientWidth / 2, y: c.clientHeight / 2 } });
+    }
+  });
+  setupSearch();
+  if (state.selection?.kind === 'lsoa') await selectLsoa(state.selection.code, { fly: !state.view });
+  else if (state.selection?.kind === 'ward') await selectWard(state.selection.code, { fly: !state.view });
+  if (state.gap) await runGap();
+  writeHash();
+  await new Promise((resolve) => { if (map.loaded()) resolve(); else map.once('idle', resolve); });
+}
+
+window.gapmap = {
+  state,
+  data: {},
+  maplibregl,
+  selectLsoa: (c) => selectLsoa(c),
+  selectWard: (c) => selectWard(c),
+  runGap: () => runGap(),
+  ready: null,
+};
+window.gapmap.ready = main().then(() => { document.body.dataset.ready = 'true'; }).catch((e) => {
+  $('#map-status').textContent = `The map could not start: ${e.message}`;
+  document.body.dataset.ready = 'error';
+  console.error(e);
+});

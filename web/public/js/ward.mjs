@@ -1,0 +1,224 @@
+// Printable ward profile: reads the planner's /wards/{code}/profile JSON
+// (where deployed) and the map's /web/api/ward/{code}, and draws inline SVG charts.
+import { colourOfDecile, inkOn, colourOfChange } from './style.mjs';
+
+const $ = (s) => document.querySelector(s);
+const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+const fmt = (n) => (n === null || n === undefined ? '–' : Number(n).toLocaleString('en-GB'));
+
+async function getJson(url) {
+  const r = await fetch(url, { headers: { Accept: 'application/json' } });
+  if (!r.ok) {
+    const e = new Error(`${url}: HTTP ${r.status}`);
+    e.status = r.status;
+    throw e;
+  }
+  return r.json();
+}
+
+const chip = (d) => (d === null || d === undefined
+  ? '<span class="chip" style="background:#d0d0d0">–</span>'
+  : `<span class="chip" style="background:${colourOfDecile(d)};color:${inkOn(d)}">${Number.isInteger(d) ? d : d.toFixed(1)}</span>`);
+
+/** Dot plot of deciles: ward (filled circle), district (open diamond), England (dashed line at 5.5). */
+function decileChart(domains) {
+  const rowH = 22;
+  const left = 300;
+  const width = 720;
+  const plotW = width - left - 20;
+  const top = 40;
+  const height = top + domains.length * rowH + 30;
+  const x = (d) => left + ((d - 1) / 9) * plotW;
+  let s = `<svg class="chart" id="decile-chart" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="dc-title dc-desc">
+    <title id="dc-title">Deprivation deciles by domain: ward, district and England</title>
+    <desc id="dc-desc">For each domain, the ward's population-weighted mean decile (filled circle) and the district's (open diamond); England's mean is 5.5 (dashed line). Decile 1 is the most deprived 10% in England.</desc>`;
+  for (let d = 1; d <= 10; d += 1) {
+    s += `<rect x="${x(d) - plotW / 18}" y="${top - 8}" width="${plotW / 9}" height="${domains.length * rowH + 4}" fill="${colourOfDecile(d)}" opacity="0.13"/>`;
+    s += `<text x="${x(d)}" y="${top - 12}" font-size="11" text-anchor="middle">${d}</text>`;
+  }
+  s += `<text x="${left}" y="11" font-size="11">← more deprived</text><text x="${width - 20}" y="11" font-size="11" text-anchor="end">less deprived →</text>`;
+  s += `<line x1="${x(5.5)}" x2="${x(5.5)}" y1="${top - 8}" y2="${top + domains.length * rowH - 4}" stroke="#333" stroke-dasharray="4 3"/>`;
+  domains.forEach((dm, i) => {
+    const y = top + i * rowH + rowH / 2 - 2;
+    s += `<text x="${left - 8}" y="${y + 4}" font-size="12" text-anchor="end"${dm.kind === 'subdomain' ? ' fill="#444"' : ' font-weight="600"'}>${esc(dm.label)}</text>`;
+    s += `<line x1="${left}" x2="${left + plotW}" y1="${y}" y2="${y}" stroke="#ccc"/>`;
+    if (dm.district !== null && dm.district !== undefined) {
+      const cx = x(dm.district);
+      s += `<path d="M${cx} ${y - 7} L${cx + 7} ${y} L${cx} ${y + 7} L${cx - 7} ${y} Z" fill="#fff" stroke="#000" stroke-width="1.5"><title>District ${dm.district}</title></path>`;
+    }
+    if (dm.ward !== null && dm.ward !== undefined) {
+      s += `<circle cx="${x(dm.ward)}" cy="${y}" r="6" fill="${colourOfDecile(dm.ward)}" stroke="#000"><title>Ward ${dm.ward}</title></circle>`;
+    }
+  });
+  const ly = top + domains.length * rowH + 18;
+  s += `<circle cx="${left}" cy="${ly - 4}" r="6" fill="#31688e" stroke="#000"/><text x="${left + 10}" y="${ly}" font-size="11">Ward</text>`;
+  s += `<path d="M${left + 70} ${ly - 11} L${left + 77} ${ly - 4} L${left + 70} ${ly + 3} L${left + 63} ${ly - 4} Z" fill="#fff" stroke="#000"/><text x="${left + 82}" y="${ly}" font-size="11">District</text>`;
+  s += `<line x1="${left + 140}" x2="${left + 160}" y1="${ly - 4}" y2="${ly - 4}" stroke="#333" stroke-dasharray="4 3"/><text x="${left + 165}" y="${ly}" font-size="11">England (5.5)</text>`;
+  return `${s}</svg>`;
+}
+
+/** Dumbbell chart of IMD decile per LSOA, 2019 (open) to 2025 (filled). */
+function changeChart(lsoas) {
+  const rowH = 20;
+  const left = 270;
+  const width = 700;
+  const plotW = width - left - 60;
+  const top = 24;
+  const height = top + lsoas.length * rowH + 24;
+  const x = (d) => left + ((d - 1) / 9) * plotW;
+  let s = `<svg class="chart" id="change-chart" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="cc-title">
+    <title id="cc-title">IMD decile of each LSOA, 2019 (open circle) and 2025 (filled circle)</title>`;
+  for (let d = 1; d <= 10; d += 1) s += `<text x="${x(d)}" y="${top - 8}" font-size="11" text-anchor="middle">${d}</text>`;
+  lsoas.forEach((l, i) => {
+    const y = top + i * rowH + rowH / 2;
+    s += `<text x="${left - 8}" y="${y + 4}" font-size="11" text-anchor="end">${esc(l.name)} (${esc(l.code)})</text>`;
+    s += `<line x1="${left}" x2="${left + plotW}" y1="${y}" y2="${y}" stroke="#e4e4e4"/>`;
+    if (l.imd_decile_2019 !== null && l.imd_decile !== null) {
+      s += `<line x1="${x(l.imd_decile_2019)}" x2="${x(l.imd_decile)}" y1="${y}" y2="${y}" stroke="${colourOfChange(l.change)}" stroke-width="4"/>`;
+    }
+    if (l.imd_decile_2019 !== null) s += `<circle cx="${x(l.imd_decile_2019)}" cy="${y}" r="5" fill="#fff" stroke="#000"/>`;
+    if (l.imd_decile !== null) s += `<circle cx="${x(l.imd_decile)}" cy="${y}" r="5" fill="${colourOfDecile(l.imd_decile)}" stroke="#000"/>`;
+    if (l.change !== null) s += `<text x="${left + plotW + 10}" y="${y + 4}" font-size="11">${l.change > 0 ? '+' : ''}${l.change}</text>`;
+  });
+  return `${s}</svg>`;
+}
+
+/** Horizontal bars: assets in the ward by category. */
+function assetChart(assets) {
+  const rowH = 18;
+  const left = 210;
+  const width = 700;
+  const max = Math.max(1, ...assets.map((a) => a.count));
+  const plotW = width - left - 120;
+  const height = assets.length * rowH + 10;
+  let s = `<svg class="chart" id="asset-chart" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="ac-title"><title id="ac-title">Community assets in the ward by category</title>`;
+  assets.forEach((a, i) => {
+    const y = 5 + i * rowH;
+    s += `<text x="${left - 8}" y="${y + 12}" font-size="11" text-anchor="end">${esc(a.label)}</text>`;
+    if (a.covered) {
+      s += `<rect x="${left}" y="${y + 2}" width="${(a.count / max) * plotW}" height="${rowH - 5}" fill="#1f9e89"/>`;
+      s += `<text x="${left + (a.count / max) * plotW + 5}" y="${y + 12}" font-size="11">${a.count}</text>`;
+    } else {
+      s += `<text x="${left}" y="${y + 12}" font-size="11" fill="#a00">no data (outside the source's coverage)</text>`;
+    }
+  });
+  return `${s}</svg>`;
+}
+
+function fmtDist(m) {
+  if (m === null || m === undefined) return '–';
+  return m >= 1000 ? `${(m / 1000).toFixed(1)} km` : `${Math.round(m)} m`;
+}
+
+/** The planner's access table: assets in and near the ward, distances, capacity, gaps. */
+function accessSection(planner) {
+  const rows = planner.access.map((a) => `<tr data-category="${esc(a.category)}"><th>${esc(a.label)}</th>
+    ${a.no_data ? `<td colspan="6" class="note">${esc(a.no_data)}</td>` : `<td class="num">${fmt(a.assets_inside)}</td><td class="num">${fmt(a.assets_within_1km)}</td>
+    <td class="num">${fmtDist(a.mean_distance_m)}</td><td class="num">${fmtDist(a.district_mean_distance_m)}</td>
+    <td class="num">${a.per_10k_residents === null || a.per_10k_residents === undefined ? '–' : Math.abs(a.per_10k_residents).toFixed(2)}</td>
+    <td class="num gap-count">${(a.gaps || []).length}</td>`}</tr>`).join('');
+  return `<table id="access-table"><thead><tr><th>Category</th><th class="num">In ward</th><th class="num">Within 1 km</th><th class="num">Mean distance</th>
+    <th class="num">District mean</th><th class="num">Per 10k residents</th><th class="num">Gap LSOAs</th></tr></thead><tbody>${rows}</tbody></table>
+    <p class="note">${esc(planner.method?.distances ?? '')} ${esc(planner.method?.assets_within_1km ?? '')} ${esc(planner.method?.capacity ?? '')}</p>`;
+}
+
+async function gapsSection(w, planner) {
+  if (planner && Array.isArray(planner.access)) {
+    const withGaps = planner.access.filter((a) => (a.gaps || []).length);
+    const rows = withGaps.map((a) => `<tr><th>${esc(a.label)}</th><td class="num">${a.gaps.length}</td><td>${a.gaps.map((g) => `${esc(g.lsoa21_code)} (decile ${esc(g.decile)}, ${fmtDist(g.mean_distance_m)})`).join('; ')}</td></tr>`).join('');
+    return `<p class="note">${esc(planner.method?.gaps ?? 'Gap LSOAs of the ward')} (from /wards/${esc(w.code)}/profile).</p>
+      ${withGaps.length ? `<table id="gaps-table"><thead><tr><th>Category</th><th class="num">Gap LSOAs</th><th>LSOAs</th></tr></thead><tbody>${rows}</tbody></table>` : '<p id="no-gaps">No gaps in this ward for any category.</p>'}`;
+  }
+  const codes = new Set(w.lsoas.map((l) => l.code));
+  const rows = [];
+  for (const a of w.assets) {
+    const q = new URLSearchParams({ category: a.category, max_decile: '3', min_distance_m: '1000', domain: 'imd', year: '2025' });
+    let fc;
+    try {
+      fc = await getJson(`/gaps?${q}`);
+    } catch (e) {
+      if (e.status === 404) return '<p class="note" id="gaps-unavailable">The gap analysis (/gaps) is not available on this server yet.</p>';
+      return `<p class="error">Gap analysis failed: ${esc(e.message)}</p>`;
+    }
+    const mine = (fc.features || []).filter((f) => codes.has(f.properties?.code ?? f.properties?.lsoa21_code ?? f.id));
+    rows.push(`<tr><th>${esc(a.label)}</th><td class="num">${mine.length}</td><td>${mine.map((f) => esc(f.properties?.code ?? f.id)).join(', ')}</td></tr>`);
+  }
+  return `<p class="note">LSOAs of this ward in IMD decile 1–3 (2025) whose nearest asset of the category is more than 1 km away (straight line), from /gaps.</p>
+    <table><thead><tr><th>Category</th><th class="num">Gap LSOAs</th><th>LSOAs</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+async function main() {
+  const code = decodeURIComponent(window.location.pathname.split('/').filter(Boolean)[1] ?? '');
+  const [w, planner, meta] = await Promise.all([
+    getJson(`/web/api/ward/${encodeURIComponent(code)}`),
+    getJson(`/wards/${encodeURIComponent(code)}/profile`).catch(() => null),
+    getJson('/web/api/meta'),
+  ]);
+  document.title = `${w.name} ward profile — GapMap`;
+  $('#back-to-map').href = `/map#sel=ward:${encodeURIComponent(w.code)}`;
+  if (planner && Array.isArray(planner.deprivation)) {
+    // Prefer the planner's figures so the report matches the API.
+    const byId = new Map(planner.deprivation.map((d) => [d.id, d]));
+    w.domains = w.domains.map((d) => {
+      const p = byId.get(d.id);
+      const ward = p?.ward?.['2025']?.mean_decile;
+      const district = p?.district?.['2025']?.mean_decile;
+      return {
+        ...d,
+        ward: typeof ward === 'number' ? Math.round(ward * 10) / 10 : d.ward,
+        district: typeof district === 'number' ? Math.round(district * 10) / 10 : d.district,
+        lsoas_in_most_deprived_20pct: p?.ward?.['2025']?.lsoas_top20 ?? d.lsoas_in_most_deprived_20pct,
+      };
+    });
+  }
+  const imd = w.domains.find((d) => d.id === 'imd');
+  const report = $('#report');
+  report.innerHTML = `
+    <h1>${esc(w.name)} <span class="code">${esc(w.code)}</span></h1>
+    <p class="subtitle">Ward profile · ${esc(w.district?.name ?? '')} · ${esc(meta.region.name)} · generated ${new Date().toISOString().slice(0, 10)}</p>
+    <div class="keyfacts">
+      <div><span class="v" id="kf-residents">${fmt(w.residents)}</span><span class="k">residents (Census 2021)</span></div>
+      <div><span class="v">${w.lsoa_count}</span><span class="k">LSOAs (2021)</span></div>
+      <div><span class="v">${imd?.ward ?? '–'}</span><span class="k">mean IMD decile 2025 (district ${imd?.district ?? '–'}, England 5.5)</span></div>
+      <div><span class="v">${imd?.lsoas_in_most_deprived_20pct ?? 0}</span><span class="k">LSOAs in England's most deprived 20%</span></div>
+    </div>
+    <section>
+      <h2>Deprivation by domain: ward, district and England (2025)</h2>
+      ${decileChart(w.domains)}
+      <p class="note">${planner ? 'Ward and district values: resident-weighted mean LSOA decile, from the planner profile.' : esc(w.note)} Decile 1 = most deprived 10% of LSOAs in England; England's mean decile is 5.5.</p>
+    </section>
+    <section>
+      <h2>Community assets in the ward</h2>
+      ${assetChart(w.assets)}
+      <p class="note">Counts of assets located in the ward's LSOAs. Partial sources: community centres cover Oxford city (2018), food banks Oxfordshire (head offices), OpenStreetMap categories central Oxford (2012); elsewhere these are "no data".</p>
+    </section>
+    ${planner && Array.isArray(planner.access) ? `<section class="long"><h2>Access to community assets</h2>${accessSection(planner)}</section>` : ''}
+    <section id="gaps">
+      <h2>Gaps</h2>
+      <p>Loading…</p>
+    </section>
+    <section class="long">
+      <h2>Change since 2019 (IMD decile by LSOA)</h2>
+      <p>Mean LSOA IMD decile ${w.change.imd_mean_decile_2019 ?? '–'} (2019) → ${w.change.imd_mean_decile_2025 ?? '–'} (2025);
+      ${w.change.lsoas_less_deprived} LSOAs rose (less deprived relative to England), ${w.change.lsoas_more_deprived} fell.</p>
+      ${changeChart(w.lsoas)}
+      <p class="note">2019 deciles are for the matched 2011 LSOA (unchanged or split) or the mean of the linked 2011 LSOAs (merged or redrawn), using the ONS 2011→2021 LSOA lookup.</p>
+    </section>
+    <section class="long">
+      <h2>LSOAs</h2>
+      <table id="lsoa-table"><thead><tr><th>LSOA</th><th class="num">Residents</th><th class="num">IMD 2025</th><th class="num">IMD 2019</th><th class="num">Change</th></tr></thead>
+      <tbody>${w.lsoas.map((l) => `<tr><td>${esc(l.name)} <span class="note">${esc(l.code)}</span></td><td class="num">${fmt(l.residents)}</td><td class="num">${chip(l.imd_decile)}</td><td class="num">${chip(l.imd_decile_2019)}</td><td class="num">${l.change ?? '–'}</td></tr>`).join('')}</tbody></table>
+    </section>
+`;
+  $('#gaps').innerHTML = `<h2>Gaps</h2>${await gapsSection(w, planner)}`;
+  const lines = new Set();
+  for (const r of meta.releases) lines.add(r.attribution);
+  for (const s of [...meta.area_sources, ...meta.sources]) lines.add(`${s.attribution} (${s.title}, ${s.vintage})`);
+  $('#sources').innerHTML = `<p><strong>Sources.</strong> ${w.geometry_note ? esc(w.geometry_note) + '.' : ''}</p>${[...lines].map((l) => `<p>${esc(l)}</p>`).join('')}`;
+}
+
+$('#print').addEventListener('click', () => window.print());
+main().then(() => { document.body.dataset.ready = 'true'; }).catch((e) => {
+  $('#report').innerHTML = `<h1>Ward profile</h1><p class="error">${esc(e.status === 404 ? 'No such ward in this atlas.' : e.message)}</p>`;
+  document.body.dataset.ready = 'error';
+});
