@@ -137,16 +137,9 @@ impl AccessTable {
 #[must_use]
 pub fn no_data_reason(atlas: &Atlas, category: usize) -> String {
     let covers: Vec<&str> = atlas
-        .categories
-        .get(category)
-        .map(|c| {
-            c.sources
-                .iter()
-                .filter_map(|&s| atlas.sources.get(usize::from(s)))
-                .map(|s| s.coverage.description())
-                .collect()
-        })
-        .unwrap_or_default();
+        .category_sources(category)
+        .map(|s| s.coverage.description())
+        .collect();
     if covers.is_empty() {
         "no data: no source supplies this category".to_owned()
     } else {
@@ -261,13 +254,9 @@ fn bbox_only_coverage(
     category: usize,
     lsoa: &crate::atlas::Lsoa21,
 ) -> Option<Vec<[f64; 4]>> {
-    let c = atlas.categories.get(category)?;
+    atlas.categories.get(category)?;
     let mut boxes = Vec::new();
-    for s in c
-        .sources
-        .iter()
-        .filter_map(|&s| atlas.sources.get(usize::from(s)))
-    {
+    for s in atlas.category_sources(category) {
         if !atlas.source_covers(s, lsoa) {
             continue;
         }

@@ -198,15 +198,20 @@ impl Atlas {
         }
     }
 
+    /// The sources that supply a category (none for an unknown category).
+    pub fn category_sources(&self, category: usize) -> impl Iterator<Item = &AssetSource> + '_ {
+        self.categories
+            .get(category)
+            .into_iter()
+            .flat_map(|c| c.sources.iter())
+            .filter_map(|&s| self.sources.get(usize::from(s)))
+    }
+
     /// Whether an LSOA is covered by at least one source of a category: only
     /// then can "no asset nearby" be told apart from "no data".
     #[must_use]
     pub fn category_covers(&self, category: CategoryIdx, lsoa: &Lsoa21) -> bool {
-        self.categories.get(usize::from(category)).is_some_and(|c| {
-            c.sources
-                .iter()
-                .filter_map(|&s| self.sources.get(usize::from(s)))
-                .any(|s| self.source_covers(s, lsoa))
-        })
+        self.category_sources(usize::from(category))
+            .any(|s| self.source_covers(s, lsoa))
     }
 }

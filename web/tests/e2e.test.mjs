@@ -191,7 +191,7 @@ test('switching domain and year changes the rendered colours', async () => {
   await idle();
   const change = await canvasColours();
   assert.ok(histogramDistance(crime2019, change) > 500, 'change mode did not change the map');
-  assert.match(await page.textContent('#legend'), /mean of the linked 2011 LSOAs/);
+  assert.match(await page.textContent('#legend'), /largest mid-2015 population/);
   await shot('map-crime-change');
 });
 

@@ -527,16 +527,9 @@ impl GapReport {
 /// Attribution lines of the category's sources and the areas data.
 fn attributions(atlas: &Atlas, category: usize) -> Vec<String> {
     let mut v: Vec<String> = atlas
-        .categories
-        .get(category)
-        .map(|c| {
-            c.sources
-                .iter()
-                .filter_map(|&s| atlas.sources.get(usize::from(s)))
-                .map(|s| s.attribution.clone())
-                .collect()
-        })
-        .unwrap_or_default();
+        .category_sources(category)
+        .map(|s| s.attribution.clone())
+        .collect();
     v.push(atlas.imd2025.attribution.clone());
     v.push(atlas.imd2019.attribution.clone());
     for s in &atlas.area_sources {

@@ -17,49 +17,42 @@ use crate::atlas::{Atlas, Coverage, Lsoa21};
 
 /// How the 2019 value of a 2021 LSOA was derived from the 2011 LSOAs it came from.
 pub struct Link2019 {
-    /// `matched` (one 2011 LSOA: unchanged or split), `mean` (several), or `none`.
+    /// `matched` (one 2011 LSOA: unchanged or split), `largest parent`
+    /// (several: merged or irregular), or `none`.
     pub method: &'static str,
     /// The linked 2011 LSOA codes with their change codes.
     pub lsoa11: Vec<(String, &'static str)>,
-    /// Per IMD 2025 indicator (same order): the linked 2019 decile, averaged.
+    /// Per IMD 2025 indicator (same order): the 2019 decile carried over.
     pub deciles: Vec<Option<f64>>,
 }
 
-/// Links a 2021 LSOA to IMD 2019 through the ONS 2011→2021 lookup.
+/// Links a 2021 LSOA to IMD 2019 with the one rule the whole service uses,
+/// [`crate::analysis::history::carry_2019`], so the map shows the same 2019
+/// values as `/gaps`, the profiles and the roll-ups.
 pub fn link_2019(atlas: &Atlas, lsoa: &Lsoa21) -> Link2019 {
-    let parents: Vec<_> = lsoa
-        .lsoa11
-        .iter()
-        .filter_map(|&(i, c)| Some((atlas.lsoa11.get(i as usize)?, c)))
-        .collect();
+    let carried = crate::analysis::history::carry_2019(atlas, lsoa);
     let deciles = atlas
         .imd2025
         .indicators
         .iter()
         .map(|ind| {
             let pos = atlas.imd2019.position(&ind.id)?;
-            let vals: Vec<f64> = parents
-                .iter()
-                .filter_map(|(p, _)| p.imd.get(pos)?.decile.map(f64::from))
-                .collect();
-            if vals.is_empty() {
-                None
-            } else {
-                Some(vals.iter().sum::<f64>() / vals.len() as f64)
-            }
+            carried.get(pos)?.decile.map(f64::from)
         })
         .collect();
-    let method = match parents.len() {
+    let lsoa11: Vec<(String, &'static str)> = lsoa
+        .lsoa11
+        .iter()
+        .filter_map(|&(i, c)| Some((atlas.lsoa11.get(i as usize)?.code.clone(), c.letter())))
+        .collect();
+    let method = match lsoa11.len() {
         0 => "none",
         1 => "matched",
-        _ => "mean",
+        _ => "largest parent",
     };
     Link2019 {
         method,
-        lsoa11: parents
-            .iter()
-            .map(|(p, c)| (p.code.clone(), c.letter()))
-            .collect(),
+        lsoa11,
         deciles,
     }
 }
@@ -123,7 +116,7 @@ pub async fn meta(State(state): State<Arc<AppState>>) -> Json<Value> {
                 "id": c.id,
                 "label": c.label,
                 "count": count,
-                "sources": c.sources.iter().filter_map(|&s| atlas.sources.get(usize::from(s)).map(|s| s.id.clone())).collect::<Vec<_>>(),
+                "sources": atlas.category_sources(ci).map(|s| s.id.clone()).collect::<Vec<_>>(),
             })
         })
         .collect();

@@ -8,11 +8,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use geo::{Centroid, Distance, Geodesic, Point};
 use serde_json::{json, Value};
 
 use super::data::{link_2019, round1};
 use super::geojson_out;
+use crate::analysis::access::{Access, AccessTable};
 use crate::api::AppState;
 use crate::atlas::{Atlas, Lsoa21};
 
@@ -26,13 +26,14 @@ fn not_found(what: &str, code: &str) -> Response {
         .into_response()
 }
 
-/// The nearest asset of every category to a point (straight line), noting
-/// whether the categories' sources cover the LSOA ("no data" otherwise).
+/// The nearest asset of every category, read from the planner's access table
+/// (origins: the LSOA's residential postcodes), so the panel shows the same
+/// straight-line distances as `/gaps` and the ward profiles.
 fn nearest_assets(
     atlas: &Atlas,
+    access: &AccessTable,
+    lsoa_idx: usize,
     lsoa: &Lsoa21,
-    origin_bng: Point<f64>,
-    origin_ll: Point<f64>,
 ) -> Vec<Value> {
     atlas
         .categories
@@ -40,21 +41,19 @@ fn nearest_assets(
         .enumerate()
         .map(|(ci, c)| {
             let covered = u16::try_from(ci).is_ok_and(|i| atlas.category_covers(i, lsoa));
-            let nearest = atlas
-                .indexes
-                .assets
-                .category(ci)
-                .and_then(|t| t.nearest_neighbor(&[origin_bng.x(), origin_bng.y()]))
-                .and_then(|e| atlas.assets.get(e.data as usize));
-            match nearest {
-                Some(a) => json!({
+            let measured = access.get(lsoa_idx, ci).and_then(Access::measured);
+            let asset = measured.and_then(|m| atlas.assets.get(m.nearest_asset as usize));
+            match (measured, asset) {
+                (Some(m), Some(a)) => json!({
                     "category": c.id, "label": c.label, "covered": covered,
                     "id": a.id, "name": a.name,
-                    "distance_m": Geodesic.distance(origin_ll, a.location.lonlat).round(),
+                    "distance_m": m.mean_m.round(),
+                    "min_distance_m": m.min_m.round(),
+                    "max_distance_m": m.max_m.round(),
                     "lon": geojson_out::round5(a.location.lonlat.x()),
                     "lat": geojson_out::round5(a.location.lonlat.y()),
                 }),
-                None => json!({
+                _ => json!({
                     "category": c.id, "label": c.label, "covered": covered,
                     "id": null, "name": null, "distance_m": null,
                 }),
@@ -64,7 +63,7 @@ fn nearest_assets(
 }
 
 /// One LSOA's profile as JSON.
-pub fn lsoa_json(atlas: &Atlas, l: &Lsoa21) -> Value {
+pub fn lsoa_json(atlas: &Atlas, access: &AccessTable, lsoa_idx: usize, l: &Lsoa21) -> Value {
     let link = link_2019(atlas, l);
     let indicators: Vec<Value> = atlas
         .imd2025
@@ -82,12 +81,7 @@ pub fn lsoa_json(atlas: &Atlas, l: &Lsoa21) -> Value {
             })
         })
         .collect();
-    let origin_bng = l.geometry.bng.centroid();
-    let origin_ll = l.geometry.lonlat.centroid();
-    let nearest = match (origin_bng, origin_ll) {
-        (Some(b), Some(g)) => nearest_assets(atlas, l, b, g),
-        _ => Vec::new(),
-    };
+    let nearest = nearest_assets(atlas, access, lsoa_idx, l);
     let ward = atlas.ward_of(l);
     let district = atlas.district_of(l);
     json!({
@@ -102,9 +96,9 @@ pub fn lsoa_json(atlas: &Atlas, l: &Lsoa21) -> Value {
         "link_2019": {
             "method": link.method,
             "lsoa11": link.lsoa11.iter().map(|(c, ch)| json!({"code": c, "change": ch})).collect::<Vec<_>>(),
-            "note": "2019 values are for the 2011 LSOA this 2021 LSOA matches (unchanged or split), or the mean over the 2011 LSOAs it was formed from (merged or irregular)",
+            "note": "2019 values are for the 2011 LSOA this 2021 LSOA matches (unchanged or split), or the linked 2011 LSOA with the largest mid-2015 population (merged or irregular)",
         },
-        "nearest_from": "the LSOA's centroid, straight-line (geodesic) distance",
+        "nearest_from": "the LSOA's residential postcodes (distance_m is the mean over them; the asset is the one nearest any of them), straight-line (geodesic) distance",
         "nearest": nearest,
     })
 }
@@ -113,7 +107,13 @@ pub fn lsoa_json(atlas: &Atlas, l: &Lsoa21) -> Value {
 pub async fn lsoa(State(state): State<Arc<AppState>>, Path(code): Path<String>) -> Response {
     let atlas = &state.atlas;
     match atlas.lsoa21_by_code(code.trim()) {
-        Some((_, l)) => Json(lsoa_json(atlas, l)).into_response(),
+        Some((i, l)) => Json(lsoa_json(
+            atlas,
+            &state.planner.analysis.access,
+            i as usize,
+            l,
+        ))
+        .into_response(),
         None => not_found("2021 LSOA", &code),
     }
 }

@@ -493,7 +493,7 @@ async function selectLsoa(code, { fly = false } = {}) {
     ${p.ward ? `<p><a id="ward-profile-link" href="/wards/${encodeURIComponent(p.ward.code)}">Full ward profile: ${esc(p.ward.name)} →</a></p>` : ''}
     <h3>Deprivation deciles (1 = most deprived 10% in England)</h3>
     <table id="lsoa-deciles"><thead><tr><th>Indicator</th><th class="num">2025</th><th class="num">2019</th><th class="num">Change</th></tr></thead><tbody>${rows}</tbody></table>
-    <p class="hint">2019: ${link.method === 'matched' ? `the matched 2011 LSOA ${esc(link.lsoa11.map((l) => `${l.code} (${l.change})`).join(', '))}` : link.method === 'mean' ? `mean of the linked 2011 LSOAs ${esc(link.lsoa11.map((l) => l.code).join(', '))}` : 'no linked 2011 LSOA'}. Change = 2025 − 2019; positive = less deprived relative to England.</p>
+    <p class="hint">2019: ${link.method === 'matched' ? `the matched 2011 LSOA ${esc(link.lsoa11.map((l) => `${l.code} (${l.change})`).join(', '))}` : link.method === 'largest parent' ? `the most populous of the merged 2011 LSOAs ${esc(link.lsoa11.map((l) => l.code).join(', '))}` : 'no linked 2011 LSOA'}. Change = 2025 − 2019; positive = less deprived relative to England.</p>
     <h3>Nearest community assets</h3>
     <table id="lsoa-nearest"><thead><tr><th>Category</th><th>Nearest</th><th class="num">Distance</th></tr></thead><tbody>${nearest}</tbody></table>
     <p class="hint">Straight-line distance from ${esc(p.nearest_from.replace(/, straight-line.*$/, ''))}.</p>`;

@@ -141,6 +141,6 @@ export function changeLegend({ title }) {
   return `<h3>${title}</h3>${rows}
     <div class="row"><span class="sw" style="background:${NO_DATA}"></span> No data</div>
     <p class="hint">2025 decile minus the 2019 decile, on 2021 LSOAs. The 2019 decile is the one of the matched 2011 LSOA
-    (unchanged or split, ONS lookup), or the <strong>mean of the linked 2011 LSOAs' deciles</strong> where LSOAs were merged
-    or redrawn, hence fractional changes. Deciles are relative to England: a rise means less deprived relative to other areas.</p>`;
+    (unchanged or split, ONS lookup), or, where LSOAs were merged or redrawn, the decile of the
+    <strong>linked 2011 LSOA with the largest mid-2015 population</strong> (deciles cannot be averaged). Deciles are relative to England: a rise means less deprived relative to other areas.</p>`;
 }

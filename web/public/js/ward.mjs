@@ -202,7 +202,7 @@ async function main() {
       <p>Mean LSOA IMD decile ${w.change.imd_mean_decile_2019 ?? '–'} (2019) → ${w.change.imd_mean_decile_2025 ?? '–'} (2025);
       ${w.change.lsoas_less_deprived} LSOAs rose (less deprived relative to England), ${w.change.lsoas_more_deprived} fell.</p>
       ${changeChart(w.lsoas)}
-      <p class="note">2019 deciles are for the matched 2011 LSOA (unchanged or split) or the mean of the linked 2011 LSOAs (merged or redrawn), using the ONS 2011→2021 LSOA lookup.</p>
+      <p class="note">2019 deciles are for the matched 2011 LSOA (unchanged or split) or the linked 2011 LSOA with the largest mid-2015 population (merged or redrawn), using the ONS 2011→2021 LSOA lookup.</p>
     </section>
     <section class="long">
       <h2>LSOAs</h2>
