@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): GapMap against the tools users would otherwise pick,
+# on the same inputs in the same run (issue 6).
+#
+#   1. OGC API - Features: GapMap (release) vs pygeoapi (GeoJSON provider over
+#      the LSOA + IMD 2025 features exported from GapMap's own API), with wrk
+#      (loopback only, DURATION s per run, 16 connections): items?limit=100,
+#      items?limit=1000 and a bbox query. The three responses' feature ids are
+#      checked to be the same on both servers.
+#   2. Nearest asset of each category to every LSOA centroid: GapMap
+#      (examples/nearest_export.rs, gapmap::analysis::nearest) vs geopandas
+#      sjoin_nearest in EPSG:27700; same nearest asset id and BNG distance
+#      within 1 m, or the comparison fails.
+#   3. GapMap's England cold start (load + index) and peak RSS
+#      (benches/cold_start.sh england 1).
+#
+# Prints a markdown table and writes it to target/bench/compare.md. Exits
+# non-zero only when the two tools' answers disagree (or a step cannot run),
+# never because of timings.
+#
+# Usage: bash benches/compare.sh [--region oxfordshire|england] [--skip-cold-start]
+# Env:   DURATION (wrk seconds per run, default 8), GAPMAP_DATA_DIR.
+# Needs: wrk, python3 with venv/pip (pygeoapi, geopandas and gunicorn are
+#        installed into target/bench/venv on first run), the data in
+#        ../shared/geodata. Everything written goes under target/bench/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+REGION=oxfordshire
+COLD=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --region) REGION="$2"; shift 2 ;;
+    --region=*) REGION="${1#--region=}"; shift ;;
+    --skip-cold-start) COLD=0; shift ;;
+    *) echo "usage: $0 [--region oxfordshire|england] [--skip-cold-start]" >&2; exit 2 ;;
+  esac
+done
+DURATION="${DURATION:-8}"
+CONNS=16
+THREADS=2
+BBOX="-1.3,51.7,-1.2,51.8"
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 2; }
+
+OUT=target/bench
+mkdir -p "$OUT"
+WORK="$OUT/compare-$REGION"
+mkdir -p "$WORK"
+MD="$OUT/compare.md"
+
+echo "== building (release)" >&2
+cargo build --release --quiet --bin gapmap --example nearest_export
+
+VENV="$OUT/venv"
+PY="$VENV/bin/python"
+if ! "$PY" -c 'import pygeoapi, geopandas, gunicorn' 2>/dev/null; then
+  echo "== installing pygeoapi, geopandas, gunicorn into $VENV" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet pygeoapi geopandas gunicorn
+fi
+
+GM_PID=""; PG_PID=""
+cleanup() {
+  for p in $GM_PID $PG_PID; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# --- 1. servers ------------------------------------------------------------
+echo "== starting GapMap ($REGION)" >&2
+GAPMAP_LOG=warn ./target/release/gapmap serve --bind 127.0.0.1:0 --quiet --region "$REGION" \
+  >"$WORK/gapmap.log" 2>&1 &
+GM_PID=$!
+GM=""
+for _ in $(seq 1 600); do
+  GM="$(sed -n 's/^GapMap serving .* at \(http:\/\/[^ ]*\/\)$/\1/p' "$WORK/gapmap.log" | head -n1)"
+  [ -n "$GM" ] && break
+  kill -0 "$GM_PID" 2>/dev/null || { echo "GapMap exited:" >&2; cat "$WORK/gapmap.log" >&2; exit 2; }
+  sleep 1
+done
+case "$GM" in http://127.0.0.1:*) ;; *) echo "GapMap did not start on loopback ($GM)" >&2; exit 2 ;; esac
+
+echo "== exporting features from $GM" >&2
+"$PY" benches/compare/export.py "$GM" "$WORK" >&2
+
+PORT=$(free_port)
+PG="http://127.0.0.1:$PORT/"
+"$PY" benches/compare/pygeoapi_config.py "$WORK/pygeoapi.yml" "$PORT" "$PWD/$WORK/lsoa.geojson"
+export PYGEOAPI_CONFIG="$WORK/pygeoapi.yml" PYGEOAPI_OPENAPI="$WORK/pygeoapi-openapi.yml"
+"$VENV/bin/pygeoapi" openapi generate "$PYGEOAPI_CONFIG" --output-file "$PYGEOAPI_OPENAPI" >/dev/null 2>&1
+# Two sync workers: one per core, gunicorn's usual production set-up.
+echo "== starting pygeoapi (gunicorn, 2 workers) at $PG" >&2
+"$VENV/bin/gunicorn" -w 2 -b "127.0.0.1:$PORT" --log-level warning pygeoapi.flask_app:APP \
+  >"$WORK/pygeoapi.log" 2>&1 &
+PG_PID=$!
+for _ in $(seq 1 120); do
+  curl -sf -o /dev/null "${PG}collections/lsoa" && break
+  kill -0 "$PG_PID" 2>/dev/null || { echo "pygeoapi exited:" >&2; cat "$WORK/pygeoapi.log" >&2; exit 2; }
+  sleep 0.5
+done
+curl -sf -o /dev/null "${PG}collections/lsoa" || { echo "pygeoapi did not start" >&2; exit 2; }
+
+PYGEOAPI_VERSION=$("$PY" -c 'import pygeoapi; print(pygeoapi.__version__)')
+QUERIES=("items?limit=100" "items?limit=1000" "items?bbox=$BBOX&limit=1000")
+FAIL=0
+ROWS=()
+ERRS=()
+
+# ids of a response, one per line
+ids() { curl -sf -m 300 "$1" | "$PY" -c 'import json,sys; [print(f["id"]) for f in json.load(sys.stdin)["features"]]'; }
+
+bench() { # url [connections] [seconds] -> "rps p50 p99 errors"
+  local out c=${2:-$CONNS} d=${3:-$DURATION} t=$THREADS
+  [ "$c" -lt "$t" ] && t=$c
+  out="$(wrk -t"$t" -c"$c" -d"${d}s" --timeout 10s --latency "$1")"
+  awk '/^Requests\/sec/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2}
+       /Non-2xx|Socket errors/ {e=e $0 ";"} END {print r, p50, p99, (e==""?"-":e)}' <<<"$out" | tr -s ' '
+}
+# gunicorn's sync workers still serve the requests wrk left queued when it
+# stopped; wait for them before the next measurement.
+drain() { for _ in 1 2 3; do curl -s -m 300 -o /dev/null "${1}collections/lsoa" || true; done; }
+to_ms() { # wrk latency (e.g. 812.00us, 7.61ms, 1.02s) -> ms; [req/s]: none if 0
+  [ -n "${2:-}" ] && awk -v r="$2" 'BEGIN { exit !(r + 0 == 0) }' && { echo "none completed"; return; }
+  awk -v v="$1" 'BEGIN { n=v+0; if (v ~ /us$/) n/=1000; else if (v ~ /ms$/) n=n; else if (v ~ /s$/) n*=1000; printf "%.2f", n }'
+}
+
+for q in "${QUERIES[@]}"; do
+  a="${GM}collections/lsoa/$q"; b="${PG}collections/lsoa/$q"
+  ids "$a" > "$WORK/ids_gapmap" || { echo "could not fetch $a" >&2; exit 2; }
+  ids "$b" > "$WORK/ids_pygeoapi" || { echo "could not fetch $b" >&2; exit 2; }
+  n=$(wc -l < "$WORK/ids_gapmap")
+  if cmp -s "$WORK/ids_gapmap" "$WORK/ids_pygeoapi"; then same="yes ($n)"; else
+    same="NO ($n vs $(wc -l < "$WORK/ids_pygeoapi"))"; FAIL=1; fi
+  bytes_a=$(curl -s -m 300 "$a" | wc -c); bytes_b=$(curl -s -m 300 "$b" | wc -c)
+  echo "== wrk $q (GapMap)" >&2
+  read -r ra p50a p99a ea <<<"$(bench "$a")"
+  read -r r1a l1a _ _ <<<"$(bench "$a" 1)"
+  echo "== wrk $q (pygeoapi)" >&2
+  read -r rb p50b p99b eb <<<"$(bench "$b")"
+  drain "$PG"
+  read -r r1b l1b _ _ <<<"$(bench "$b" 1)"
+  ratio=$(awk -v x="$ra" -v y="$rb" 'BEGIN { if (y > 0) printf "%.0fx", x / y; else print "n/a" }')
+  ROWS+=("| \`$q\` | $same | $ra | $(to_ms "$p50a" "$ra") | $(to_ms "$p99a" "$ra") | $rb | $(to_ms "$p50b" "$rb") | $(to_ms "$p99b" "$rb") | **${ratio}** | $(to_ms "$l1a" "$r1a") / $(to_ms "$l1b" "$r1b") | $bytes_a / $bytes_b |")
+  [ "$ea" = "-" ] || echo "GapMap wrk errors: $ea" >&2
+  [ "$eb" = "-" ] || echo "pygeoapi wrk errors: $eb" >&2
+  ERRS+=("\`$q\`: GapMap ${ea}; pygeoapi ${eb}")
+done
+cleanup; GM_PID=""; PG_PID=""
+
+# --- 2. nearest asset --------------------------------------------------------
+echo "== nearest asset: GapMap" >&2
+./target/release/examples/nearest_export --region "$REGION" >"$WORK/nearest_gapmap.csv" 2>"$WORK/nearest_gapmap.log"
+GM_NEAREST_S=$(awk '$1=="nearest_s" {print $2}' "$WORK/nearest_gapmap.log")
+echo "== nearest asset: geopandas" >&2
+NEAREST_RC=0
+"$PY" benches/compare/nearest_geopandas.py "$WORK" "$WORK/nearest_gapmap.csv" "$WORK/nearest.json" >&2 || NEAREST_RC=$?
+[ "$NEAREST_RC" -eq 0 ] || FAIL=1
+read -r PAIRS MATCH TIE METRIC MAXM MAXP DIS GP_S MAXD MAXO MAXG GPV LSOAS ASSETS CATS <<<"$("$PY" -c '
+import json,sys; r=json.load(open(sys.argv[1]))
+print(r["pairs"], r["match"], r["tie"], r["metric"], "%.2f" % r["max_bng_diff_metric_m"], "%.1e" % r["max_geodesic_vs_pyproj_m"], r["disagree"], "%.4f" % r["geopandas_s"], "%.1e" % r["max_abs_bng_diff_m"],
+      "%.1e" % r["max_origin_diff_m"], "%.1f" % r["max_geodesic_minus_bng_m"], r["versions"]["geopandas"], r["lsoas"], r["assets"], r["categories"])' "$WORK/nearest.json")"
+NRATIO=$(awk -v g="$GP_S" -v m="$GM_NEAREST_S" 'BEGIN { if (m > 0) printf "%.1f", g / m; else print "n/a" }')
+
+# --- 3. cold start -------------------------------------------------------------
+COLD_ROW="| England cold start | skipped (--skip-cold-start) | |"
+if [ "$COLD" -eq 1 ]; then
+  echo "== cold start (England, 1 run)" >&2
+  bash benches/cold_start.sh england 1 > "$WORK/cold_start.log" 2>&1
+  read -r CWALL CMIB <<<"$(awk -F'|' '$2 ~ /^ *1 *$/ {gsub(/ /,""); print $3, $4}' target/bench/cold_start_england.md)"
+  COLD_ROW="| England cold start (\`gapmap check --region england\`: load, join, index) | ${CWALL} s wall | ${CMIB} MiB peak RSS |"
+fi
+
+# --- report --------------------------------------------------------------------
+{
+  echo "## GapMap vs pygeoapi and geopandas ($REGION, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores shared with the load generator)"
+  echo
+  echo "### OGC API – Features: \`/collections/lsoa/\`… (wrk, ${DURATION} s, $CONNS connections, $THREADS threads, loopback)"
+  echo
+  echo "GapMap release vs pygeoapi $PYGEOAPI_VERSION (GeoJSON provider over the same $LSOAS LSOA + IMD 2025 features, exported from GapMap; gunicorn, 2 sync workers)."
+  echo
+  echo "| query | same ids | GapMap req/s | p50 ms | p99 ms | pygeoapi req/s | p50 ms | p99 ms | ratio GapMap/pygeoapi | p50 ms at 1 connection, GapMap / pygeoapi | bytes GapMap / pygeoapi |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  printf '%s\n' "${ROWS[@]}"
+  echo
+  echo "At 16 connections pygeoapi's latency is mostly queueing behind its 2 workers; the 1-connection p50 (wrk, ${DURATION} s) is the time to serve one request. pygeoapi's GeoJSON provider re-reads and parses the file on every request, by design."
+  echo
+  printf 'wrk errors (`-` = none):'; printf ' %s /' "${ERRS[@]}"; echo
+  echo
+  echo "### Nearest asset of each category to every LSOA centroid ($LSOAS LSOAs × $CATS categories, $ASSETS assets)"
+  echo
+  echo "| tool | time (nearest only, inputs in memory) | answers |"
+  echo "|---|---|---|"
+  echo "| GapMap (\`gapmap::analysis::nearest::nearest_geodesic\`, BNG R-tree + geodesic) | ${GM_NEAREST_S} s | $PAIRS pairs |"
+  echo "| geopandas $GPV (\`sjoin_nearest\`, EPSG:27700) | ${GP_S} s | $MATCH match, $TIE equidistant ties, $METRIC geodesic-vs-planar order (≤ ${MAXM} m apart), **$DIS disagree** |"
+  echo "| ratio geopandas/GapMap time | **${NRATIO}x** | max BNG distance difference ${MAXD} m; max origin difference ${MAXO} m; GapMap geodesic vs pyproj.Geod max ${MAXP} m |"
+  echo
+  echo "GapMap ranks by geodesic (WGS84) distance and geopandas by planar BNG distance; the ids are compared as they are, the distances in BNG metres (GapMap's geodesic distance differs from the BNG one by up to ${MAXG} m here, the projection's scale). \"Geodesic-vs-planar order\": different assets, each the nearest under its own tool's metric (checked with pyproj.Geod), which happens only far from any asset of a category with regional coverage; see benches/compare/nearest_geopandas.py."
+  echo
+  echo "### GapMap cold start"
+  echo
+  echo "| what | time | memory |"
+  echo "|---|---|---|"
+  echo "$COLD_ROW"
+} > "$MD"
+cat "$MD"
+if [ "$FAIL" -ne 0 ]; then
+  echo "ANSWERS DISAGREE (see $WORK/nearest.json and the 'same ids' column)" >&2
+  exit 1
+fi
