@@ -102,25 +102,8 @@ pub fn validate(atlas: &Atlas, raw: &RawGapParams<'_>) -> Result<GapRequest, Api
                 )
             })?,
     };
-    let year = match raw.year {
-        None => Year::Y2025,
-        Some(y) => Year::parse(y)
-            .ok_or_else(|| ApiError::bad_parameter("year", format!("2019 or 2025 (got '{y}')")))?,
-    };
-    let max_decile = match raw.max_decile {
-        None => 2,
-        Some(d) => d
-            .trim()
-            .parse::<u8>()
-            .ok()
-            .filter(|d| (1..=10).contains(d))
-            .ok_or_else(|| {
-                ApiError::bad_parameter(
-                    "max_decile",
-                    format!("an integer from 1 to 10 (got '{d}')"),
-                )
-            })?,
-    };
+    let year = raw.year.map_or(Ok(Year::Y2025), super::parse_year)?;
+    let max_decile = raw.max_decile.map_or(Ok(2), super::parse_max_decile)?;
     let min_distance_m = match raw.min_distance_m {
         None => 1600.0,
         Some(d) => d

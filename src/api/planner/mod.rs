@@ -145,6 +145,27 @@ impl PlannerState {
     }
 }
 
+/// Parses the `year` parameter shared by the planner endpoints.
+fn parse_year(text: &str) -> Result<crate::analysis::Year, crate::api::ApiError> {
+    crate::analysis::Year::parse(text).ok_or_else(|| {
+        crate::api::ApiError::bad_parameter("year", format!("2019 or 2025 (got '{text}')"))
+    })
+}
+
+/// Parses the `max_decile` parameter shared by the planner endpoints.
+fn parse_max_decile(text: &str) -> Result<u8, crate::api::ApiError> {
+    text.trim()
+        .parse::<u8>()
+        .ok()
+        .filter(|d| (1..=10).contains(d))
+        .ok_or_else(|| {
+            crate::api::ApiError::bad_parameter(
+                "max_decile",
+                format!("an integer from 1 to 10 (got '{text}')"),
+            )
+        })
+}
+
 /// Planner routes.
 pub fn routes() -> Router<Arc<AppState>> {
     Router::new()

@@ -30,22 +30,10 @@ pub async fn handler(
     for (k, v) in query_pairs(query.as_deref()) {
         match k.as_str() {
             "year" => {
-                year = Year::parse(&v).ok_or_else(|| {
-                    ApiError::bad_parameter("year", format!("2019 or 2025 (got '{v}')"))
-                })?;
+                year = super::parse_year(&v)?;
             }
             "max_decile" => {
-                max_decile = v
-                    .trim()
-                    .parse::<u8>()
-                    .ok()
-                    .filter(|d| (1..=10).contains(d))
-                    .ok_or_else(|| {
-                        ApiError::bad_parameter(
-                            "max_decile",
-                            format!("an integer from 1 to 10 (got '{v}')"),
-                        )
-                    })?;
+                max_decile = super::parse_max_decile(&v)?;
             }
             "domain" => v.trim().clone_into(&mut domain),
             other => return Err(ApiError::unknown_parameter(other, PARAMETERS)),
