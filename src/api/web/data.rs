@@ -57,6 +57,24 @@ pub fn link_2019(atlas: &Atlas, lsoa: &Lsoa21) -> Link2019 {
     }
 }
 
+/// Writes the choropleth values of a 2021 LSOA: how 2019 was linked
+/// (`link`), and per IMD 2025 indicator the 2025 decile (`d_<id>`), the 2019
+/// decile carried over (`p_<id>`) and the change (`c_<id>`). The GeoJSON layer
+/// and the vector tiles both call this, so the map colours an LSOA the same
+/// way in either mode.
+pub fn insert_choropleth_values(atlas: &Atlas, lsoa: &Lsoa21, p: &mut Map<String, Value>) {
+    let link = link_2019(atlas, lsoa);
+    p.insert("link".into(), json!(link.method));
+    for (k, ind) in atlas.imd2025.indicators.iter().enumerate() {
+        let d = lsoa.imd.get(k).and_then(|v| v.decile);
+        let prev = link.deciles.get(k).copied().flatten();
+        p.insert(format!("d_{}", ind.id), json!(d));
+        p.insert(format!("p_{}", ind.id), json!(prev.map(round1)));
+        let change = d.zip(prev).map(|(d, p)| round1(f64::from(d) - p));
+        p.insert(format!("c_{}", ind.id), json!(change));
+    }
+}
+
 /// Rounds to one decimal place.
 pub fn round1(v: f64) -> f64 {
     (v * 10.0).round() / 10.0
@@ -171,16 +189,7 @@ pub async fn lsoa_layer(
                         p.insert("lx".into(), json!(geojson_out::round5(pt.x())));
                         p.insert("ly".into(), json!(geojson_out::round5(pt.y())));
                     }
-                    let link = link_2019(atlas, l);
-                    p.insert("link".into(), json!(link.method));
-                    for (k, ind) in atlas.imd2025.indicators.iter().enumerate() {
-                        let d = l.imd.get(k).and_then(|v| v.decile);
-                        let prev = link.deciles.get(k).copied().flatten();
-                        p.insert(format!("d_{}", ind.id), json!(d));
-                        p.insert(format!("p_{}", ind.id), json!(prev.map(round1)));
-                        let change = d.zip(prev).map(|(d, p)| round1(f64::from(d) - p));
-                        p.insert(format!("c_{}", ind.id), json!(change));
-                    }
+                    insert_choropleth_values(atlas, l, &mut p);
                     feature(geojson_out::multipolygon(&l.geometry.lonlat), p)
                 })
                 .collect();

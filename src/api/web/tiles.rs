@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use geo::{MultiPolygon, Rect};
 use serde_json::{json, Value};
 
-use super::data::link_2019;
+use super::data::insert_choropleth_values;
 use crate::api::AppState;
 use crate::atlas::{Atlas, Crs};
 
@@ -338,23 +338,7 @@ fn lsoa_properties(atlas: &Atlas, i: usize) -> serde_json::Map<String, Value> {
         p.insert("district_name".into(), json!(d.name));
     }
     p.insert("residents".into(), json!(l.residents));
-    let link = link_2019(atlas, l);
-    p.insert("link".into(), json!(link.method));
-    for (k, ind) in atlas.imd2025.indicators.iter().enumerate() {
-        let d = l.imd.get(k).and_then(|v| v.decile);
-        let prev = link.deciles.get(k).copied().flatten();
-        p.insert(format!("d_{}", ind.id), json!(d));
-        p.insert(
-            format!("p_{}", ind.id),
-            json!(prev.map(super::data::round1)),
-        );
-        p.insert(
-            format!("c_{}", ind.id),
-            json!(d
-                .zip(prev)
-                .map(|(d, p)| super::data::round1(f64::from(d) - p))),
-        );
-    }
+    insert_choropleth_values(atlas, l, &mut p);
     p
 }
 
