@@ -196,6 +196,7 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         ruc,
         ward17,
         asset_reads,
+        scan,
     ) = std::thread::scope(|s| {
         let t = &timer;
         let b = &cfg.boundaries;
@@ -268,6 +269,34 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
                 })
                 .collect::<Result<Vec<_>, _>>()
         });
+        // The gazetteer is the largest read; it needs nothing the other
+        // reads produce, so it runs beside them.
+        let h11 = s.spawn(|| {
+            t.time(
+                "postcodes",
+                |s: &sources::PostcodeScan| s.rows,
+                || {
+                    let in_region = |country: &str, district: &str| {
+                        if region_cfg.districts.is_empty() {
+                            region_cfg
+                                .lsoa_code_prefix
+                                .as_deref()
+                                .is_some_and(|p| country.starts_with(p))
+                        } else {
+                            region_cfg.districts.iter().any(|d| d == district)
+                        }
+                    };
+                    Ok(sources::read_postcodes(
+                        dir,
+                        &cfg.postcodes,
+                        &in_region,
+                        &|d, t| {
+                            observer.postcode_files(d, t);
+                        },
+                    )?)
+                },
+            )
+        });
         let join = |name: &str| BuildError::Join(format!("reader for {name} failed"));
         (
             h1.join().map_err(|_| join("lsoa21")),
@@ -280,12 +309,20 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
             h8.join().map_err(|_| join("rural_urban")),
             h9.join().map_err(|_| join("ward17")),
             h10.join().map_err(|_| join("assets")),
+            h11.join().map_err(|_| join("postcodes")),
         )
     });
     let (lsoa21_raw, lsoa11_raw, ward_raw, district_raw) =
         (lsoa21_raw??, lsoa11_raw??, ward_raw??, district_raw??);
-    let (imd25, imd19, pop, ruc, ward17, asset_reads) =
-        (imd25??, imd19??, pop??, ruc??, ward17??, asset_reads??);
+    let (mut imd25, mut imd19, pop, ruc, ward17, asset_reads, scan) = (
+        imd25??,
+        imd19??,
+        pop??,
+        ruc??,
+        ward17??,
+        asset_reads??,
+        scan??,
+    );
 
     // 3. Districts, wards, LSOAs, joined by code.
     let mut districts: Vec<District> = district_raw
@@ -341,7 +378,7 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         .map(|a| {
             let row = row_of.get(a.code.as_str());
             Lsoa21 {
-                imd: imd25.values.get(&a.code).cloned().unwrap_or_default(),
+                imd: imd25.values.remove(&a.code).unwrap_or_default(),
                 residents: pop.get(&a.code).copied(),
                 rural_urban: ruc.get(&a.code).cloned(),
                 ward: row.and_then(|r| ward_lookup.get(r.ward_code.as_str()).copied()),
@@ -359,7 +396,7 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
     let mut lsoa11: Vec<Lsoa11> = lsoa11_raw
         .into_iter()
         .map(|a| Lsoa11 {
-            imd: imd19.values.get(&a.code).cloned().unwrap_or_default(),
+            imd: imd19.values.remove(&a.code).unwrap_or_default(),
             population_2015: imd19.population.get(&a.code).copied(),
             ward17: ward17.get(&a.code).cloned(),
             district_code: None,
@@ -428,7 +465,8 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
     )?;
     let (lsoa21_index, lsoa11_index, ward_index, district_index) = indexes_areas;
 
-    // 4. Postcodes: the region's (as access origins) and those assets need.
+    // 4. Postcodes: the region's are placed in LSOAs (as access origins);
+    // those the asset lists name are looked up anywhere.
     let wanted: HashSet<String> = asset_reads
         .iter()
         .flat_map(|s| s.assets.iter())
@@ -437,31 +475,7 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
             _ => None,
         })
         .collect();
-    let scan = timer.time(
-        "postcodes",
-        |s: &sources::PostcodeScan| s.rows,
-        || {
-            let in_region = |country: &str, district: &str| {
-                if region_cfg.districts.is_empty() {
-                    region_cfg
-                        .lsoa_code_prefix
-                        .as_deref()
-                        .is_some_and(|p| country.starts_with(p))
-                } else {
-                    region_cfg.districts.iter().any(|d| d == district)
-                }
-            };
-            Ok(sources::read_postcodes(
-                dir,
-                &cfg.postcodes,
-                &in_region,
-                &wanted,
-                &|d, t| {
-                    observer.postcode_files(d, t);
-                },
-            )?)
-        },
-    )?;
+    let found = scan.locate(wanted.iter().map(String::as_str))?;
     let geometry_of = |i: u32| lsoa21.get(i as usize).map(|l| &l.geometry);
     let (postcodes, postcodes_outside_lsoas) = timer.time(
         "postcodes/placed",
@@ -502,7 +516,7 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
             let location = match &raw.location {
                 Location::Point(p) => *p,
                 Location::Postcode(pc) => {
-                    if let Some(p) = scan.found.get(pc) {
+                    if let Some(p) = found.get(pc) {
                         *p
                     } else {
                         report.unplaced.push(Unplaced {

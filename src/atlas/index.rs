@@ -76,16 +76,27 @@ impl AreaIndex {
             Crs::Crs84 => &self.lonlat,
             Crs::Bng => &self.bng,
         };
-        tree.locate_all_at_point(&[point.x(), point.y()])
+        // Candidates in index order, so the first polygon that covers the
+        // point is the answer and the rest need no test.
+        let mut candidates: Vec<u32> = tree
+            .locate_all_at_point(&[point.x(), point.y()])
             .map(|e| e.data)
-            .filter(|&i| geometry(i).is_some_and(|g| polygon_covers(g.in_crs(crs), point)))
-            .min()
+            .collect();
+        candidates.sort_unstable();
+        candidates
+            .into_iter()
+            .find(|&i| geometry(i).is_some_and(|g| polygon_covers(g.in_crs(crs), point)))
     }
 }
 
 /// True when the point is inside the polygon or on its boundary.
+///
+/// Asks each part directly: `MultiPolygon::intersects` would first compute
+/// the whole polygon's bounding box, a second pass over every vertex that
+/// the R-tree lookup has already made redundant (it was a third of the
+/// time spent placing England's 1.5 million postcodes).
 fn polygon_covers(polygon: &MultiPolygon<f64>, point: Point<f64>) -> bool {
-    polygon.intersects(&point)
+    polygon.0.iter().any(|part| part.intersects(&point))
 }
 
 /// Point trees over assets: one per category, in BNG metres.

@@ -2,11 +2,9 @@
 
 use std::path::Path;
 
-use gdal::vector::LayerAccess;
 use geo::{Geometry, MultiPolygon};
 
 use super::error::SourceError;
-use super::reproject::{Reprojector, WGS84_EPSG};
 use super::table::{Row, Table};
 use crate::atlas::DualPolygon;
 use crate::config::BoundaryConfig;
@@ -38,7 +36,7 @@ pub fn read_boundaries(
     let table = Table::open_ref(data_dir, &config.table)?;
     let code_col = table.column(&config.code)?;
     let name_col = table.column(&config.name)?;
-    let reprojector = layer_reprojector(&table, config.table.layer.as_deref())?;
+    let reprojector = table.reprojector()?;
     let mut areas = Vec::new();
     table.for_each_row(|row| {
         let file_code = row.required_text(&code_col)?;
@@ -62,41 +60,15 @@ pub fn read_boundaries(
     Ok(areas)
 }
 
-/// A reprojector from the layer's CRS (CRS84 when the layer declares none).
-pub(crate) fn layer_reprojector(
-    table: &Table,
-    layer: Option<&str>,
-) -> Result<Reprojector, SourceError> {
-    let dataset = table.dataset();
-    let l = match layer {
-        Some(name) => dataset.layer_by_name(name),
-        None => dataset.layer(0),
-    }
-    .map_err(|e| SourceError::Open {
-        file: table.file().to_owned(),
-        layer: layer.map(str::to_owned),
-        message: e.to_string(),
-    })?;
-    match l.spatial_ref() {
-        Some(srs) => Reprojector::from_srs(&srs),
-        None => Reprojector::from_epsg(WGS84_EPSG),
-    }
-}
-
 /// The row's geometry as a validated multipolygon.
 ///
 /// # Errors
 /// `InvalidGeometry` when missing, not polygonal, empty, non-finite, or with a
 /// ring of fewer than four positions.
 pub fn row_polygon(row: &Row<'_>) -> Result<MultiPolygon<f64>, SourceError> {
-    let geometry = row
-        .feature()
-        .geometry()
-        .filter(|g| !g.is_empty())
+    let geo = row
+        .geometry()?
         .ok_or_else(|| row.invalid_geometry("missing geometry"))?;
-    let geo = geometry
-        .to_geo()
-        .map_err(|e| row.invalid_geometry(format!("unreadable geometry: {e}")))?;
     let mp = match geo {
         Geometry::Polygon(p) => MultiPolygon(vec![p]),
         Geometry::MultiPolygon(mp) => mp,

@@ -4,7 +4,7 @@
 //! crate rather than GDAL's generic CSV driver (about ten times faster here);
 //! coordinates still go through GDAL's spatial reference API.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -29,12 +29,68 @@ pub struct PostcodeRecord {
 pub struct PostcodeScan {
     /// Postcodes the region filter kept, sorted by code.
     pub region: Vec<PostcodeRecord>,
-    /// Positions of the postcodes asked for by name (for geocoding), found anywhere.
-    pub found: HashMap<String, DualPoint>,
+    /// Every other postcode with a position, sorted by code, still in BNG:
+    /// only the few that assets ask for are ever transformed
+    /// ([`PostcodeScan::locate`]), so the scan need not wait for the asset
+    /// lists to know which those are.
+    elsewhere: Vec<GridRef>,
     /// Rows read.
     pub rows: usize,
     /// Rows without a usable grid reference (blank, or 0,0).
     pub without_position: usize,
+}
+
+/// A postcode outside the region, compactly: the normalised code (at most
+/// eight bytes, zero-padded) and its grid reference.
+#[derive(Debug, Clone, Copy)]
+struct GridRef {
+    code: [u8; 8],
+    easting: f64,
+    northing: f64,
+}
+
+/// The postcode as a fixed eight-byte key; `None` if longer (never for a
+/// normalised postcode).
+fn key(code: &str) -> Option<[u8; 8]> {
+    let bytes = code.as_bytes();
+    let mut out = [0_u8; 8];
+    out.get_mut(..bytes.len())?.copy_from_slice(bytes);
+    Some(out)
+}
+
+impl PostcodeScan {
+    /// Positions of the named postcodes (normalised, as
+    /// [`normalise_postcode`] writes them), wherever they are in the
+    /// gazetteer. Names not in it are left out.
+    ///
+    /// # Errors
+    /// When PROJ cannot transform a grid reference.
+    pub fn locate<'a>(
+        &self,
+        wanted: impl IntoIterator<Item = &'a str>,
+    ) -> Result<HashMap<String, DualPoint>, SourceError> {
+        let mut found = HashMap::new();
+        let mut pending: Vec<(&str, &GridRef)> = Vec::new();
+        for code in wanted {
+            if let Ok(i) = self.region.binary_search_by(|r| r.code.as_str().cmp(code)) {
+                found.insert(code.to_owned(), self.region[i].location);
+            } else if let Some(k) = key(code) {
+                if let Ok(i) = self.elsewhere.binary_search_by(|g| g.code.cmp(&k)) {
+                    pending.push((code, &self.elsewhere[i]));
+                }
+            }
+        }
+        if !pending.is_empty() {
+            let reprojector = Reprojector::from_epsg(BNG_EPSG)?;
+            let xs: Vec<f64> = pending.iter().map(|(_, g)| g.easting).collect();
+            let ys: Vec<f64> = pending.iter().map(|(_, g)| g.northing).collect();
+            let points = reprojector.points(&xs, &ys)?;
+            for ((code, _), location) in pending.into_iter().zip(points) {
+                found.insert(code.to_owned(), location);
+            }
+        }
+        Ok(found)
+    }
 }
 
 /// Where the CSV files are.
@@ -43,8 +99,10 @@ enum Container {
     Folder(PathBuf),
 }
 
-/// Scans every postcode file, keeping those `in_region(country, district)`
-/// accepts plus those named in `wanted`. Files are shared between threads.
+/// Scans every postcode file: those `in_region(country, district)` accepts
+/// are transformed to CRS84 and kept as [`PostcodeScan::region`]; the rest are
+/// kept compactly for [`PostcodeScan::locate`]. Files are shared between
+/// threads.
 ///
 /// # Errors
 /// When the archive or a file in it cannot be read, a configured column is
@@ -53,11 +111,15 @@ pub fn read_postcodes(
     data_dir: &Path,
     config: &PostcodesConfig,
     in_region: &(dyn Fn(&str, &str) -> bool + Sync),
-    wanted: &HashSet<String>,
     on_file: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<PostcodeScan, SourceError> {
     let (container, files) = list_files(data_dir, config)?;
     let done = &AtomicUsize::new(0);
+    // Threads take the next file from a shared counter: files range from a
+    // few hundred rows to 60,000, so a fixed split leaves one core idle at
+    // the end.
+    let next = &AtomicUsize::new(0);
+    let files = &files;
     let total = files.len();
     let threads = std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)
@@ -65,24 +127,15 @@ pub fn read_postcodes(
     let container = &container;
     let results: Vec<Result<PostcodeScan, SourceError>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let mine: Vec<&String> = files.iter().skip(t).step_by(threads).collect();
+            .map(|_| {
                 s.spawn(move || {
                     let reprojector = Reprojector::from_epsg(BNG_EPSG)?;
                     let mut archive = open_archive(container)?;
                     let mut scan = PostcodeScan::default();
                     let mut buffer = Vec::new();
-                    for name in mine {
+                    while let Some(name) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
                         let file = read_entry(container, archive.as_mut(), name, &mut buffer)?;
-                        parse_file(
-                            &file,
-                            &buffer,
-                            config,
-                            &reprojector,
-                            in_region,
-                            wanted,
-                            &mut scan,
-                        )?;
+                        parse_file(&file, &buffer, config, &reprojector, in_region, &mut scan)?;
                         on_file(done.fetch_add(1, Ordering::Relaxed) + 1, total);
                     }
                     Ok(scan)
@@ -105,11 +158,12 @@ pub fn read_postcodes(
     for r in results {
         let part = r?;
         all.region.extend(part.region);
-        all.found.extend(part.found);
+        all.elsewhere.extend(part.elsewhere);
         all.rows += part.rows;
         all.without_position += part.without_position;
     }
-    all.region.sort_by(|a, b| a.code.cmp(&b.code));
+    all.region.sort_unstable_by(|a, b| a.code.cmp(&b.code));
+    all.elsewhere.sort_unstable_by_key(|g| g.code);
     Ok(all)
 }
 
@@ -211,7 +265,6 @@ fn parse_file(
     config: &PostcodesConfig,
     reprojector: &Reprojector,
     in_region: &(dyn Fn(&str, &str) -> bool + Sync),
-    wanted: &HashSet<String>,
     scan: &mut PostcodeScan,
 ) -> Result<(), SourceError> {
     let positions = [
@@ -225,12 +278,17 @@ fn parse_file(
         .has_headers(false)
         .flexible(true)
         .from_reader(bytes);
-    let mut record = csv::StringRecord::new();
-    let mut keep: Vec<(String, bool)> = Vec::new();
-    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    // Byte records: only five of the nineteen cells are read, so only those
+    // are checked for UTF-8.
+    let mut record = csv::ByteRecord::new();
+    let mut keep: Vec<String> = Vec::with_capacity(bytes.len() / 64);
+    let (mut xs, mut ys) = (
+        Vec::with_capacity(keep.capacity()),
+        Vec::with_capacity(keep.capacity()),
+    );
     let mut row = 0_u64;
     loop {
-        match reader.read_record(&mut record) {
+        match reader.read_byte_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
             Err(e) => {
@@ -243,13 +301,21 @@ fn parse_file(
         row += 1;
         let mut cells = [""; 5];
         for (cell, (what, pos)) in cells.iter_mut().zip(positions) {
-            *cell = pos
+            let raw = pos
                 .checked_sub(1)
                 .and_then(|i| record.get(i))
                 .ok_or_else(|| SourceError::MissingColumn {
                     file: file.to_owned(),
                     column: format!("{what} (column {pos}) in row {row}"),
                     available: format!("{} columns", record.len()),
+                })?;
+            *cell = std::str::from_utf8(raw)
+                .map_err(|_| SourceError::BadValue {
+                    file: file.to_owned(),
+                    row,
+                    column: what.to_owned(),
+                    value: String::from_utf8_lossy(raw).into_owned(),
+                    expected: "UTF-8 text",
                 })?
                 .trim();
         }
@@ -258,9 +324,6 @@ fn parse_file(
             continue;
         };
         let region = in_region(country, district);
-        if !region && !wanted.contains(&code) {
-            continue;
-        }
         let number = |text: &str, what: &str| -> Result<Option<f64>, SourceError> {
             if text.is_empty() {
                 return Ok(None);
@@ -277,22 +340,25 @@ fn parse_file(
         };
         match (number(easting, "easting")?, number(northing, "northing")?) {
             (Some(e), Some(n)) if e != 0.0 || n != 0.0 => {
-                keep.push((code, region));
-                xs.push(e);
-                ys.push(n);
+                if region {
+                    keep.push(code);
+                    xs.push(e);
+                    ys.push(n);
+                } else if let Some(code) = key(&code) {
+                    scan.elsewhere.push(GridRef {
+                        code,
+                        easting: e,
+                        northing: n,
+                    });
+                }
             }
             _ => scan.without_position += 1,
         }
     }
     scan.rows += usize::try_from(row).unwrap_or(usize::MAX);
     let points = reprojector.points(&xs, &ys)?;
-    for ((code, region), location) in keep.into_iter().zip(points) {
-        if wanted.contains(&code) {
-            scan.found.insert(code.clone(), location);
-        }
-        if region {
-            scan.region.push(PostcodeRecord { code, location });
-        }
+    for (code, location) in keep.into_iter().zip(points) {
+        scan.region.push(PostcodeRecord { code, location });
     }
     Ok(())
 }

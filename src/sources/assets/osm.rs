@@ -31,7 +31,7 @@ pub(super) fn read(
     for layer_name in ["points", "multipolygons"] {
         let mut layer =
             table
-                .dataset()
+                .dataset()?
                 .layer_by_name(layer_name)
                 .map_err(|e| SourceError::Open {
                     file: file.clone(),

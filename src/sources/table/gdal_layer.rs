@@ -1,0 +1,96 @@
+//! The GDAL backend: any vector layer GDAL can open.
+
+use std::path::Path;
+
+use gdal::spatial_ref::SpatialRef;
+use gdal::vector::{Feature, LayerAccess};
+use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
+use geo::Geometry;
+
+use super::Cells;
+use crate::sources::error::SourceError;
+
+/// An open GDAL dataset and the layer rows are read from.
+pub(super) struct GdalLayer {
+    dataset: Dataset,
+    layer: Option<String>,
+}
+
+impl GdalLayer {
+    /// Opens `path` with GDAL and lists the layer's columns.
+    pub(super) fn open(
+        path: &Path,
+        layer: Option<&str>,
+        open_options: &[&str],
+    ) -> Result<(Self, Vec<String>), SourceError> {
+        let options = DatasetOptions {
+            open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
+            open_options: if open_options.is_empty() {
+                None
+            } else {
+                Some(open_options)
+            },
+            ..DatasetOptions::default()
+        };
+        let dataset = Dataset::open_ex(path, options).map_err(|e| SourceError::Open {
+            file: path.to_owned(),
+            layer: layer.map(str::to_owned),
+            message: e.to_string(),
+        })?;
+        let table = Self {
+            dataset,
+            layer: layer.map(str::to_owned),
+        };
+        let columns = table
+            .layer(path)?
+            .defn()
+            .fields()
+            .map(|f| f.name())
+            .collect();
+        Ok((table, columns))
+    }
+
+    fn layer(&self, file: &Path) -> Result<gdal::vector::Layer<'_>, SourceError> {
+        let result = match &self.layer {
+            Some(name) => self.dataset.layer_by_name(name),
+            None => self.dataset.layer(0),
+        };
+        result.map_err(|e| SourceError::Open {
+            file: file.to_owned(),
+            layer: self.layer.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    pub(super) fn dataset(&self) -> &Dataset {
+        &self.dataset
+    }
+
+    /// The layer's declared CRS, if any.
+    pub(super) fn spatial_ref(&self, file: &Path) -> Result<Option<SpatialRef>, SourceError> {
+        Ok(self.layer(file)?.spatial_ref())
+    }
+
+    pub(super) fn for_each(
+        &self,
+        file: &Path,
+        visit: &mut dyn FnMut(Cells<'_>) -> Result<(), SourceError>,
+    ) -> Result<(), SourceError> {
+        let mut layer = self.layer(file)?;
+        for feature in layer.features() {
+            visit(Cells::Gdal(&feature))?;
+        }
+        Ok(())
+    }
+}
+
+/// A feature's geometry as a `geo` geometry; `None` when missing or empty.
+pub(super) fn geometry(
+    feature: &Feature<'_>,
+) -> Result<Option<Geometry<f64>>, gdal::errors::GdalError> {
+    feature
+        .geometry()
+        .filter(|g| !g.is_empty())
+        .map(gdal::vector::Geometry::to_geo)
+        .transpose()
+}
