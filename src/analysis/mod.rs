@@ -3,6 +3,7 @@
 //!
 //! One algorithm per module:
 //! - [`parallel`]: splitting work over all cores with `std::thread::scope`;
+//! - [`geodesic`]: fast, exact-to-0.2 mm geodesic distances for short lines;
 //! - [`nearest`]: geodesic nearest-neighbour and within-distance search over a
 //!   BNG R-tree;
 //! - [`origins`]: access origins per LSOA (its postcodes, or a point on its
@@ -19,6 +20,7 @@
 pub mod access;
 pub mod fca;
 pub mod gaps;
+pub mod geodesic;
 pub mod history;
 pub mod nearest;
 pub mod origins;

@@ -2,8 +2,7 @@
 //! in British National Grid.
 //!
 //! The R-trees are in BNG metres because planar search is fast; the distances
-//! reported are geodesic on the WGS84 ellipsoid (Karney's algorithm, via
-//! `geo::Geodesic`), because BNG distances are scaled by the projection
+//! reported are geodesic on the WGS84 ellipsoid ([`super::geodesic`]), because BNG distances are scaled by the projection
 //! (scale factor 0.9996 on the central meridian, up to about 1.0007 at the
 //! edges of Great Britain). The two orders can therefore differ slightly, so
 //! the search keeps taking BNG candidates until the next candidate's planar
@@ -11,9 +10,10 @@
 //! distance found: the result is the true geodesic nearest, not an
 //! approximation.
 
-use geo::{Distance, Geodesic, Point};
+use geo::Point;
 use rstar::RTree;
 
+use super::geodesic::Geocentric;
 use crate::atlas::index::PointEntry;
 use crate::atlas::DualPoint;
 
@@ -34,7 +34,7 @@ pub const BNG_TOLERANCE: f64 = 0.005;
 /// ```
 #[must_use]
 pub fn geodesic_m(a: Point<f64>, b: Point<f64>) -> f64 {
-    Geodesic.distance(a, b)
+    super::geodesic::distance_m(a, b)
 }
 
 /// The nearest point found and its geodesic distance.
@@ -72,6 +72,7 @@ pub fn nearest_geodesic(
     origin: &DualPoint,
     lonlat: impl Fn(u32) -> Option<Point<f64>>,
 ) -> Option<Nearest> {
+    let from = Geocentric::new(origin.lonlat);
     let mut best: Option<Nearest> = None;
     for (entry, d2) in tree.nearest_neighbor_iter_with_distance_2(&[origin.bng.x(), origin.bng.y()])
     {
@@ -83,7 +84,7 @@ pub fn nearest_geodesic(
         let Some(p) = lonlat(entry.data) else {
             continue;
         };
-        let d = geodesic_m(origin.lonlat, p);
+        let d = from.distance_m(&Geocentric::new(p));
         // Ties go to the lower index, whatever order the tree yields them in.
         let better = best.is_none_or(|b| {
             d.total_cmp(&b.distance_m)
@@ -127,10 +128,11 @@ pub fn within_geodesic(
     // Search a slightly larger planar circle, then keep what is inside
     // geodesically: nothing within the radius can be missed.
     let planar = radius_m / (1.0 - BNG_TOLERANCE);
+    let from = Geocentric::new(origin.lonlat);
     let mut out: Vec<Nearest> = tree
         .locate_within_distance([origin.bng.x(), origin.bng.y()], planar * planar)
         .filter_map(|e| {
-            let d = geodesic_m(origin.lonlat, lonlat(e.data)?);
+            let d = from.distance_m(&Geocentric::new(lonlat(e.data)?));
             (d <= radius_m).then_some(Nearest {
                 item: e.data,
                 distance_m: d,
@@ -169,12 +171,13 @@ pub fn members_within_geodesic(
     let outer = radius_m / (1.0 - BNG_TOLERANCE);
     let inner = radius_m * (1.0 - BNG_TOLERANCE);
     let centre = [origin.bng.x(), origin.bng.y()];
+    let from = Geocentric::new(origin.lonlat);
     let mut out: Vec<u32> = tree
         .locate_within_distance(centre, outer * outer)
         .filter(|e| {
             let (dx, dy) = (e.geom()[0] - centre[0], e.geom()[1] - centre[1]);
             dx * dx + dy * dy <= inner * inner
-                || lonlat(e.data).is_some_and(|p| geodesic_m(origin.lonlat, p) <= radius_m)
+                || lonlat(e.data).is_some_and(|p| from.distance_m(&Geocentric::new(p)) <= radius_m)
         })
         .map(|e| e.data)
         .collect();
