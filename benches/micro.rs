@@ -1,0 +1,495 @@
+//! Criterion micro-benchmarks of GapMap's hot paths, on the real atlas.
+//!
+//! One binary, so the atlas is loaded once per run (outside every timed
+//! section): Oxfordshire by default, or any region of the atlas definition
+//! with `GAPMAP_BENCH_REGION` (e.g. `england`: 33,755 LSOAs, about 1.5 M
+//! postcodes). The data directory is `GAPMAP_DATA_DIR`, or
+//! `../shared/geodata` beside the project.
+//!
+//! ```sh
+//! cargo bench --bench micro                       # every group, ~1–2 min on Oxfordshire
+//! cargo bench --bench micro -- rtree_nearest      # one group (criterion's regex filter)
+//! cargo bench --bench micro -- --quick            # stop as soon as the estimate is stable
+//! GAPMAP_BENCH_REGION=england cargo bench --bench micro
+//! ```
+//!
+//! Groups: [`rtree_nearest`], [`point_in_polygon`], [`geojson_encode_lsoa`],
+//! [`cql2_filter`], [`access_per_lsoa`]. Warm-up and measurement times are
+//! short (1 s and 2 s, 50 samples) so a full run stays short on a 2-core
+//! machine; `--warm-up-time`, `--measurement-time` and `--sample-size`
+//! override them (except for `access_per_lsoa/compute_region`, which fixes 10
+//! flat samples). Set-up prints what each group runs on (counts, matches,
+//! response sizes) to stderr.
+// Set-up may fail loudly: a missing data set should stop the benchmarks.
+#![allow(clippy::expect_used)]
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::Request;
+use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
+use gapmap::analysis::access::{self, AccessParams};
+use gapmap::analysis::nearest::nearest_geodesic;
+use gapmap::analysis::origins::{self, Origins};
+use gapmap::api::ogc::build::write_properties;
+use gapmap::api::ogc::encode;
+use gapmap::api::ogc::filter::{self, Filter, FilterLang};
+use gapmap::api::ogc::items::ItemsQuery;
+use gapmap::api::ogc::model::Collection;
+use gapmap::api::ogc::params::Params;
+use gapmap::api::ogc::OgcState;
+use gapmap::api::AppState;
+use gapmap::atlas::build::{load, LoadRequest, Quiet};
+use gapmap::atlas::{Atlas, Crs, Postcode};
+use gapmap::config::AtlasConfig;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// Postcodes per batch in the nearest and point-in-polygon groups.
+const BATCH: usize = 1_000;
+
+/// LSOAs timed one by one in `access_per_lsoa`: urban Oxford (Oxford 005A,
+/// Barton; outside the central OSM extract, so 5 categories are measured),
+/// central Oxford (Oxford 009C, Carfax & Jericho; wholly inside the extract,
+/// so the OSM categories are measured too, with the bbox-coverage edge test)
+/// and rural West Oxfordshire (003A, Ascott and Shipton; 4 categories). All
+/// three are in the England atlas too.
+const ACCESS_LSOAS: [&str; 3] = ["E01028513", "E01028550", "E01028763"];
+
+/// CQL2 text filters evaluated over the `lsoa` collection: an attribute
+/// filter (Oxford city LSOAs in the nationally most deprived fifth; property
+/// names as in the collection's queryables) and a spatial one (a box around
+/// Blackbird Leys, as a polygon literal).
+const FILTERS: [(&str, &str); 2] = [
+    ("attribute", "imd_decile <= 2 AND district = 'E07000178'"),
+    (
+        "spatial",
+        "S_INTERSECTS(geometry,POLYGON((-1.215 51.705,-1.185 51.705,-1.185 51.725,-1.215 51.725,-1.215 51.705)))",
+    ),
+];
+
+/// The base URL written into the links of encoded pages.
+const BASE: &str = "http://bench.local";
+
+/// Everything the benchmarks read, built once before any timing.
+struct Fixture {
+    /// The application state: the atlas plus the planner's start-up analysis.
+    state: Arc<AppState>,
+    /// The OGC collections, as the server builds them.
+    ogc: Arc<OgcState>,
+    /// Access origins (residential postcodes per LSOA).
+    origins: Origins,
+    /// Real postcodes spread evenly over the region (every n-th by code).
+    batch: Vec<Postcode>,
+}
+
+impl Fixture {
+    fn atlas(&self) -> &Atlas {
+        &self.state.atlas
+    }
+
+    fn lsoa_collection(&self) -> &Collection {
+        self.ogc.collection("lsoa").expect("an lsoa collection")
+    }
+
+    fn load() -> Self {
+        let region = std::env::var("GAPMAP_BENCH_REGION").unwrap_or_else(|_| "oxfordshire".into());
+        let data_dir = std::env::var_os("GAPMAP_DATA_DIR").map_or_else(
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/geodata"),
+            PathBuf::from,
+        );
+        let config = AtlasConfig::default_definition().expect("the built-in atlas definition");
+        let started = Instant::now();
+        let atlas = load(
+            &LoadRequest {
+                config: &config,
+                data_dir: &data_dir,
+                region: &region,
+            },
+            &Quiet,
+        )
+        .unwrap_or_else(|e| panic!("loading region {region} from {}: {e}", data_dir.display()));
+        let loaded = started.elapsed();
+        let started = Instant::now();
+        let state = Arc::new(AppState::new(atlas));
+        let analysed = started.elapsed();
+        let started = Instant::now();
+        let ogc = gapmap::api::ogc::ogc_state(&state);
+        let collections = started.elapsed();
+        let atlas = &state.atlas;
+        let origins = origins::build(atlas);
+        let step = (atlas.postcodes.len() / BATCH).max(1);
+        let batch: Vec<Postcode> = atlas
+            .postcodes
+            .iter()
+            .step_by(step)
+            .take(BATCH)
+            .cloned()
+            .collect();
+        eprintln!(
+            "micro: region {region}: {} LSOAs, {} postcodes, {} assets in {} categories; \
+             load {:.2?}, planner analysis {:.2?}, OGC collections {:.2?}; batch of {} postcodes",
+            atlas.lsoa21.len(),
+            atlas.postcodes.len(),
+            atlas.assets.len(),
+            atlas.categories.len(),
+            loaded,
+            analysed,
+            collections,
+            batch.len()
+        );
+        Self {
+            state,
+            ogc,
+            origins,
+            batch,
+        }
+    }
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// `rtree_nearest`: the geodesic nearest asset of a category for each of a
+/// batch of real postcode origins ([`nearest_geodesic`] over the atlas's
+/// per-category BNG R-tree), against a bare planar `rstar` nearest-neighbour
+/// query on the same tree. This is the inner loop of the access measure
+/// (every postcode × every category at start-up), so its cost times 1.5 M
+/// postcodes is most of the England start-up analysis; the planar figure
+/// shows what the geodesic correctness (Karney distances, tolerance walk)
+/// costs on top of the tree search.
+fn rtree_nearest(c: &mut Criterion, fx: &Fixture) {
+    let atlas = fx.atlas();
+    let mut g = c.benchmark_group("rtree_nearest");
+    g.throughput(Throughput::Elements(count(fx.batch.len())));
+    let lonlat = |i: u32| atlas.assets.get(i as usize).map(|a| a.location.lonlat);
+    for category in ["gp_practice", "library"] {
+        let (ci, _) = atlas
+            .category_by_id(category)
+            .expect("category in the definition");
+        let tree = atlas
+            .indexes
+            .assets
+            .category(usize::from(ci))
+            .expect("a tree per category");
+        eprintln!("micro: {category}: {} assets in the tree", tree.size());
+        g.bench_with_input(
+            BenchmarkId::new("geodesic", category),
+            &fx.batch,
+            |b, batch| {
+                b.iter(|| {
+                    let mut sum = 0.0;
+                    for p in batch {
+                        if let Some(n) = nearest_geodesic(tree, black_box(&p.location), lonlat) {
+                            sum += n.distance_m;
+                        }
+                    }
+                    sum
+                });
+            },
+        );
+        g.bench_with_input(
+            BenchmarkId::new("rstar_planar", category),
+            &fx.batch,
+            |b, batch| {
+                b.iter(|| {
+                    let mut items = 0_u64;
+                    for p in batch {
+                        let q = black_box([p.location.bng.x(), p.location.bng.y()]);
+                        if let Some(e) = tree.nearest_neighbor(&q) {
+                            items += u64::from(e.data);
+                        }
+                    }
+                    items
+                });
+            },
+        );
+    }
+    g.finish();
+}
+
+/// `point_in_polygon`: assigning a batch of real postcodes to the 2021 LSOA
+/// containing them, through the envelope R-tree and an exact
+/// point-in-polygon test ([`Atlas::lsoa21_at`] in CRS84, and
+/// `AreaIndex::containing` in British National Grid). The load does this
+/// for every postcode and asset, and `/search` and the map for clicked
+/// points.
+fn point_in_polygon(c: &mut Criterion, fx: &Fixture) {
+    let atlas = fx.atlas();
+    let agree = fx
+        .batch
+        .iter()
+        .filter(|p| atlas.lsoa21_at(p.location.lonlat) == Some(p.lsoa21))
+        .count();
+    eprintln!(
+        "micro: point_in_polygon: {agree}/{} postcodes land in their load-time LSOA",
+        fx.batch.len()
+    );
+    let mut g = c.benchmark_group("point_in_polygon");
+    g.throughput(Throughput::Elements(count(fx.batch.len())));
+    g.bench_with_input("lsoa21_at_crs84", &fx.batch, |b, batch| {
+        b.iter(|| {
+            batch
+                .iter()
+                .filter_map(|p| atlas.lsoa21_at(black_box(p.location.lonlat)))
+                .map(u64::from)
+                .sum::<u64>()
+        });
+    });
+    let geometry = |i: u32| atlas.lsoa21.get(i as usize).map(|l| &l.geometry);
+    g.bench_with_input("containing_bng", &fx.batch, |b, batch| {
+        b.iter(|| {
+            batch
+                .iter()
+                .filter_map(|p| {
+                    atlas
+                        .indexes
+                        .lsoa21
+                        .containing(black_box(p.location.bng), Crs::Bng, geometry)
+                })
+                .map(u64::from)
+                .sum::<u64>()
+        });
+    });
+    g.finish();
+}
+
+/// `geojson_encode_lsoa`: the `lsoa` collection as a GeoJSON
+/// FeatureCollection, the biggest and most requested response of the OGC
+/// API; throughput is in bytes of GeoJSON.
+///
+/// - `write_page_crs84`, `write_page_epsg27700`: one page (`limit=1000`: the
+///   whole collection in Oxfordshire, 1,000 of 33,755 in England) written
+///   by `gapmap::api::ogc::items::write_page`, exactly as
+///   `/collections/lsoa/items` does after selection. Geometry and property
+///   JSON are precomputed at start-up, so this is what each request pays.
+/// - `encode_from_geometry_crs84`: the same features encoded from the atlas
+///   (`encode::multipolygon` on every polygon, `build::write_properties` on
+///   every property row): what start-up pays once, and what a request would
+///   pay without the precomputed pieces.
+/// - `http_get_items_limit_1000`: the request in process through the full
+///   router (`tower::ServiceExt::oneshot`, body collected), to show what
+///   routing, parameter checks and headers add to `write_page`.
+fn geojson_encode_lsoa(c: &mut Criterion, fx: &Fixture) {
+    let lsoa = fx.lsoa_collection();
+    let atlas = fx.atlas();
+    let mut g = c.benchmark_group("geojson_encode_lsoa");
+    for (name, crs) in [
+        ("write_page_crs84", None),
+        (
+            "write_page_epsg27700",
+            Some("http://www.opengis.net/def/crs/EPSG/0/27700"),
+        ),
+    ] {
+        let mut params = Params::default();
+        params.pairs.push(("limit".into(), "1000".into()));
+        if let Some(crs) = crs {
+            params.pairs.push(("crs".into(), crs.into()));
+        }
+        let q = ItemsQuery::parse(lsoa, &params).expect("valid items query");
+        let selected = q.select(lsoa);
+        let bytes = gapmap::api::ogc::items::write_page(lsoa, &q, &params, BASE, &selected).len();
+        eprintln!(
+            "micro: {name}: {} of {} features, {bytes} bytes",
+            selected.len().min(q.limit),
+            lsoa.features.len()
+        );
+        g.throughput(Throughput::Bytes(count(bytes)));
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                gapmap::api::ogc::items::write_page(lsoa, &q, black_box(&params), BASE, &selected)
+            });
+        });
+    }
+
+    // The collection holds the atlas's 2021 LSOAs in atlas order.
+    assert!(
+        lsoa.features.len() == atlas.lsoa21.len()
+            && lsoa
+                .features
+                .iter()
+                .zip(&atlas.lsoa21)
+                .all(|(f, l)| f.id == l.code),
+        "lsoa features follow atlas.lsoa21"
+    );
+    let limit = lsoa.features.len().min(1000);
+    let from_geometry = || {
+        let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[");
+        for (n, (f, l)) in lsoa
+            .features
+            .iter()
+            .zip(&atlas.lsoa21)
+            .take(limit)
+            .enumerate()
+        {
+            if n > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"type\":\"Feature\",\"id\":");
+            encode::push_str(&mut out, &f.id);
+            out.push_str(",\"geometry\":");
+            out.push_str(&encode::multipolygon(black_box(&l.geometry.lonlat)));
+            out.push_str(",\"properties\":");
+            out.push_str(&write_properties(&lsoa.props, black_box(&f.values), None));
+            out.push('}');
+        }
+        out.push_str("]}");
+        out
+    };
+    let encoded = from_geometry();
+    assert_eq!(
+        lsoa.features
+            .first()
+            .and_then(|f| f.geometry.as_ref())
+            .map(|g| g.json[0].as_str()),
+        atlas
+            .lsoa21
+            .first()
+            .map(|l| encode::multipolygon(&l.geometry.lonlat))
+            .as_deref(),
+        "the server's precomputed geometry is encode::multipolygon's"
+    );
+    eprintln!(
+        "micro: encode_from_geometry_crs84: {limit} features, {} bytes",
+        encoded.len()
+    );
+    g.throughput(Throughput::Bytes(count(encoded.len())));
+    g.bench_function("encode_from_geometry_crs84", |b| b.iter(from_geometry));
+
+    let app = gapmap::api::app(Arc::clone(&fx.state));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let get = || {
+        let req = Request::builder()
+            .uri("/collections/lsoa/items?limit=1000")
+            .header("host", "bench.local")
+            .body(Body::empty())
+            .expect("a valid request");
+        let app = app.clone();
+        rt.block_on(async move {
+            let response = app.oneshot(req).await.expect("infallible router");
+            assert!(response.status().is_success(), "{}", response.status());
+            response
+                .into_body()
+                .collect()
+                .await
+                .expect("a complete body")
+                .to_bytes()
+        })
+    };
+    g.throughput(Throughput::Bytes(count(get().len())));
+    g.bench_function("http_get_items_limit_1000", |b| b.iter(get));
+    g.finish();
+}
+
+/// `cql2_filter`: a CQL2 text filter over every `lsoa` feature, split as the
+/// items handler splits it: parsing the text (`cql2` crate), compiling it
+/// against the collection's schema (names to columns, literals typed, once
+/// per request), and evaluating the compiled tree per feature
+/// ([`Filter::matches`]), for an attribute filter and a spatial one. Every
+/// `filter=` request pays parse + compile once and evaluation once per
+/// feature; evaluation throughput is in features.
+fn cql2_filter(c: &mut Criterion, fx: &Fixture) {
+    let lsoa = fx.lsoa_collection();
+    let mut g = c.benchmark_group("cql2_filter");
+    for (name, text) in FILTERS {
+        let expr = filter::parse(text, FilterLang::Text).expect("filter parses");
+        let compiled = Filter::compile(&expr, lsoa, Crs::Crs84).expect("filter compiles");
+        let matched = lsoa.features.iter().filter(|f| compiled.matches(f)).count();
+        eprintln!(
+            "micro: cql2 {name}: {matched} of {} features match `{text}`",
+            lsoa.features.len()
+        );
+        assert!(matched > 0, "the {name} filter should select something");
+        g.throughput(Throughput::Elements(1));
+        g.bench_with_input(BenchmarkId::new("parse", name), text, |b, text| {
+            b.iter(|| filter::parse(black_box(text), FilterLang::Text));
+        });
+        g.bench_with_input(BenchmarkId::new("compile", name), &expr, |b, expr| {
+            b.iter(|| Filter::compile(black_box(expr), lsoa, Crs::Crs84));
+        });
+        g.throughput(Throughput::Elements(count(lsoa.features.len())));
+        g.bench_with_input(
+            BenchmarkId::new("evaluate", name),
+            &compiled,
+            |b, compiled| {
+                b.iter(|| {
+                    lsoa.features
+                        .iter()
+                        .filter(|f| compiled.matches(black_box(f)))
+                        .count()
+                });
+            },
+        );
+    }
+    g.finish();
+}
+
+/// `access_per_lsoa`: the straight-line access measure
+/// ([`access::lsoa_access`]: nearest asset from every postcode, mean/min/max,
+/// band counts from the origin centre, coverage and edge checks) for one
+/// LSOA × every category, for three real LSOAs; and [`access::compute`] for
+/// the whole region (every LSOA × category, on all cores), which is what
+/// `serve` runs at start-up before answering `/gaps`.
+fn access_per_lsoa(c: &mut Criterion, fx: &Fixture) {
+    let atlas = fx.atlas();
+    let params = AccessParams::default();
+    let categories = atlas.categories.len();
+    let mut g = c.benchmark_group("access_per_lsoa");
+    g.throughput(Throughput::Elements(count(categories)));
+    for code in ACCESS_LSOAS {
+        let Some((i, _)) = atlas.lsoa21_by_code(code) else {
+            eprintln!("micro: {code} is not in this region; skipped");
+            continue;
+        };
+        let i = i as usize;
+        let measured = (0..categories)
+            .filter(|&cat| {
+                access::lsoa_access(atlas, &fx.origins, &params, i, cat)
+                    .measured()
+                    .is_some()
+            })
+            .count();
+        eprintln!(
+            "micro: access {code}: {} origins, {measured} of {categories} categories measured",
+            fx.origins.of(i).len()
+        );
+        g.bench_with_input(BenchmarkId::new("all_categories", code), &i, |b, &i| {
+            b.iter(|| {
+                (0..categories)
+                    .map(|cat| access::lsoa_access(atlas, &fx.origins, &params, black_box(i), cat))
+                    .collect::<Vec<_>>()
+            });
+        });
+    }
+    g.throughput(Throughput::Elements(count(atlas.lsoa21.len() * categories)));
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2));
+    g.bench_function("compute_region", |b| {
+        b.iter(|| access::compute(atlas, black_box(&fx.origins), &params));
+    });
+    g.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .sample_size(50)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(2))
+        .configure_from_args();
+    let fx = Fixture::load();
+    rtree_nearest(&mut c, &fx);
+    point_in_polygon(&mut c, &fx);
+    geojson_encode_lsoa(&mut c, &fx);
+    cql2_filter(&mut c, &fx);
+    access_per_lsoa(&mut c, &fx);
+    c.final_summary();
+}
