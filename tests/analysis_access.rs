@@ -393,3 +393,31 @@ fn access_is_deterministic_and_bands_configurable() {
         assert!(m.within[0] <= m.within[1]);
     }
 }
+
+#[test]
+fn group_candidates_give_the_same_nearest_as_a_search_per_postcode() {
+    use gapmap::analysis::nearest::{group_candidates, nearest_among, nearest_geodesic};
+    let atlas = common::atlas();
+    let origins = origins::build(atlas);
+    let lonlat = |i: u32| atlas.assets.get(i as usize).map(|a| a.location.lonlat);
+    let mut compared = 0;
+    for c in 0..atlas.categories.len() {
+        let Some(tree) = atlas.indexes.assets.category(c).filter(|t| t.size() > 0) else {
+            continue;
+        };
+        for i in 0..atlas.lsoa21.len() {
+            let points = origins.of(i);
+            let group = origins::bng_bounds(points).unwrap();
+            let candidates = group_candidates(tree, group, lonlat);
+            for o in points {
+                let grouped = nearest_among(&candidates, &o.location).unwrap();
+                let searched = nearest_geodesic(tree, &o.location, lonlat).unwrap();
+                assert_eq!(grouped.item, searched.item, "category {c}, LSOA {i}");
+                assert!((grouped.distance_m - searched.distance_m).abs() < 1e-9);
+                compared += 1;
+            }
+        }
+    }
+    // 13 categories × 22,000-odd origins.
+    assert!(compared > 250_000, "{compared}");
+}

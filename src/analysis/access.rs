@@ -27,8 +27,8 @@
 
 use geo::Point;
 
-use super::nearest::{geodesic_m, nearest_geodesic, within_geodesic};
-use super::origins::{OriginKind, Origins};
+use super::nearest::{geodesic_m, group_candidates, nearest_among, within_geodesic};
+use super::origins::{bng_bounds, OriginKind, Origins};
 use super::parallel::par_map;
 use crate::atlas::{Atlas, Coverage};
 
@@ -198,11 +198,15 @@ pub fn lsoa_access(
         return Access::NoOrigin;
     };
     let lonlat = |i: u32| atlas.assets.get(i as usize).map(|a| a.location.lonlat);
+    let Some(group) = bng_bounds(points) else {
+        return Access::NoOrigin;
+    };
+    let candidates = group_candidates(tree, group, lonlat);
     let boxes = bbox_only_coverage(atlas, category, area);
     let (mut sum, mut max, mut min, mut nearest_asset) = (0.0, 0.0_f64, f64::INFINITY, u32::MAX);
     let mut edge: Option<EdgeNote> = None;
     for o in points {
-        let Some(n) = nearest_geodesic(tree, &o.location, lonlat) else {
+        let Some(n) = nearest_among(&candidates, &o.location) else {
             return Access::NoAsset;
         };
         sum += n.distance_m;

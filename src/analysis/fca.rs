@@ -22,14 +22,10 @@
 //! LSOAs the category's sources cover. Residents beyond the region are not in
 //! the atlas, so assets near the region edge look less loaded than they are.
 
-use rstar::primitives::GeomWithData;
-use rstar::RTree;
-
-use super::nearest::{members_within_geodesic, within_geodesic};
-use super::origins::Origins;
+use super::nearest::{group_within, within_among, Candidate};
+use super::origins::{bng_bounds, Origins};
 use super::parallel::par_map;
-use crate::atlas::index::PointEntry;
-use crate::atlas::Atlas;
+use crate::atlas::{Atlas, DualPoint};
 
 /// Distance decay within the catchment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -137,45 +133,40 @@ impl FcaTable {
     }
 }
 
-/// Items within the catchment with their weights. Without decay the
-/// distance itself is not needed, only membership, which is much cheaper.
-fn weighted_within(
-    tree: &RTree<PointEntry>,
-    origin: &crate::atlas::DualPoint,
+/// Calls `f(asset, weight)` for each candidate within the catchment of an
+/// origin. Without decay the distance itself is not needed, only
+/// membership, which the planar distance settles for most pairs.
+fn weighted_among(
+    candidates: &[Candidate],
+    origin: &DualPoint,
     d0: f64,
     decay: Decay,
-    lonlat: impl Fn(u32) -> Option<geo::Point<f64>>,
-) -> Vec<(u32, f64)> {
-    match decay {
-        Decay::None => members_within_geodesic(tree, origin, d0, lonlat)
-            .into_iter()
-            .map(|i| (i, 1.0))
-            .collect(),
-        Decay::Gaussian => within_geodesic(tree, origin, d0, lonlat)
-            .into_iter()
-            .map(|n| (n.item, decay.weight(n.distance_m, d0)))
-            .collect(),
-    }
+    mut f: impl FnMut(u32, f64),
+) {
+    let need_distance = decay != Decay::None;
+    within_among(candidates, origin, d0, need_distance, |item, d| {
+        f(item, d.map_or(1.0, |d| decay.weight(d, d0)));
+    });
 }
 
 /// Runs 2SFCA for every category, on all cores.
+///
+/// Both steps walk the same (origin, asset) pairs within the catchment, LSOA
+/// by LSOA: the assets that can be within `d0` of any of an LSOA's
+/// postcodes are found with one range query ([`group_within`]), then each
+/// postcode is tested against those few. Step 1 adds each pair's residents
+/// to the asset's demand (per thread, then summed); step 2 adds the asset's
+/// ratio to the origin's accessibility.
 pub fn compute(atlas: &Atlas, origins: &Origins, params: &FcaParams) -> FcaTable {
     let categories = atlas.categories.len();
-    let origin_tree: RTree<PointEntry> = RTree::bulk_load(
-        origins
-            .points
-            .iter()
-            .enumerate()
-            .filter_map(|(i, o)| {
-                Some(GeomWithData::new(
-                    [o.location.bng.x(), o.location.bng.y()],
-                    u32::try_from(i).ok()?,
-                ))
-            })
-            .collect(),
-    );
-    let origin_lonlat = |i: u32| origins.points.get(i as usize).map(|o| o.location.lonlat);
+    let n = atlas.lsoa21.len();
     let asset_lonlat = |i: u32| atlas.assets.get(i as usize).map(|a| a.location.lonlat);
+    let lsoas: Vec<usize> = (0..n).collect();
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let blocks: Vec<std::ops::Range<usize>> = (0..n)
+        .step_by(n.div_ceil(threads * 4).max(1))
+        .map(|a| a..(a + n.div_ceil(threads * 4).max(1)).min(n))
+        .collect();
     let mut per_category: Vec<Vec<Option<f64>>> = Vec::with_capacity(categories);
     for (c, category) in atlas.categories.iter().enumerate() {
         let d0 = params
@@ -183,30 +174,40 @@ pub fn compute(atlas: &Atlas, origins: &Origins, params: &FcaParams) -> FcaTable
             .get(c)
             .copied()
             .unwrap_or_else(|| default_catchment_m(&category.id));
-        let Some(tree) = atlas.indexes.assets.category(c) else {
-            per_category.push(vec![None; atlas.lsoa21.len()]);
+        let Some(tree) = atlas.indexes.assets.category(c).filter(|t| t.size() > 0) else {
+            per_category.push(vec![None; n]);
             continue;
         };
-        // Step 1: supply-to-demand ratio of each asset (asset index -> R_j).
-        let assets: Vec<(u32, crate::atlas::DualPoint)> = tree
-            .iter()
-            .filter_map(|e| Some((e.data, atlas.assets.get(e.data as usize)?.location)))
-            .collect();
-        let ratios: Vec<(u32, f64)> = par_map(&assets, |(j, loc)| {
-            let demand: f64 = weighted_within(&origin_tree, loc, d0, params.decay, origin_lonlat)
-                .into_iter()
-                .filter_map(|(k, w)| Some(origins.points.get(k as usize)?.residents * w))
-                .sum();
-            (*j, if demand > 0.0 { 1.0 / demand } else { 0.0 })
+        let candidates_of = |i: usize| {
+            bng_bounds(origins.of(i))
+                .map(|g| group_within(tree, g, d0, asset_lonlat))
+                .unwrap_or_default()
+        };
+        // Step 1: demand on each asset, from every origin in the region.
+        let partial: Vec<Vec<f64>> = par_map(&blocks, |block| {
+            let mut demand = vec![0.0; atlas.assets.len()];
+            for i in block.clone() {
+                let candidates = candidates_of(i);
+                for o in origins.of(i) {
+                    weighted_among(&candidates, &o.location, d0, params.decay, |j, w| {
+                        if let Some(slot) = demand.get_mut(j as usize) {
+                            *slot += o.residents * w;
+                        }
+                    });
+                }
+            }
+            demand
         });
         let mut ratio_of = vec![0.0; atlas.assets.len()];
-        for (j, r) in ratios {
-            if let Some(slot) = ratio_of.get_mut(j as usize) {
-                *slot = r;
+        for part in &partial {
+            for (total, d) in ratio_of.iter_mut().zip(part) {
+                *total += d;
             }
         }
+        for r in &mut ratio_of {
+            *r = if *r > 0.0 { 1.0 / *r } else { 0.0 };
+        }
         // Step 2: accessibility of each origin, then the LSOA's resident-weighted mean.
-        let lsoas: Vec<usize> = (0..atlas.lsoa21.len()).collect();
         let cat = u16::try_from(c).unwrap_or(u16::MAX);
         per_category.push(par_map(&lsoas, |&i| {
             let lsoa = atlas.lsoa21.get(i)?;
@@ -218,13 +219,14 @@ pub fn compute(atlas: &Atlas, origins: &Origins, params: &FcaParams) -> FcaTable
             if people <= 0.0 {
                 return None;
             }
+            let candidates = candidates_of(i);
             let total: f64 = pts
                 .iter()
                 .map(|o| {
-                    let a: f64 = weighted_within(tree, &o.location, d0, params.decay, asset_lonlat)
-                        .into_iter()
-                        .map(|(j, w)| w * ratio_of.get(j as usize).copied().unwrap_or(0.0))
-                        .sum();
+                    let mut a = 0.0;
+                    weighted_among(&candidates, &o.location, d0, params.decay, |j, w| {
+                        a += w * ratio_of.get(j as usize).copied().unwrap_or(0.0);
+                    });
                     a * o.residents
                 })
                 .sum();

@@ -100,6 +100,18 @@ pub fn build(atlas: &Atlas) -> Origins {
     out
 }
 
+/// The BNG rectangle around some origins (an LSOA's, for the grouped
+/// searches of [`super::nearest`]); `None` for no origins.
+#[must_use]
+pub fn bng_bounds(points: &[Origin]) -> Option<geo::Rect<f64>> {
+    use geo::BoundingRect;
+    points
+        .iter()
+        .map(|o| o.location.bng)
+        .collect::<geo::MultiPoint<f64>>()
+        .bounding_rect()
+}
+
 /// Mean of points in both CRSs. Over an LSOA (a few km at most) the
 /// difference between averaging in lon/lat and in BNG is far below a metre.
 ///
