@@ -480,7 +480,7 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
     let (postcodes, postcodes_outside_lsoas) = timer.time(
         "postcodes/placed",
         |p: &(Vec<Postcode>, usize)| p.0.len(),
-        || Ok(place_postcodes(&scan.region, &lsoa21_index, &geometry_of)),
+        || Ok(place_postcodes(scan.region, &lsoa21_index, &geometry_of)),
     )?;
 
     // 5. Assets: geocode, place, keep those in or near the region, dedupe.
@@ -672,12 +672,13 @@ fn coverage(c: &AssetSourceConfig) -> Coverage {
 
 /// Places postcodes in LSOAs, using both cores.
 fn place_postcodes<'a>(
-    records: &[sources::PostcodeRecord],
+    records: Vec<sources::PostcodeRecord>,
     index: &AreaIndex,
     geometry: &(dyn Fn(u32) -> Option<&'a super::DualPolygon> + Sync),
 ) -> (Vec<Postcode>, usize) {
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let chunk = records.len().div_ceil(threads).max(1);
+    // Several chunks per core: city postcodes cost more than rural ones.
+    let chunk = records.len().div_ceil(threads * 4).max(1);
     let placed: Vec<Vec<Option<u32>>> = std::thread::scope(|s| {
         let handles: Vec<_> = records
             .chunks(chunk)
@@ -696,10 +697,10 @@ fn place_postcodes<'a>(
     });
     let mut out = Vec::with_capacity(records.len());
     let mut outside = 0;
-    for (r, lsoa) in records.iter().zip(placed.into_iter().flatten()) {
+    for (r, lsoa) in records.into_iter().zip(placed.into_iter().flatten()) {
         match lsoa {
             Some(l) => out.push(Postcode {
-                code: r.code.clone(),
+                code: r.code,
                 location: r.location,
                 lsoa21: l,
             }),

@@ -76,7 +76,7 @@ pub fn run(args: &GapsArgs) -> Result<(), String> {
         let mib = peak_rss_bytes().map_or(f64::NAN, |b| b as f64 / 1_048_576.0);
         let origins: usize = analysis.access.origin_counts.iter().sum();
         eprintln!(
-            "atlas {}: {} LSOAs, {} origins, {} categories, {} assets; load {:.1} s; access + 2SFCA + 2019 carry-over {:.2} s; peak RSS {:.0} MiB",
+            "atlas {}: {} LSOAs, {} origins, {} categories, {} assets; load {:.1} s; access + 2SFCA + 2019 carry-over {:.2} s (origins {:.2} s, access {:.2} s, 2SFCA {:.2} s, 2019 {:.2} s); peak RSS {:.0} MiB",
             atlas.region.id,
             atlas.lsoa21.len(),
             origins,
@@ -84,6 +84,10 @@ pub fn run(args: &GapsArgs) -> Result<(), String> {
             atlas.assets.len(),
             load_s,
             analysis.elapsed.as_secs_f64(),
+            analysis.timings.origins.as_secs_f64(),
+            analysis.timings.access.as_secs_f64(),
+            analysis.timings.fca.as_secs_f64(),
+            analysis.timings.history.as_secs_f64(),
             mib
         );
     }

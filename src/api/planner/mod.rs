@@ -37,6 +37,21 @@ pub struct Analysis {
     pub imd2019: Vec<Vec<IndicatorValue>>,
     /// Wall-clock time of the computation.
     pub elapsed: Duration,
+    /// Wall-clock time of each part, for `gapmap gaps --timings`.
+    pub timings: AnalysisTimings,
+}
+
+/// Wall-clock time of each part of the analysis.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnalysisTimings {
+    /// Access origins (postcodes per LSOA).
+    pub origins: Duration,
+    /// Nearest-asset distances and band counts, every LSOA × category.
+    pub access: Duration,
+    /// 2SFCA, every LSOA × category.
+    pub fca: Duration,
+    /// IMD 2019 carried onto 2021 LSOAs.
+    pub history: Duration,
 }
 
 impl Analysis {
@@ -54,15 +69,30 @@ impl Analysis {
         fca_params: &FcaParams,
     ) -> Self {
         let started = Instant::now();
+        let mut lap = Instant::now();
+        let mut split = || {
+            let now = Instant::now();
+            std::mem::replace(&mut lap, now).elapsed()
+        };
         let origins = origins::build(atlas);
+        let origins_t = split();
         let access = access::compute(atlas, &origins, access_params);
+        let access_t = split();
         let fca = fca::compute(atlas, &origins, fca_params);
+        let fca_t = split();
         let imd2019 = history::carry_all(atlas);
+        let history_t = split();
         Self {
             access,
             fca,
             imd2019,
             elapsed: started.elapsed(),
+            timings: AnalysisTimings {
+                origins: origins_t,
+                access: access_t,
+                fca: fca_t,
+                history: history_t,
+            },
         }
     }
 }

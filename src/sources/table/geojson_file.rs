@@ -144,16 +144,16 @@ impl FeatureCollection {
     }
 }
 
-impl FeatureRef<'_> {
+impl<'a> FeatureRef<'a> {
     /// A property as text: strings as they are, numbers and booleans
     /// written out, nested values as JSON; `None` for null or absent.
-    pub(super) fn property_text(&self, name: &str) -> Option<String> {
+    pub(super) fn property_text(&self, name: &str) -> Option<Cow<'a, str>> {
         match self.feature.properties.get(name)? {
             Value::Null => None,
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
-            other => Some(other.to_string()),
+            Value::String(s) => Some(Cow::Borrowed(s.as_str())),
+            Value::Number(n) => Some(Cow::Owned(n.to_string())),
+            Value::Bool(b) => Some(Cow::Owned(b.to_string())),
+            other => Some(Cow::Owned(other.to_string())),
         }
     }
 

@@ -17,6 +17,7 @@ mod delimited;
 mod gdal_layer;
 mod geojson_file;
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use gdal::Dataset;
@@ -258,29 +259,40 @@ impl Row<'_> {
         self.file
     }
 
-    /// The raw text of a cell, untrimmed; `None` when null or absent.
-    fn raw_text(&self, col: &Column) -> Option<String> {
+    /// The raw text of a cell, untrimmed and borrowed where the backend
+    /// allows (CSV, GeoJSON strings); `None` when null or absent.
+    fn raw_text(&self, col: &Column) -> Option<Cow<'_, str>> {
         match self.cells {
-            Cells::Gdal(feature) => feature.field_as_string(col.idx).ok().flatten(),
-            Cells::Csv(record) => record
-                .get(col.idx)
-                .map(|b| String::from_utf8_lossy(b).into_owned()),
+            Cells::Gdal(feature) => feature
+                .field_as_string(col.idx)
+                .ok()
+                .flatten()
+                .map(Cow::Owned),
+            Cells::Csv(record) => record.get(col.idx).map(String::from_utf8_lossy),
             Cells::GeoJson(feature) => feature.property_text(self.columns.get(col.idx)?),
+        }
+    }
+
+    /// The trimmed text of a cell, borrowed where possible; `None` when null
+    /// or blank. The numeric accessors parse from this without allocating:
+    /// the deprivation tables alone have 3.3 million cells.
+    #[must_use]
+    pub fn cell(&self, col: &Column) -> Option<Cow<'_, str>> {
+        let s = self.raw_text(col)?;
+        let trimmed = s.trim();
+        if trimmed.is_empty() {
+            None
+        } else if trimmed.len() == s.len() {
+            Some(s)
+        } else {
+            Some(Cow::Owned(trimmed.to_owned()))
         }
     }
 
     /// The trimmed text of a cell; `None` when null or blank.
     #[must_use]
     pub fn text(&self, col: &Column) -> Option<String> {
-        let s = self.raw_text(col)?;
-        let t = s.trim();
-        if t.is_empty() {
-            None
-        } else if t.len() == s.len() {
-            Some(s)
-        } else {
-            Some(t.to_owned())
-        }
+        self.cell(col).map(Cow::into_owned)
     }
 
     /// The row's geometry, in the table's CRS; `None` when the row has none
@@ -316,12 +328,12 @@ impl Row<'_> {
     /// # Errors
     /// `BadValue` when the text is not a finite number.
     pub fn number_value(&self, col: &Column) -> Result<Option<f64>, SourceError> {
-        let Some(text) = self.text(col) else {
+        let Some(text) = self.cell(col) else {
             return Ok(None);
         };
         match text.parse::<f64>() {
             Ok(v) if v.is_finite() => Ok(Some(v)),
-            _ => Err(self.bad(col, text, "a number")),
+            _ => Err(self.bad(col, text.into_owned(), "a number")),
         }
     }
 
@@ -330,15 +342,19 @@ impl Row<'_> {
     /// # Errors
     /// `BadValue` when the text is not a non-negative whole number.
     pub fn whole_number(&self, col: &Column) -> Result<Option<u32>, SourceError> {
-        let Some(text) = self.text(col) else {
+        let Some(text) = self.cell(col) else {
             return Ok(None);
         };
+        // Most cells are plain integers; the float parse handles `3.0`.
+        if let Ok(v) = text.parse::<u32>() {
+            return Ok(Some(v));
+        }
         match text.parse::<f64>() {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // range-checked
             Ok(v) if v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v) => {
                 Ok(Some(v as u32))
             }
-            _ => Err(self.bad(col, text, "a whole number")),
+            _ => Err(self.bad(col, text.into_owned(), "a whole number")),
         }
     }
 
