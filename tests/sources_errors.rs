@@ -2,20 +2,12 @@
 //! applies, the row and column. Each test writes its own small broken file.
 #![allow(clippy::expect_used)] // fixtures that cannot be written should stop the test
 
+mod common;
+
 use std::path::Path;
 
-use gapmap::config::{AtlasConfig, BoundaryConfig, PopulationConfig, Provenance, TableRef};
+use gapmap::config::{AtlasConfig, BoundaryConfig, PopulationConfig, TableRef};
 use gapmap::sources::{read_boundaries, tables::read_population, SourceError};
-
-fn provenance() -> Provenance {
-    Provenance {
-        title: "test".into(),
-        publisher: "test".into(),
-        vintage: "test".into(),
-        licence: "test".into(),
-        attribution: "test".into(),
-    }
-}
 
 fn population(file: &str) -> PopulationConfig {
     PopulationConfig {
@@ -26,7 +18,7 @@ fn population(file: &str) -> PopulationConfig {
         },
         lsoa: "lsoa21_code".into(),
         residents: "total_residents".into(),
-        provenance: provenance(),
+        provenance: common::test_provenance(),
     }
 }
 
@@ -39,7 +31,7 @@ fn boundaries(file: &str) -> BoundaryConfig {
         },
         code: "code".into(),
         name: "name".into(),
-        provenance: provenance(),
+        provenance: common::test_provenance(),
         recode: std::collections::BTreeMap::default(),
     }
 }

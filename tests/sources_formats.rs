@@ -9,22 +9,12 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use gapmap::config::{BoundaryConfig, Provenance, TableRef};
+use gapmap::config::{BoundaryConfig, TableRef};
 use gapmap::sources::table::Table;
 use gapmap::sources::{read_boundaries, RawArea};
 
 /// Blackbird Leys and Littlemore LSOAs (Oxford), as published.
 const CODES: [&str; 4] = ["E01028513", "E01028514", "E01028569", "E01028570"];
-
-fn provenance() -> Provenance {
-    Provenance {
-        title: "test".into(),
-        publisher: "test".into(),
-        vintage: "test".into(),
-        licence: "test".into(),
-        attribution: "test".into(),
-    }
-}
 
 fn boundary_config(path: &Path, layer: Option<&str>) -> BoundaryConfig {
     BoundaryConfig {
@@ -35,7 +25,7 @@ fn boundary_config(path: &Path, layer: Option<&str>) -> BoundaryConfig {
         },
         code: "lsoa21_code".into(),
         name: "lsoa21_name".into(),
-        provenance: provenance(),
+        provenance: common::test_provenance(),
         recode: std::collections::BTreeMap::default(),
     }
 }

@@ -155,7 +155,17 @@ pub fn group_candidates(
     };
     let d_star = (first.geom()[0] - centre[0]).hypot(first.geom()[1] - centre[1]);
     let reach = h + (d_star + h) / ((1.0 - BNG_TOLERANCE) * (1.0 - BNG_TOLERANCE));
-    // A millimetre of slack against rounding at the rim.
+    candidates_within(tree, centre, reach, lonlat)
+}
+
+/// The items within planar `reach` of `centre` (plus a millimetre of slack
+/// against rounding at the rim), as candidates in item order.
+fn candidates_within(
+    tree: &RTree<PointEntry>,
+    centre: [f64; 2],
+    reach: f64,
+    lonlat: impl Fn(u32) -> Option<Point<f64>>,
+) -> Vec<Candidate> {
     let reach = reach + 1e-3;
     let mut out: Vec<Candidate> = tree
         .locate_within_distance(centre, reach * reach)
@@ -221,19 +231,12 @@ pub fn group_within(
 ) -> Vec<Candidate> {
     let c = group.center();
     let h = 0.5 * group.width().hypot(group.height());
-    let reach = h + radius_m / (1.0 - BNG_TOLERANCE) + 1e-3;
-    let mut out: Vec<Candidate> = tree
-        .locate_within_distance([c.x, c.y], reach * reach)
-        .filter_map(|e| {
-            Some(Candidate {
-                item: e.data,
-                bng: *e.geom(),
-                at: Geocentric::new(lonlat(e.data)?),
-            })
-        })
-        .collect();
-    out.sort_unstable_by_key(|c| c.item);
-    out
+    candidates_within(
+        tree,
+        [c.x, c.y],
+        h + radius_m / (1.0 - BNG_TOLERANCE),
+        lonlat,
+    )
 }
 
 /// Calls `f(item, distance)` for each of `candidates` within `radius_m`

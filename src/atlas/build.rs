@@ -276,16 +276,10 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
                 "postcodes",
                 |s: &sources::PostcodeScan| s.rows,
                 || {
-                    let in_region = |country: &str, district: &str| {
-                        if region_cfg.districts.is_empty() {
-                            region_cfg
-                                .lsoa_code_prefix
-                                .as_deref()
-                                .is_some_and(|p| country.starts_with(p))
-                        } else {
-                            region_cfg.districts.iter().any(|d| d == district)
-                        }
-                    };
+                    // A region without districts is a country prefix ("E"),
+                    // which Code-Point's country codes share with LSOA codes.
+                    let in_region =
+                        |country: &str, district: &str| in_region_district(district, country);
                     Ok(sources::read_postcodes(
                         dir,
                         &cfg.postcodes,

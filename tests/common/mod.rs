@@ -118,3 +118,14 @@ pub fn vincenty_m(lon1: f64, lat1: f64, lon2: f64, lat2: f64) -> f64 {
     }
     f64::NAN
 }
+
+/// Provenance for configurations that tests build by hand.
+pub fn test_provenance() -> gapmap::config::Provenance {
+    gapmap::config::Provenance {
+        title: "test".into(),
+        publisher: "test".into(),
+        vintage: "test".into(),
+        licence: "test".into(),
+        attribution: "test".into(),
+    }
+}
