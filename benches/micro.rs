@@ -202,7 +202,7 @@ fn rtree_nearest(c: &mut Criterion, fx: &Fixture) {
                 let mut sum = 0.0;
                 for i in 0..atlas.lsoa21.len() {
                     let points = fx.origins.of(i);
-                    let Some(group) = origins::bng_bounds(points) else {
+                    let Some(group) = fx.origins.bounds[i] else {
                         continue;
                     };
                     let candidates = group_candidates(tree, group, lonlat);

@@ -407,7 +407,7 @@ fn group_candidates_give_the_same_nearest_as_a_search_per_postcode() {
         };
         for i in 0..atlas.lsoa21.len() {
             let points = origins.of(i);
-            let group = origins::bng_bounds(points).unwrap();
+            let group = origins.bounds[i].unwrap();
             let candidates = group_candidates(tree, group, lonlat);
             for o in points {
                 let grouped = nearest_among(&candidates, &o.location).unwrap();

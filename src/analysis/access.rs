@@ -28,9 +28,9 @@
 use geo::Point;
 
 use super::nearest::{geodesic_m, group_candidates, nearest_among, within_geodesic};
-use super::origins::{bng_bounds, OriginKind, Origins};
-use super::parallel::par_map;
+use super::origins::{OriginKind, Origins};
 use crate::atlas::{Atlas, Coverage};
+use crate::parallel::par_map;
 
 /// Default distance bands in metres (400 m, 800 m, 1.6 km, 5 km).
 pub const DEFAULT_BANDS_M: [f64; 4] = [400.0, 800.0, 1600.0, 5000.0];
@@ -198,7 +198,7 @@ pub fn lsoa_access(
         return Access::NoOrigin;
     };
     let lonlat = |i: u32| atlas.assets.get(i as usize).map(|a| a.location.lonlat);
-    let Some(group) = bng_bounds(points) else {
+    let Some(group) = origins.bounds.get(lsoa).copied().flatten() else {
         return Access::NoOrigin;
     };
     let candidates = group_candidates(tree, group, lonlat);

@@ -23,9 +23,9 @@
 //! the atlas, so assets near the region edge look less loaded than they are.
 
 use super::nearest::{group_within, within_among, Candidate};
-use super::origins::{bng_bounds, Origins};
-use super::parallel::par_map;
+use super::origins::Origins;
 use crate::atlas::{Atlas, DualPoint};
+use crate::parallel::par_map;
 
 /// Distance decay within the catchment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -179,7 +179,11 @@ pub fn compute(atlas: &Atlas, origins: &Origins, params: &FcaParams) -> FcaTable
             continue;
         };
         let candidates_of = |i: usize| {
-            bng_bounds(origins.of(i))
+            origins
+                .bounds
+                .get(i)
+                .copied()
+                .flatten()
                 .map(|g| group_within(tree, g, d0, asset_lonlat))
                 .unwrap_or_default()
         };

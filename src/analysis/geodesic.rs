@@ -82,20 +82,6 @@ impl Geocentric {
     }
 }
 
-/// Geodesic distance in metres between two longitude/latitude points.
-///
-/// ```
-/// use geo::Point;
-/// use gapmap::analysis::geodesic::distance_m;
-/// // Carfax Tower to Oxford railway station: about 860 m.
-/// let d = distance_m(Point::new(-1.2578, 51.7520), Point::new(-1.2700, 51.7535));
-/// assert!((d - 858.0).abs() < 15.0, "{d}");
-/// ```
-#[must_use]
-pub fn distance_m(a: Point<f64>, b: Point<f64>) -> f64 {
-    Geocentric::new(a).distance_m(&Geocentric::new(b))
-}
-
 #[cfg(test)]
 mod tests {
     use super::{Geocentric, SHORT_LINE_M};

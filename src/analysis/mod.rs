@@ -2,8 +2,7 @@
 //! access (2SFCA), gaps, and ward/district roll-ups. No HTTP, no files.
 //!
 //! One algorithm per module:
-//! - [`parallel`]: splitting work over all cores with `std::thread::scope`;
-//! - [`geodesic`]: fast, exact-to-0.2 mm geodesic distances for short lines;
+//! - [`geodesic`]: geodesic distances, fast and within 0.1 mm for short lines;
 //! - [`nearest`]: geodesic nearest-neighbour and within-distance search over a
 //!   BNG R-tree;
 //! - [`origins`]: access origins per LSOA (its postcodes, or a point on its
@@ -24,7 +23,6 @@ pub mod geodesic;
 pub mod history;
 pub mod nearest;
 pub mod origins;
-pub mod parallel;
 pub mod priority;
 pub mod rollup;
 

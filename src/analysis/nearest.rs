@@ -34,7 +34,7 @@ pub const BNG_TOLERANCE: f64 = 0.005;
 /// ```
 #[must_use]
 pub fn geodesic_m(a: Point<f64>, b: Point<f64>) -> f64 {
-    super::geodesic::distance_m(a, b)
+    Geocentric::new(a).distance_m(&Geocentric::new(b))
 }
 
 /// The nearest point found and its geodesic distance.
@@ -312,47 +312,5 @@ pub fn within_geodesic(
         })
         .collect();
     out.sort_by_key(|n| n.item);
-    out
-}
-
-/// The items within `radius_m` (geodesic) of `origin`, without their
-/// distances, in item order. Cheaper than [`within_geodesic`]: the geodesic
-/// distance is computed only for items whose planar distance is within
-/// [`BNG_TOLERANCE`] of the radius, where the planar test cannot decide.
-///
-/// ```
-/// use geo::Point;
-/// use rstar::RTree;
-/// use rstar::primitives::GeomWithData;
-/// use gapmap::analysis::nearest::members_within_geodesic;
-/// use gapmap::atlas::DualPoint;
-/// let lonlat = [Point::new(-1.2433, 51.752), Point::new(-1.2288, 51.752)];
-/// let tree = RTree::bulk_load(vec![
-///     GeomWithData::new([452_000.0, 206_000.0], 0),
-///     GeomWithData::new([453_000.0, 206_000.0], 1),
-/// ]);
-/// let origin = DualPoint { lonlat: Point::new(-1.2578, 51.752), bng: Point::new(451_000.0, 206_000.0) };
-/// assert_eq!(members_within_geodesic(&tree, &origin, 2500.0, |i| lonlat.get(i as usize).copied()), vec![0, 1]);
-/// ```
-pub fn members_within_geodesic(
-    tree: &RTree<PointEntry>,
-    origin: &DualPoint,
-    radius_m: f64,
-    lonlat: impl Fn(u32) -> Option<Point<f64>>,
-) -> Vec<u32> {
-    let outer = radius_m / (1.0 - BNG_TOLERANCE);
-    let inner = radius_m * (1.0 - BNG_TOLERANCE);
-    let centre = [origin.bng.x(), origin.bng.y()];
-    let from = Geocentric::new(origin.lonlat);
-    let mut out: Vec<u32> = tree
-        .locate_within_distance(centre, outer * outer)
-        .filter(|e| {
-            let (dx, dy) = (e.geom()[0] - centre[0], e.geom()[1] - centre[1]);
-            dx * dx + dy * dy <= inner * inner
-                || lonlat(e.data).is_some_and(|p| from.distance_m(&Geocentric::new(p)) <= radius_m)
-        })
-        .map(|e| e.data)
-        .collect();
-    out.sort_unstable();
     out
 }

@@ -45,6 +45,9 @@ pub struct Origins {
     pub kinds: Vec<OriginKind>,
     /// Mean position of each LSOA's origins (where band counts are measured from).
     pub centres: Vec<Option<DualPoint>>,
+    /// BNG rectangle around each LSOA's origins, for the grouped searches of
+    /// [`super::nearest`] (every category and both 2SFCA steps use it).
+    pub bounds: Vec<Option<geo::Rect<f64>>>,
 }
 
 impl Origins {
@@ -72,6 +75,7 @@ pub fn build(atlas: &Atlas) -> Origins {
         starts: Vec::with_capacity(n + 1),
         kinds: Vec::with_capacity(n),
         centres: Vec::with_capacity(n),
+        bounds: Vec::with_capacity(n),
     };
     for (i, (lsoa, mut pts)) in atlas.lsoa21.iter().zip(per).enumerate() {
         let idx = u32::try_from(i).unwrap_or(u32::MAX);
@@ -89,6 +93,7 @@ pub fn build(atlas: &Atlas) -> Origins {
         };
         let share = f64::from(lsoa.residents.unwrap_or(0)) / pts.len().max(1) as f64;
         out.centres.push(mean_point(&pts));
+        out.bounds.push(bng_bounds(&pts));
         out.points.extend(pts.into_iter().map(|location| Origin {
             location,
             lsoa: idx,
@@ -100,14 +105,12 @@ pub fn build(atlas: &Atlas) -> Origins {
     out
 }
 
-/// The BNG rectangle around some origins (an LSOA's, for the grouped
-/// searches of [`super::nearest`]); `None` for no origins.
-#[must_use]
-pub fn bng_bounds(points: &[Origin]) -> Option<geo::Rect<f64>> {
+/// The BNG rectangle around some points; `None` for none.
+fn bng_bounds(points: &[DualPoint]) -> Option<geo::Rect<f64>> {
     use geo::BoundingRect;
     points
         .iter()
-        .map(|o| o.location.bng)
+        .map(|p| p.bng)
         .collect::<geo::MultiPoint<f64>>()
         .bounding_rect()
 }

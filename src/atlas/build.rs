@@ -19,6 +19,7 @@ use super::{Atlas, CodeLookup, Indexes, RegionInfo};
 use crate::config::{
     AssetSourceConfig, AtlasConfig, ConfigError, CoverageConfig, DeprivationConfig, Provenance,
 };
+use crate::parallel::par_map;
 use crate::sources::{self, tables, Location, RawArea, SourceAssets, SourceError};
 
 /// Why the atlas could not be built.
@@ -670,28 +671,12 @@ fn place_postcodes<'a>(
     index: &AreaIndex,
     geometry: &(dyn Fn(u32) -> Option<&'a super::DualPolygon> + Sync),
 ) -> (Vec<Postcode>, usize) {
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    // Several chunks per core: city postcodes cost more than rural ones.
-    let chunk = records.len().div_ceil(threads * 4).max(1);
-    let placed: Vec<Vec<Option<u32>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = records
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|r| index.containing(r.location.lonlat, Crs::Crs84, geometry))
-                        .collect()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
+    let placed = par_map(&records, |r| {
+        index.containing(r.location.lonlat, Crs::Crs84, geometry)
     });
     let mut out = Vec::with_capacity(records.len());
     let mut outside = 0;
-    for (r, lsoa) in records.into_iter().zip(placed.into_iter().flatten()) {
+    for (r, lsoa) in records.into_iter().zip(placed) {
         match lsoa {
             Some(l) => out.push(Postcode {
                 code: r.code,

@@ -1,6 +1,7 @@
-//! Splitting independent work over all cores with `std::thread::scope`: the
-//! per-LSOA and per-asset loops of the analysis are embarrassingly parallel,
-//! and scoped threads borrow the atlas without `Arc` or copies.
+//! Splitting independent work over all cores with `std::thread::scope`:
+//! placing postcodes at load and the per-LSOA and per-asset loops of the
+//! analysis are embarrassingly parallel, and scoped threads borrow the atlas
+//! without `Arc` or copies.
 
 /// Maps `f` over `items` on all available cores, keeping the input order.
 ///
@@ -9,7 +10,7 @@
 /// guard, not a code path.
 ///
 /// ```
-/// use gapmap::analysis::parallel::par_map;
+/// use gapmap::parallel::par_map;
 /// let squares = par_map(&[1, 2, 3, 4, 5], |x| x * x);
 /// assert_eq!(squares, vec![1, 4, 9, 16, 25]);
 /// ```
