@@ -129,7 +129,8 @@ impl Reprojector {
     /// When PROJ cannot transform a coordinate, or the polygon is empty.
     pub fn polygon(&self, source: &MultiPolygon<f64>) -> Result<DualPolygon, SourceError> {
         let mut cache = self.vertices.borrow_mut();
-        // Vertices not seen before, transformed in one batch per CRS.
+        // Vertices not seen before (a placeholder marks each as taken, so a
+        // ring's closing vertex is not queued twice), transformed in one batch.
         let (mut xs, mut ys) = (Vec::new(), Vec::new());
         for c in rings(source).flat_map(|r| r.0.iter()) {
             if let Entry::Vacant(slot) = cache.entry(vertex_key(*c)) {
@@ -139,16 +140,8 @@ impl Reprojector {
             }
         }
         if !xs.is_empty() {
-            let (mut lx, mut ly) = (xs.clone(), ys.clone());
-            let (mut bx, mut by) = (xs.clone(), ys.clone());
-            run(self.to_lonlat.as_ref(), &mut lx, &mut ly, "to CRS84")?;
-            run(self.to_bng.as_ref(), &mut bx, &mut by, "to EPSG:27700")?;
-            for i in 0..xs.len() {
-                let key = vertex_key(Coord { x: xs[i], y: ys[i] });
-                cache.insert(
-                    key,
-                    [Coord { x: lx[i], y: ly[i] }, Coord { x: bx[i], y: by[i] }],
-                );
+            for ((x, y), p) in xs.iter().zip(&ys).zip(self.points(&xs, &ys)?) {
+                cache.insert(vertex_key(Coord { x: *x, y: *y }), [p.lonlat.0, p.bng.0]);
             }
         }
         let lonlat = rebuild(source, |c| cache.get(&vertex_key(c)).map(|[l, _]| *l));
