@@ -144,15 +144,8 @@ impl ItemsQuery {
             Some(v) => parse_uint("offset", v, 0)?,
             None => 0,
         };
-        let out_crs = params
-            .get("crs")
-            .map(|v| crs::parse("crs", v))
-            .transpose()?
-            .unwrap_or(Crs::Crs84);
-        let bbox_crs = params
-            .get("bbox-crs")
-            .map(|v| crs::parse("bbox-crs", v))
-            .transpose()?;
+        let out_crs = crs_param(params, "crs")?.unwrap_or(Crs::Crs84);
+        let bbox_crs = crs_param(params, "bbox-crs")?;
         let bbox = match params.get("bbox") {
             Some(v) => {
                 let b = parse_bbox(v)?;
@@ -169,10 +162,7 @@ impl ItemsQuery {
             }
             None => None,
         };
-        let properties = params
-            .get("properties")
-            .map(|v| parse_properties(c, v))
-            .transpose()?;
+        let properties = properties_param(c, params)?;
         let mut equals = Vec::new();
         for (k, v) in &params.pairs {
             if ITEMS_PARAMS.contains(&k.as_str()) {
@@ -188,11 +178,7 @@ impl ItemsQuery {
             .map(FilterLang::parse)
             .transpose()?
             .unwrap_or(FilterLang::Text);
-        let filter_crs = params
-            .get("filter-crs")
-            .map(|v| crs::parse("filter-crs", v))
-            .transpose()?
-            .unwrap_or(Crs::Crs84);
+        let filter_crs = crs_param(params, "filter-crs")?.unwrap_or(Crs::Crs84);
         let filter = match params.get("filter") {
             Some(text) => Some(Filter::compile(&filter::parse(text, lang)?, c, filter_crs)?),
             None => None,
@@ -451,14 +437,19 @@ pub fn parse_single(
     params: &Params,
 ) -> Result<(Crs, Option<Vec<usize>>), ApiError> {
     params.check(FEATURE_PARAMS, |_| false)?;
-    let out_crs = params
-        .get("crs")
-        .map(|v| crs::parse("crs", v))
-        .transpose()?
-        .unwrap_or(Crs::Crs84);
-    let properties = params
+    let out_crs = crs_param(params, "crs")?.unwrap_or(Crs::Crs84);
+    Ok((out_crs, properties_param(c, params)?))
+}
+
+/// A CRS parameter (`crs`, `bbox-crs`, `filter-crs`), when given.
+fn crs_param(params: &Params, name: &str) -> Result<Option<Crs>, ApiError> {
+    params.get(name).map(|v| crs::parse(name, v)).transpose()
+}
+
+/// The `properties` parameter as property indexes, when given.
+fn properties_param(c: &Collection, params: &Params) -> Result<Option<Vec<usize>>, ApiError> {
+    params
         .get("properties")
         .map(|v| parse_properties(c, v))
-        .transpose()?;
-    Ok((out_crs, properties))
+        .transpose()
 }

@@ -164,20 +164,9 @@ pub struct Feature {
     pub geometry: Option<FeatureGeometry>,
 }
 
-/// Provenance of a dataset a collection is built from.
-#[derive(Debug, Clone)]
-pub struct Provenance {
-    /// Dataset title.
-    pub title: String,
-    /// Publisher.
-    pub publisher: String,
-    /// Data vintage.
-    pub vintage: String,
-    /// Licence identifier (`OGL-UK-3.0`, `ODbL-1.0`...).
-    pub licence: String,
-    /// Attribution line.
-    pub attribution: String,
-}
+/// Provenance of a dataset a collection is built from: the same record the
+/// atlas definition declares for each source.
+pub use crate::config::Provenance;
 
 /// A served collection.
 #[derive(Debug, Clone)]
