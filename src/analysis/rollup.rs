@@ -114,13 +114,7 @@ pub fn year_rollup<'a>(
     values: impl Fn(usize) -> Option<&'a [IndicatorValue]>,
     position: impl Fn(&str) -> Option<usize>,
 ) -> YearRollup {
-    let people = |i: u32| {
-        atlas
-            .lsoa21
-            .get(i as usize)
-            .and_then(|l| l.residents)
-            .unwrap_or(0)
-    };
+    let people = |i: u32| atlas.residents(i);
     let imd = position("imd");
     let scores = lsoas.iter().filter_map(|&i| {
         let s = values(i as usize)?.get(imd?)?.score?;
@@ -230,13 +224,7 @@ pub fn rollup(
     access: &AccessTable,
     fca: &FcaTable,
 ) -> AreaRollup {
-    let people = |i: u32| {
-        atlas
-            .lsoa21
-            .get(i as usize)
-            .and_then(|l| l.residents)
-            .unwrap_or(0)
-    };
+    let people = |i: u32| atlas.residents(i);
     let y2025 = year_rollup(
         atlas,
         lsoas,

@@ -168,6 +168,16 @@ impl Atlas {
         })
     }
 
+    /// Census 2021 usual residents of a 2021 LSOA by index; 0 when unknown,
+    /// so that it weighs nothing in resident-weighted roll-ups.
+    #[must_use]
+    pub fn residents(&self, lsoa: AreaIdx) -> u32 {
+        self.lsoa21
+            .get(lsoa as usize)
+            .and_then(|l| l.residents)
+            .unwrap_or(0)
+    }
+
     /// Ward of a 2021 LSOA.
     #[must_use]
     pub fn ward_of(&self, lsoa: &Lsoa21) -> Option<&Ward> {
