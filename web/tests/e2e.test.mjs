@@ -1,8 +1,8 @@
 // End-to-end tests of the planner's map in real headless Chromium.
 //
-//   cd web && npm ci && GAPMAP_BIN=../target/release/gapmap node --test tests/
+//   cd web && npm ci && GAPMAP_BIN=../target/debug/gapmap node --test tests/
 //
-// Starts the real server binary (GAPMAP_BIN, default ../target/release/gapmap)
+// Starts the real server binary (GAPMAP_BIN, default ../target/debug/gapmap)
 // with `serve --bind 127.0.0.1:0 --quiet` from the repository root (so the
 // default data directory ../shared/geodata resolves), drives Debian's
 // /usr/bin/chromium (CHROMIUM_PATH to override) through playwright-core, and
@@ -18,7 +18,7 @@ import { chromium } from 'playwright-core';
 
 const webDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const repoDir = path.resolve(webDir, '..');
-const BIN = path.resolve(webDir, process.env.GAPMAP_BIN ?? '../target/release/gapmap');
+const BIN = path.resolve(webDir, process.env.GAPMAP_BIN ?? '../target/debug/gapmap');
 const ARTIFACTS = path.resolve(webDir, process.env.GAPMAP_ARTIFACTS ?? '../test-artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const START_TIMEOUT_MS = Number(process.env.GAPMAP_START_TIMEOUT_MS ?? 300000);
