@@ -40,8 +40,7 @@ use gapmap::api::ogc::filter::{self, Filter, FilterLang};
 use gapmap::api::ogc::items::ItemsQuery;
 use gapmap::api::ogc::model::Collection;
 use gapmap::api::ogc::params::Params;
-use gapmap::api::ogc::OgcState;
-use gapmap::api::AppState;
+use gapmap::api::{AppState, Snapshot};
 use gapmap::atlas::build::{load, LoadRequest, Quiet};
 use gapmap::atlas::{Atlas, Crs, Postcode};
 use gapmap::config::AtlasConfig;
@@ -78,8 +77,8 @@ const BASE: &str = "http://bench.local";
 struct Fixture {
     /// The application state: the atlas plus the planner's start-up analysis.
     state: Arc<AppState>,
-    /// The OGC collections, as the server builds them.
-    ogc: Arc<OgcState>,
+    /// The served snapshot: atlas, analysis and OGC collections.
+    snapshot: Arc<Snapshot>,
     /// Access origins (residential postcodes per LSOA).
     origins: Origins,
     /// Real postcodes spread evenly over the region (every n-th by code).
@@ -88,11 +87,14 @@ struct Fixture {
 
 impl Fixture {
     fn atlas(&self) -> &Atlas {
-        &self.state.atlas
+        &self.snapshot.atlas
     }
 
     fn lsoa_collection(&self) -> &Collection {
-        self.ogc.collection("lsoa").expect("an lsoa collection")
+        self.snapshot
+            .ogc
+            .collection("lsoa")
+            .expect("an lsoa collection")
     }
 
     fn load() -> Self {
@@ -113,13 +115,14 @@ impl Fixture {
         )
         .unwrap_or_else(|e| panic!("loading region {region} from {}: {e}", data_dir.display()));
         let loaded = started.elapsed();
+        // Snapshot::build runs the analysis and builds the collections;
+        // both are timed together now.
         let started = Instant::now();
         let state = Arc::new(AppState::new(atlas));
         let analysed = started.elapsed();
-        let started = Instant::now();
-        let ogc = gapmap::api::ogc::ogc_state(&state);
-        let collections = started.elapsed();
-        let atlas = &state.atlas;
+        let collections = std::time::Duration::ZERO;
+        let snapshot = state.snapshot();
+        let atlas = &snapshot.atlas;
         let origins = origins::build(atlas);
         let step = (atlas.postcodes.len() / BATCH).max(1);
         let batch: Vec<Postcode> = atlas
@@ -143,7 +146,7 @@ impl Fixture {
         );
         Self {
             state,
-            ogc,
+            snapshot: Arc::clone(&snapshot),
             origins,
             batch,
         }

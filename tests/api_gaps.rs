@@ -38,7 +38,7 @@ async fn get_json(uri: &str) -> serde_json::Value {
 /// Brute force: LSOA codes with IMD 2025 decile <= max and mean distance >= min
 /// (mean recomputed with Vincenty over all assets), most in need first.
 fn brute_gaps(category: &str, max_decile: u8, min_m: f64) -> Vec<String> {
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let atlas = &state.atlas;
     let (c, _) = atlas.category_by_id(category).unwrap();
     let k = atlas.imd2025.position("imd").unwrap();
@@ -99,7 +99,7 @@ async fn gap_query_equals_brute_force_selection() {
     assert!(!expect.is_empty());
     assert_eq!(got, expect);
     assert_eq!(fc["summary"]["lsoas"], expect.len());
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let residents: u64 = expect
         .iter()
         .map(|c| u64::from(state.atlas.lsoa21_by_code(c).unwrap().1.residents.unwrap()))
@@ -156,7 +156,7 @@ async fn max_measure_selects_a_superset_of_mean() {
 
 #[tokio::test]
 async fn parks_outside_osm_coverage_are_never_gaps() {
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let atlas = &state.atlas;
     let (park, _) = atlas.category_by_id("park").unwrap();
     let fc = get_json("/gaps?category=park&max_decile=10&min_distance_m=0").await;
@@ -181,7 +181,7 @@ async fn parks_outside_osm_coverage_are_never_gaps() {
         .lsoa21
         .iter()
         .enumerate()
-        .filter(|(i, _)| matches!(state.planner.analysis.access.get(*i, usize::from(park)), Some(Access::Measured(m)) if m.edge.is_none()))
+        .filter(|(i, _)| matches!(state.results.analysis.access.get(*i, usize::from(park)), Some(Access::Measured(m)) if m.edge.is_none()))
         .count();
     assert_eq!(got.len(), expect);
     let count = |key: &str| usize::try_from(left[key].as_u64().unwrap()).unwrap();
@@ -195,7 +195,7 @@ async fn parks_outside_osm_coverage_are_never_gaps() {
 
 #[tokio::test]
 async fn year_2019_uses_carried_over_deciles() {
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let atlas = &state.atlas;
     let fc = get_json(
         "/gaps?category=gp_practice&max_decile=2&min_distance_m=0&year=2019&domain=health",
@@ -277,7 +277,7 @@ async fn bad_parameters_are_400_problems_naming_the_parameter() {
 
 #[tokio::test]
 async fn priority_areas_2025_match_a_hand_selection() {
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let atlas = &state.atlas;
     let body = get_json("/priority-areas?year=2025&max_decile=2").await;
     let k = atlas.imd2025.position("imd").unwrap();
@@ -320,7 +320,7 @@ async fn priority_areas_2025_match_a_hand_selection() {
 
 #[tokio::test]
 async fn priority_areas_2019_use_2017_ward_codes_without_names() {
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let atlas = &state.atlas;
     let body = get_json("/priority-areas?year=2019&max_decile=2").await;
     let k = atlas.imd2019.position("imd").unwrap();
@@ -339,7 +339,7 @@ async fn priority_areas_2019_use_2017_ward_codes_without_names() {
 
 #[tokio::test]
 async fn ward_profile_has_lsoas_deprivation_assets_and_change() {
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let atlas = &state.atlas;
     let ward = atlas
         .wards
@@ -377,11 +377,11 @@ async fn ward_profile_has_lsoas_deprivation_assets_and_change() {
 
 #[tokio::test]
 async fn ward_and_district_properties_roll_up_independently_computed_values() {
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let atlas = &state.atlas;
     let k = atlas.imd2025.position("imd").unwrap();
     for (wi, w) in atlas.wards.iter().enumerate() {
-        let props = state.planner.ward_properties(u32::try_from(wi).unwrap());
+        let props = state.results.ward_properties(u32::try_from(wi).unwrap());
         let (mut num, mut den) = (0.0, 0.0);
         let mut top10 = 0;
         for &i in &w.lsoas {
@@ -415,7 +415,7 @@ async fn ward_and_district_properties_roll_up_independently_computed_values() {
     // District residents are the sum of their LSOAs' residents.
     for (di, d) in atlas.districts.iter().enumerate() {
         let props = state
-            .planner
+            .results
             .district_properties(u32::try_from(di).unwrap());
         let residents: u64 = d
             .lsoas

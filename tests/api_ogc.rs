@@ -91,7 +91,7 @@ fn local(href: &str) -> String {
 }
 
 fn imd_decile(l: &Lsoa21) -> Option<u8> {
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let k = state.atlas.imd2025.position("imd").unwrap();
     l.imd.get(k).and_then(|v| v.decile)
 }
@@ -129,7 +129,7 @@ async fn landing_page_links_and_credits() {
         "{attribution}"
     );
     assert!(attribution.contains("Give Food"), "{attribution}");
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let n_sources = state.atlas.sources.len() + state.atlas.area_sources.len();
     assert_eq!(doc["sources"].as_array().unwrap().len(), n_sources);
     assert!(doc["links"]
@@ -208,7 +208,7 @@ async fn conformance_and_openapi() {
 
 #[tokio::test]
 async fn collections_list_every_collection_with_extent_and_crs() {
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let atlas = &state.atlas;
     let doc = get_ok("/collections").await;
     let list = doc["collections"].as_array().unwrap();
@@ -315,7 +315,7 @@ async fn items_default_page_and_headers() {
     assert!(link(&fc, "prev").is_none());
 
     // The feature's properties come from the atlas.
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let (_, l) = state.atlas.lsoa21_by_code("E01028513").unwrap();
     let f = get_ok("/collections/lsoa/items/E01028513").await;
     assert_eq!(f["id"], "E01028513");
@@ -391,7 +391,7 @@ async fn items_default_page_and_headers() {
 
 #[tokio::test]
 async fn paging_returns_every_lsoa_exactly_once() {
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let mut seen: Vec<String> = Vec::new();
     let mut next = Some("/collections/lsoa/items?limit=50".to_owned());
     let mut pages = 0;
@@ -433,7 +433,7 @@ fn blackbird_leys() -> Rect<f64> {
 }
 
 fn expected_in(rect: Rect<f64>) -> BTreeSet<String> {
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     state
         .atlas
         .lsoa21
@@ -472,7 +472,7 @@ async fn bbox_selects_intersecting_lsoas() {
     assert_eq!(ids(&fc).into_iter().collect::<BTreeSet<_>>(), want);
 
     // bbox in British National Grid: compare with the atlas's BNG polygons.
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let bng = Rect::new((452_000.0, 203_000.0), (455_000.0, 205_500.0));
     let want_bng: BTreeSet<String> = state
         .atlas
@@ -516,7 +516,7 @@ fn enc(s: &str) -> String {
 
 #[tokio::test]
 async fn cql2_filters_match_hand_selection() {
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let atlas = &state.atlas;
     let want: BTreeSet<String> = atlas
         .lsoa21
@@ -655,7 +655,7 @@ async fn cql2_filters_match_hand_selection() {
 #[tokio::test]
 async fn bng_output_matches_gdal_transform() {
     use gdal::spatial_ref::{AxisMappingStrategy, CoordTransform, SpatialRef};
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let (_, l) = state.atlas.lsoa21_by_code("E01028513").unwrap();
     let mut from = SpatialRef::from_epsg(4326).unwrap();
     from.set_axis_mapping_strategy(AxisMappingStrategy::TraditionalGisOrder);
@@ -905,7 +905,7 @@ async fn html_encodings() {
 /// (except where a roll-up key clashes with one of the collection's own properties).
 #[tokio::test]
 async fn wards_and_districts_carry_planner_rollups() {
-    let state = common::app_state();
+    let state = common::app_state().snapshot();
     let own_ward = [
         "code",
         "name",
@@ -918,7 +918,7 @@ async fn wards_and_districts_carry_planner_rollups() {
     let wards = get_ok("/collections/wards/items?limit=1000").await;
     let mut checked = 0;
     for (i, w) in state.atlas.wards.iter().enumerate() {
-        let extra = state.planner.ward_properties(u32::try_from(i).unwrap());
+        let extra = state.results.ward_properties(u32::try_from(i).unwrap());
         let f = wards["features"]
             .as_array()
             .unwrap()
@@ -945,7 +945,7 @@ async fn wards_and_districts_carry_planner_rollups() {
     assert!(checked > 0, "the planner gives ward roll-ups");
     let districts = get_ok("/collections/districts/items").await;
     for (i, d) in state.atlas.districts.iter().enumerate() {
-        let extra = state.planner.district_properties(u32::try_from(i).unwrap());
+        let extra = state.results.district_properties(u32::try_from(i).unwrap());
         let f = districts["features"]
             .as_array()
             .unwrap()

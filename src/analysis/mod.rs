@@ -14,17 +14,48 @@
 //! - [`history`]: IMD 2019 (2011 LSOAs) carried onto 2021 LSOAs;
 //! - [`gaps`]: LSOAs both deprived and far from a category;
 //! - [`rollup`]: ward and district roll-ups, 2019 and 2025 side by side;
-//! - [`priority`]: wards containing the most deprived LSOAs.
+//! - [`priority`]: wards containing the most deprived LSOAs;
+//! - [`results`]: all of the above computed once for a snapshot;
+//! - [`gap_report`]: a validated gap request and its report (GeoJSON, CSV).
+//!
+//! Errors are [`AnalysisError`]; the API and CLI translate them.
 
 pub mod access;
 pub mod fca;
+pub mod gap_report;
 pub mod gaps;
 pub mod geodesic;
 pub mod history;
 pub mod nearest;
 pub mod origins;
 pub mod priority;
+pub mod results;
 pub mod rollup;
+
+pub use results::{Analysis, AnalysisTimings, Results};
+
+/// Why an analysis request cannot be answered.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnalysisError {
+    /// A request parameter has a value the analysis cannot use.
+    #[error("parameter '{parameter}': expected {expected}")]
+    InvalidParameter {
+        /// The parameter at fault, as named in `/gaps` and `gapmap gaps`.
+        parameter: &'static str,
+        /// What would have been accepted.
+        expected: String,
+    },
+}
+
+impl AnalysisError {
+    /// An invalid parameter value.
+    pub fn invalid(parameter: &'static str, expected: impl Into<String>) -> Self {
+        Self::InvalidParameter {
+            parameter,
+            expected: expected.into(),
+        }
+    }
+}
 
 /// Which deprivation release a query reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

@@ -7,8 +7,12 @@
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::PathRejection;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+
+use crate::analysis::AnalysisError;
 
 /// An error answered to the client as `application/problem+json`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -128,7 +132,81 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<AnalysisError> for ApiError {
+    fn from(e: AnalysisError) -> Self {
+        match e {
+            AnalysisError::InvalidParameter {
+                parameter,
+                expected,
+            } => Self::bad_parameter(parameter, expected),
+        }
+    }
+}
+
+impl ApiError {
+    /// A path parameter axum could not deserialise, named as the route names it.
+    #[must_use]
+    pub fn from_path_rejection(rejection: &PathRejection) -> Self {
+        let PathRejection::FailedToDeserializePathParams(e) = rejection else {
+            // Only a route declared without the parameters its handler
+            // extracts gets here: a fault of ours, not the client's.
+            return Self::internal(rejection.body_text());
+        };
+        match e.kind() {
+            ErrorKind::ParseErrorAtKey {
+                key,
+                value,
+                expected_type,
+            } => Self::bad_parameter(
+                key,
+                format!("{} (got '{}')", plain_type(expected_type), bounded(value)),
+            ),
+            ErrorKind::ParseErrorAtIndex {
+                index,
+                value,
+                expected_type,
+            } => Self::bad_parameter(
+                &format!("path segment {}", index + 1),
+                format!("{} (got '{}')", plain_type(expected_type), bounded(value)),
+            ),
+            ErrorKind::InvalidUtf8InPathParam { key } => {
+                Self::bad_parameter(key, "percent-encoded UTF-8 text")
+            }
+            other => Self::bad_request(format!("the path cannot be read: {other}")),
+        }
+    }
+}
+
+/// A Rust type name as a client would say it.
+fn plain_type(t: &str) -> &str {
+    match t {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more",
+        "i32" | "i64" => "a whole number",
+        "f64" | "f32" => "a number",
+        _ => "text",
+    }
+}
+
+/// At most 80 characters of a client's value, for echoing back.
+fn bounded(value: &str) -> String {
+    let mut out: String = value.chars().take(80).collect();
+    if value.chars().nth(80).is_some() {
+        out.push('…');
+    }
+    out
+}
+
 /// Answers any path no route matched.
 pub async fn fallback(uri: axum::http::Uri) -> ApiError {
-    ApiError::not_found(format!("no resource at {}", uri.path()))
+    ApiError::not_found(format!("no resource at {}", bounded(uri.path())))
+}
+
+/// Answers a method a route does not allow (405), as a problem document.
+pub async fn method_not_allowed(method: axum::http::Method, uri: axum::http::Uri) -> ApiError {
+    ApiError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        title: "Method not allowed",
+        detail: format!("{method} is not allowed on {}", bounded(uri.path())),
+        parameter: None,
+    }
 }

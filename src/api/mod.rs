@@ -5,7 +5,10 @@
 
 pub mod error;
 pub mod ogc;
+pub mod openapi;
 pub mod planner;
+pub mod query;
+pub mod routes;
 pub mod state;
 pub mod web;
 
@@ -19,12 +22,24 @@ use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use error::ApiError;
-pub use state::AppState;
+pub use routes::Routes;
+pub use state::{AppState, Snap, Snapshot};
+
+/// Every route: OGC API – Features, planner endpoints and the web map.
+#[must_use]
+pub fn routes() -> Routes {
+    ogc::routes().merge(planner::routes()).merge(web::routes())
+}
+
+/// The path templates of every route (axum syntax), for checking `/api`.
+#[must_use]
+pub fn route_paths() -> Vec<&'static str> {
+    routes().into_parts().1
+}
 
 /// The complete router, with request logging, compression and CORS.
 pub fn app(state: Arc<AppState>) -> Router {
-    // Build the OGC collections now so that the first request does not pay for it.
-    let _ = ogc::ogc_state(&state);
+    let (router, _) = routes().into_parts();
     // Open data, read-only: any origin may GET it from a browser.
     let cors = CorsLayer::new()
         .allow_origin(Any)
@@ -35,11 +50,9 @@ pub fn app(state: Arc<AppState>) -> Router {
             header::LINK,
             header::HeaderName::from_static("content-crs"),
         ]);
-    Router::new()
-        .merge(ogc::routes())
-        .merge(planner::routes())
-        .merge(web::routes())
+    router
         .fallback(error::fallback)
+        .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
         .layer(CompressionLayer::new().gzip(true).br(true))
         .layer(cors)

@@ -1,9 +1,7 @@
 //! Small areas and the administrative geographies above them.
 
-use serde::Serialize;
-
-use super::deprivation::IndicatorValue;
-use super::geometry::DualPolygon;
+use crate::model::DualPolygon;
+use crate::model::{ChangeCode, IndicatorValue, RuralUrban};
 
 /// Index of an area within its vector in the [`crate::atlas::Atlas`].
 pub type AreaIdx = u32;
@@ -51,59 +49,6 @@ pub struct Lsoa11 {
     pub district_code: Option<String>,
     /// The 2021 LSOAs this area maps to, with the change code.
     pub lsoa21: Vec<(AreaIdx, ChangeCode)>,
-}
-
-/// How a 2011 LSOA became 2021 LSOAs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum ChangeCode {
-    /// Unchanged.
-    #[serde(rename = "U")]
-    Unchanged,
-    /// Split into several 2021 LSOAs.
-    #[serde(rename = "S")]
-    Split,
-    /// Merged with others into one 2021 LSOA.
-    #[serde(rename = "M")]
-    Merged,
-    /// Irregular redistribution.
-    #[serde(rename = "X")]
-    Irregular,
-}
-
-impl ChangeCode {
-    /// Parses the ONS one-letter code.
-    #[must_use]
-    pub fn parse(code: &str) -> Option<Self> {
-        match code.trim() {
-            "U" => Some(Self::Unchanged),
-            "S" => Some(Self::Split),
-            "M" => Some(Self::Merged),
-            "X" => Some(Self::Irregular),
-            _ => None,
-        }
-    }
-
-    /// The ONS one-letter code.
-    #[must_use]
-    pub fn letter(self) -> &'static str {
-        match self {
-            Self::Unchanged => "U",
-            Self::Split => "S",
-            Self::Merged => "M",
-            Self::Irregular => "X",
-        }
-    }
-}
-
-/// Rural/urban classification of an LSOA.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RuralUrban {
-    /// e.g. `UN1`.
-    pub code: String,
-    /// e.g. `Urban: Nearer to a major town or city`.
-    pub classification: String,
-    /// `Urban` or `Rural`.
-    pub ruc: String,
 }
 
 /// An electoral ward (2024 codes and names).

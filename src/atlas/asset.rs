@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::area::AreaIdx;
-use super::geometry::DualPoint;
+use crate::model::DualPoint;
 
 /// Index of an asset category within [`crate::atlas::Atlas::categories`].
 pub type CategoryIdx = u16;

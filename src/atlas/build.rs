@@ -11,7 +11,6 @@ use geo::{Distance, Euclidean, Rect};
 use super::area::{AreaIdx, District, Lsoa11, Lsoa21, Ward};
 use super::asset::{Asset, AssetSource, Category, Coverage};
 use super::deprivation::{DeprivationRelease, IndicatorDef};
-use super::geometry::Crs;
 use super::index::{AreaIndex, AssetIndex};
 use super::postcode::Postcode;
 use super::report::{LoadReport, StepTiming, Unplaced};
@@ -19,6 +18,7 @@ use super::{Atlas, CodeLookup, Indexes, RegionInfo};
 use crate::config::{
     AssetSourceConfig, AtlasConfig, ConfigError, CoverageConfig, DeprivationConfig, Provenance,
 };
+use crate::model::Crs;
 use crate::parallel::par_map;
 use crate::sources::{self, tables, Location, RawArea, SourceAssets, SourceError};
 

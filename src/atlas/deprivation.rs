@@ -15,26 +15,6 @@ pub struct IndicatorDef {
     pub kind: String,
 }
 
-/// The published values of one indicator for one area. Any part may be absent
-/// (IoD2019 publishes sub-domain scores but no sub-domain deciles, say).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
-pub struct IndicatorValue {
-    /// National decile: 1 = the most deprived 10% of areas in England.
-    pub decile: Option<u8>,
-    /// National rank: 1 = the most deprived area in England.
-    pub rank: Option<u32>,
-    /// Score (higher = more deprived, in the units of the indicator).
-    pub score: Option<f64>,
-}
-
-impl IndicatorValue {
-    /// True when no part of the value was published.
-    #[must_use]
-    pub fn is_empty(&self) -> bool {
-        self.decile.is_none() && self.rank.is_none() && self.score.is_none()
-    }
-}
-
 /// A deprivation release: its indicators and descriptive metadata.
 #[derive(Debug, Clone, Serialize)]
 pub struct DeprivationRelease {

@@ -6,7 +6,7 @@ use geo::{Intersects, MultiPolygon, Point, Rect};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
 
-use super::geometry::{Crs, DualPoint, DualPolygon};
+use crate::model::{Crs, DualPoint, DualPolygon};
 
 /// An area's envelope tagged with its index.
 pub type EnvelopeEntry = GeomWithData<Rectangle<[f64; 2]>, u32>;

@@ -9,7 +9,6 @@ pub mod area;
 pub mod asset;
 pub mod build;
 pub mod deprivation;
-pub mod geometry;
 pub mod index;
 pub mod postcode;
 pub mod report;
@@ -18,12 +17,15 @@ use std::collections::HashMap;
 
 use geo::Point;
 
-pub use area::{AreaIdx, ChangeCode, District, Lsoa11, Lsoa21, RuralUrban, Ward};
+pub use area::{AreaIdx, District, Lsoa11, Lsoa21, Ward};
 pub use asset::{Asset, AssetSource, Category, CategoryIdx, Coverage, SourceIdx};
-pub use deprivation::{DeprivationRelease, IndicatorDef, IndicatorValue};
-pub use geometry::{Crs, DualPoint, DualPolygon};
+pub use deprivation::{DeprivationRelease, IndicatorDef};
 pub use index::{AreaIndex, AssetIndex};
-pub use postcode::{normalise_postcode, Postcode};
+pub use postcode::Postcode;
+// The shared plain types the atlas is made of, re-exported for its readers.
+pub use crate::model::{
+    normalise_postcode, ChangeCode, Crs, DualPoint, DualPolygon, IndicatorValue, RuralUrban,
+};
 pub use report::LoadReport;
 
 /// The region an atlas covers.

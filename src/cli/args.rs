@@ -21,7 +21,7 @@ pub enum Command {
     /// Load the atlas once and serve the OGC API, planner endpoints and map.
     Serve(ServeArgs),
     /// List LSOAs both deprived and far from a category of asset.
-    Gaps(super::gaps::GapsArgs),
+    Gaps(GapsArgs),
 }
 
 /// Arguments of `serve`.
@@ -51,4 +51,45 @@ pub struct AtlasArgs {
     /// Print no progress bar.
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// Output format of `gaps`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GapsFormat {
+    /// Aligned columns for people.
+    Table,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// Arguments of `gaps`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GapsArgs {
+    /// Asset category id (e.g. gp_practice, library, park).
+    #[arg(long)]
+    pub category: String,
+    /// Largest decile counted as deprived (1 = most deprived 10% in England).
+    #[arg(long, default_value = "2")]
+    pub max_decile: String,
+    /// Smallest straight-line distance (m) counted as far.
+    #[arg(long, default_value = "1600")]
+    pub min_distance_m: String,
+    /// Indicator (imd or a domain: income, employment, education, health, crime, housing, environment).
+    #[arg(long, default_value = "imd")]
+    pub domain: String,
+    /// Deprivation release: 2019 or 2025.
+    #[arg(long, default_value = "2025")]
+    pub year: String,
+    /// Distance measure: mean or max over the LSOA's postcodes.
+    #[arg(long, default_value = "mean")]
+    pub measure: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GapsFormat::Table)]
+    pub format: GapsFormat,
+    /// Print the analysis time and peak memory to stderr.
+    #[arg(long)]
+    pub timings: bool,
+    /// Which atlas to load.
+    #[command(flatten)]
+    pub atlas: AtlasArgs,
 }

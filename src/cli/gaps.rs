@@ -5,52 +5,11 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use super::args::AtlasArgs;
+use super::args::{GapsArgs, GapsFormat};
 use super::load::load_atlas;
 use super::memory::peak_rss_bytes;
-use crate::api::planner::gaps::{report, validate, RawGapParams};
-use crate::api::planner::Analysis;
-
-/// Output format of `gaps`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum GapsFormat {
-    /// Aligned columns for people.
-    Table,
-    /// CSV with a header row.
-    Csv,
-}
-
-/// Arguments of `gaps`.
-#[derive(Debug, Clone, clap::Args)]
-pub struct GapsArgs {
-    /// Asset category id (e.g. gp_practice, library, park).
-    #[arg(long)]
-    pub category: String,
-    /// Largest decile counted as deprived (1 = most deprived 10% in England).
-    #[arg(long, default_value = "2")]
-    pub max_decile: String,
-    /// Smallest straight-line distance (m) counted as far.
-    #[arg(long, default_value = "1600")]
-    pub min_distance_m: String,
-    /// Indicator (imd or a domain: income, employment, education, health, crime, housing, environment).
-    #[arg(long, default_value = "imd")]
-    pub domain: String,
-    /// Deprivation release: 2019 or 2025.
-    #[arg(long, default_value = "2025")]
-    pub year: String,
-    /// Distance measure: mean or max over the LSOA's postcodes.
-    #[arg(long, default_value = "mean")]
-    pub measure: String,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = GapsFormat::Table)]
-    pub format: GapsFormat,
-    /// Print the analysis time and peak memory to stderr.
-    #[arg(long)]
-    pub timings: bool,
-    /// Which atlas to load.
-    #[command(flatten)]
-    pub atlas: AtlasArgs,
-}
+use crate::analysis::gap_report::{report, validate, GapReport, RawGapParams};
+use crate::analysis::Analysis;
 
 /// Runs the command.
 ///
@@ -69,7 +28,7 @@ pub fn run(args: &GapsArgs) -> Result<(), String> {
         measure: Some(&args.measure),
     };
     // Validate before the heavy work, so a typo fails at once.
-    let request = validate(&atlas, &raw).map_err(|p| p.detail)?;
+    let request = validate(&atlas, &raw).map_err(|e| e.to_string())?;
     let analysis = Analysis::new(&atlas);
     let gaps = report(&atlas, &analysis, &request);
     if args.timings {
@@ -98,11 +57,7 @@ pub fn run(args: &GapsArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn table(
-    atlas: &crate::atlas::Atlas,
-    analysis: &Analysis,
-    gaps: &crate::api::planner::gaps::GapReport,
-) -> String {
+fn table(atlas: &crate::atlas::Atlas, analysis: &Analysis, gaps: &GapReport) -> String {
     let mut s = String::new();
     let category = atlas
         .categories

@@ -1,5 +1,7 @@
 //! Command-line interface: argument parsing, progress display, and one module
-//! per command.
+//! per command. [`args`] defines every argument and imports nothing else of
+//! the CLI; [`load`] turns atlas arguments into an atlas; each command module
+//! uses both, so the modules form no circle.
 
 mod args;
 mod check;
@@ -12,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub use args::{Args, AtlasArgs, Command, ServeArgs};
+pub use args::{Args, AtlasArgs, Command, GapsArgs, GapsFormat, ServeArgs};
 pub use load::load_atlas;
 pub use memory::peak_rss_bytes;
 

@@ -13,9 +13,7 @@ use crate::api::{app, AppState};
 /// When the atlas cannot be loaded or the address cannot be bound.
 pub fn run(args: &ServeArgs) -> Result<(), String> {
     let atlas = load_atlas(&args.atlas)?;
-    let started = std::time::Instant::now();
     let state = Arc::new(AppState::new(atlas));
-    tracing::info!(elapsed_ms = started.elapsed().as_millis(), "analysis ready");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -27,7 +25,7 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
         let addr: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
         println!(
             "GapMap serving {} at http://{addr}/",
-            state.atlas.region.name
+            state.snapshot().atlas.region.name
         );
         tracing::info!(%addr, "listening");
         axum::serve(listener, app(state))

@@ -6,8 +6,8 @@ use geo::{Geometry, MultiPolygon};
 
 use super::error::SourceError;
 use super::table::{Row, Table};
-use crate::atlas::DualPolygon;
 use crate::config::BoundaryConfig;
+use crate::model::DualPolygon;
 
 /// A boundary as read: code (after any recoding), name and geometry.
 #[derive(Debug, Clone)]

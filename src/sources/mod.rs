@@ -1,6 +1,6 @@
 //! Sources: reading files. This is the only layer that touches GDAL; it turns
 //! each configured file into plain records (codes, values, geometries in both
-//! CRSs) for [`crate::atlas::build`] to join.
+//! CRSs) for the atlas to join. Sources import only [`crate::model`] and [`crate::config`].
 
 pub mod assets;
 pub mod boundaries;

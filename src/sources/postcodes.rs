@@ -12,8 +12,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::error::SourceError;
 use super::reproject::{Reprojector, BNG_EPSG};
-use crate::atlas::{normalise_postcode, DualPoint};
 use crate::config::PostcodesConfig;
+use crate::model::{normalise_postcode, DualPoint};
 
 /// A postcode with its position.
 #[derive(Debug, Clone)]

@@ -12,7 +12,7 @@ use geo::{Coord, LineString, MultiPolygon, Point, Polygon};
 use rustc_hash::FxHasher;
 
 use super::error::SourceError;
-use crate::atlas::{DualPoint, DualPolygon};
+use crate::model::{DualPoint, DualPolygon};
 
 /// EPSG code of British National Grid.
 pub const BNG_EPSG: u32 = 27700;

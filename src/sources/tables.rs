@@ -5,11 +5,11 @@ use std::path::Path;
 
 use super::error::SourceError;
 use super::table::Table;
-use crate::atlas::{ChangeCode, IndicatorValue, RuralUrban};
 use crate::config::{
     DeprivationConfig, LsoaChangeConfig, PairLookupConfig, PopulationConfig, RuralUrbanConfig,
     WardLookupConfig,
 };
+use crate::model::{ChangeCode, IndicatorValue, RuralUrban};
 
 /// One row of the LSOA → ward → district lookup.
 #[derive(Debug, Clone)]

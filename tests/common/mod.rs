@@ -36,9 +36,9 @@ pub fn atlas() -> &'static Atlas {
 }
 
 /// The planner's start-up analysis over the shared atlas, computed once.
-pub fn planner() -> &'static gapmap::api::planner::PlannerState {
-    static PLANNER: OnceLock<gapmap::api::planner::PlannerState> = OnceLock::new();
-    PLANNER.get_or_init(|| gapmap::api::planner::PlannerState::new(atlas()))
+pub fn planner() -> &'static gapmap::analysis::Results {
+    static PLANNER: OnceLock<gapmap::analysis::Results> = OnceLock::new();
+    PLANNER.get_or_init(|| gapmap::analysis::Results::new(atlas()))
 }
 
 /// The application state (its own atlas, since `AppState` owns one), built once.

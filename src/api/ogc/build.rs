@@ -2,7 +2,6 @@
 //! typed property rows, their JSON text, and geometries as GeoJSON in both CRSs.
 
 use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use geo::{Geometry, Rect};
 
@@ -10,7 +9,7 @@ use super::encode;
 use super::model::{
     Collection, Feature, FeatureGeometry, OgcState, PropDef, PropType, PropValue, Provenance,
 };
-use crate::api::AppState;
+use crate::analysis::Results;
 use crate::atlas::{
     AssetSource, Atlas, DeprivationRelease, DualPoint, DualPolygon, IndicatorValue,
 };
@@ -336,9 +335,8 @@ fn count(n: usize) -> PropValue {
     PropValue::Int(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
-fn wards(state: &AppState) -> Collection {
+fn wards(atlas: &Atlas, results: &Results) -> Collection {
     use PropType::{Integer, String as Str};
-    let atlas = &state.atlas;
     let mut b = Builder::new(&[
         ("code", Str, "Electoral ward code (2024)"),
         ("name", Str, "Electoral ward name (2024)"),
@@ -376,7 +374,7 @@ fn wards(state: &AppState) -> Collection {
         ]);
         extra.push(
             u32::try_from(i)
-                .map(|i| state.planner.ward_properties(i))
+                .map(|i| results.ward_properties(i))
                 .unwrap_or_default(),
         );
     }
@@ -393,9 +391,8 @@ fn wards(state: &AppState) -> Collection {
     )
 }
 
-fn districts(state: &AppState) -> Collection {
+fn districts(atlas: &Atlas, results: &Results) -> Collection {
     use PropType::{Integer, String as Str};
-    let atlas = &state.atlas;
     let mut b = Builder::new(&[
         ("code", Str, "Local authority district code (2024)"),
         ("name", Str, "Local authority district name"),
@@ -420,7 +417,7 @@ fn districts(state: &AppState) -> Collection {
         ]);
         extra.push(
             u32::try_from(i)
-                .map(|i| state.planner.district_properties(i))
+                .map(|i| results.district_properties(i))
                 .unwrap_or_default(),
         );
     }
@@ -533,14 +530,14 @@ fn assets(atlas: &Atlas, only: Option<usize>) -> Collection {
     }
 }
 
-/// Builds every collection.
-pub fn build(state: &AppState) -> OgcState {
-    let atlas = &state.atlas;
+/// Builds every collection of a snapshot from its atlas and analysis
+/// results; `tag` is the snapshot's, for ETags.
+pub fn build(atlas: &Atlas, results: &Results, tag: u64) -> OgcState {
     let mut collections = vec![
         lsoa21(atlas),
         lsoa11(atlas),
-        wards(state),
-        districts(state),
+        wards(atlas, results),
+        districts(atlas, results),
         assets(atlas, None),
     ];
     for c in 0..atlas.categories.len() {
@@ -557,14 +554,11 @@ pub fn build(state: &AppState) -> OgcState {
         .chain(&atlas.sources)
         .map(provenance)
         .collect();
-    let startup_tag = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| {
-        u64::try_from(d.as_nanos() & u128::from(u64::MAX)).unwrap_or(0)
-    });
     OgcState {
         collections,
         by_id,
         sources,
         region: atlas.region.name.clone(),
-        startup_tag,
+        startup_tag: tag,
     }
 }

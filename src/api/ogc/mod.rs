@@ -22,13 +22,9 @@ pub mod params;
 pub mod queryables;
 pub mod respond;
 
-use std::sync::{Arc, PoisonError, RwLock};
-
-use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde_json::Value;
 
 pub use model::OgcState;
@@ -36,44 +32,13 @@ use params::{Format, Params};
 use respond::{cached, media, RequestInfo};
 
 use super::error::ApiError;
-use super::AppState;
-
-/// The OGC state of an app state, built on first use and kept. It lives here
-/// rather than in [`AppState`] so that this module owns its own start-up work;
-/// it is keyed by the app state's address so a second state (in tests) gets
-/// its own.
-pub fn ogc_state(state: &AppState) -> Arc<OgcState> {
-    static CACHE: RwLock<Option<(usize, Arc<OgcState>)>> = RwLock::new(None);
-    let key = std::ptr::from_ref(state) as usize;
-    if let Some((k, s)) = CACHE
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .as_ref()
-    {
-        if *k == key {
-            return Arc::clone(s);
-        }
-    }
-    let mut guard = CACHE.write().unwrap_or_else(PoisonError::into_inner);
-    if let Some((k, s)) = guard.as_ref() {
-        if *k == key {
-            return Arc::clone(s);
-        }
-    }
-    let started = std::time::Instant::now();
-    let built = Arc::new(build::build(state));
-    tracing::info!(
-        elapsed_ms = started.elapsed().as_millis(),
-        collections = built.collections.len(),
-        "OGC API collections ready"
-    );
-    *guard = Some((key, Arc::clone(&built)));
-    built
-}
+use super::query::ApiPath;
+use super::routes::Routes;
+use super::state::{Snap, Snapshot};
 
 /// OGC API routes.
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
+pub fn routes() -> Routes {
+    Routes::new()
         .route("/", get(landing_page))
         .route("/conformance", get(conformance_page))
         .route("/api", get(api_page))
@@ -93,25 +58,25 @@ pub fn routes() -> Router<Arc<AppState>> {
 /// Answers a metadata document (landing, conformance, collections...) as JSON
 /// or HTML after checking the query string holds only `f`.
 fn document(
-    state: &AppState,
+    state: &Snapshot,
     headers: &HeaderMap,
     uri: Uri,
     json_type: &str,
     make: impl FnOnce(&OgcState, &str) -> Result<Value, ApiError>,
 ) -> Result<Response, ApiError> {
-    let ogc = ogc_state(state);
+    let ogc = &state.ogc;
     let info = RequestInfo::new(headers, uri);
     let params = Params::from_uri(&info.uri)?;
     params.check(&["f"], |_| false)?;
     let format = params::format(&params, info.accept.as_deref())?;
-    let etag = info.etag(ogc.startup_tag, format, "");
+    let etag = info.etag(state.tag, format, "");
     let content_type = if format == Format::Html {
         media::HTML
     } else {
         json_type
     };
     cached(&info, &etag, content_type, &[], || {
-        let doc = make(&ogc, &info.base)?;
+        let doc = make(ogc, &info.base)?;
         match format {
             Format::Json => respond::json_text(&doc),
             Format::Html => {
@@ -126,11 +91,7 @@ fn document(
     })
 }
 
-async fn landing_page(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
+async fn landing_page(Snap(state): Snap, headers: HeaderMap, uri: Uri) -> Response {
     // A browser opening `/` (Accept prefers HTML, no `f`) gets the planner's
     // map; `f=html` still gives the OGC HTML landing page, and API clients
     // the JSON one.
@@ -151,29 +112,21 @@ async fn landing_page(
     .into_response()
 }
 
-async fn conformance_page(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
+async fn conformance_page(Snap(state): Snap, headers: HeaderMap, uri: Uri) -> Response {
     document(&state, &headers, uri, media::JSON, |_, base| {
         Ok(conformance::document(base))
     })
     .into_response()
 }
 
-async fn api_page(State(state): State<Arc<AppState>>, headers: HeaderMap, uri: Uri) -> Response {
+async fn api_page(Snap(state): Snap, headers: HeaderMap, uri: Uri) -> Response {
     document(&state, &headers, uri, media::OPENAPI, |ogc, base| {
-        Ok(openapi::document(ogc, base))
+        Ok(crate::api::openapi::document(ogc, base))
     })
     .into_response()
 }
 
-async fn collections_page(
-    State(state): State<Arc<AppState>>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
+async fn collections_page(Snap(state): Snap, headers: HeaderMap, uri: Uri) -> Response {
     document(&state, &headers, uri, media::JSON, |ogc, base| {
         Ok(collections::list(ogc, base))
     })
@@ -192,8 +145,8 @@ fn unknown_collection(ogc: &OgcState, id: &str) -> ApiError {
 }
 
 async fn collection_page(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    Snap(state): Snap,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
@@ -206,8 +159,8 @@ async fn collection_page(
 }
 
 async fn queryables_page(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    Snap(state): Snap,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
@@ -219,16 +172,16 @@ async fn queryables_page(
     .into_response()
 }
 
-fn items(state: &AppState, id: &str, headers: &HeaderMap, uri: Uri) -> Result<Response, ApiError> {
-    let ogc = ogc_state(state);
+fn items(state: &Snapshot, id: &str, headers: &HeaderMap, uri: Uri) -> Result<Response, ApiError> {
+    let ogc = &state.ogc;
     let c = ogc
         .collection(id)
-        .ok_or_else(|| unknown_collection(&ogc, id))?;
+        .ok_or_else(|| unknown_collection(ogc, id))?;
     let info = RequestInfo::new(headers, uri);
     let params = Params::from_uri(&info.uri)?;
     let format = params::format(&params, info.accept.as_deref())?;
     let q = items::ItemsQuery::parse(c, &params)?;
-    let etag = info.etag(ogc.startup_tag, format, "");
+    let etag = info.etag(state.tag, format, "");
     let content_type = if format == Format::Html {
         media::HTML
     } else {
@@ -254,8 +207,8 @@ fn items(state: &AppState, id: &str, headers: &HeaderMap, uri: Uri) -> Result<Re
 }
 
 async fn items_page(
-    State(state): State<Arc<AppState>>,
-    Path(id): Path<String>,
+    Snap(state): Snap,
+    ApiPath(id): ApiPath<String>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
@@ -263,16 +216,16 @@ async fn items_page(
 }
 
 fn feature(
-    state: &AppState,
+    state: &Snapshot,
     id: &str,
     fid: &str,
     headers: &HeaderMap,
     uri: Uri,
 ) -> Result<Response, ApiError> {
-    let ogc = ogc_state(state);
+    let ogc = &state.ogc;
     let c = ogc
         .collection(id)
-        .ok_or_else(|| unknown_collection(&ogc, id))?;
+        .ok_or_else(|| unknown_collection(ogc, id))?;
     let f = c
         .by_id
         .get(fid)
@@ -282,7 +235,7 @@ fn feature(
     let params = Params::from_uri(&info.uri)?;
     let format = params::format(&params, info.accept.as_deref())?;
     let (out_crs, only) = items::parse_single(c, &params)?;
-    let etag = info.etag(ogc.startup_tag, format, "");
+    let etag = info.etag(state.tag, format, "");
     let content_type = if format == Format::Html {
         media::HTML
     } else {
@@ -307,8 +260,8 @@ fn feature(
 }
 
 async fn feature_page(
-    State(state): State<Arc<AppState>>,
-    Path((id, fid)): Path<(String, String)>,
+    Snap(state): Snap,
+    ApiPath((id, fid)): ApiPath<(String, String)>,
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {

@@ -220,7 +220,7 @@ pub struct OgcState {
     pub sources: Vec<Provenance>,
     /// Region name.
     pub region: String,
-    /// Changes on every start so that cached ETags from an earlier atlas never match.
+    /// The snapshot's tag: cached ETags from an earlier snapshot never match.
     pub startup_tag: u64,
 }
 

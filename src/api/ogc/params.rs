@@ -3,55 +3,9 @@
 //! requirement 9), given at most once, and parsed into a typed value with an
 //! error that names it.
 
-use axum::http::Uri;
-
 use crate::api::error::ApiError;
 
-/// The decoded query string, in order.
-#[derive(Debug, Clone, Default)]
-pub struct Params {
-    /// `(name, value)` pairs as given.
-    pub pairs: Vec<(String, String)>,
-}
-
-impl Params {
-    /// Decodes the query string of a URI.
-    ///
-    /// # Errors
-    /// A 400 when the query string cannot be decoded.
-    pub fn from_uri(uri: &Uri) -> Result<Self, ApiError> {
-        let raw = uri.query().unwrap_or("");
-        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).map_err(|e| {
-            ApiError::bad_request(format!("the query string cannot be decoded: {e}"))
-        })?;
-        Ok(Self { pairs })
-    }
-
-    /// Checks that every parameter is known and none is repeated. `extra`
-    /// accepts further names (a collection's queryable properties).
-    ///
-    /// # Errors
-    /// A 400 naming the first unknown or repeated parameter.
-    pub fn check(&self, allowed: &[&str], extra: impl Fn(&str) -> bool) -> Result<(), ApiError> {
-        for (i, (k, _)) in self.pairs.iter().enumerate() {
-            if !allowed.contains(&k.as_str()) && !extra(k) {
-                return Err(ApiError::unknown_parameter(k, allowed));
-            }
-            if self.pairs[..i].iter().any(|(p, _)| p == k) {
-                return Err(ApiError::bad_parameter(k, "the parameter at most once"));
-            }
-        }
-        Ok(())
-    }
-
-    /// The value of a parameter.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-}
+pub use crate::api::query::Params;
 
 /// Parses a non-negative integer parameter within `[min, ..]`.
 ///

@@ -2,17 +2,15 @@
 //! containing LSOAs in the chosen most deprived deciles (see
 //! [`crate::analysis::priority`]).
 
-use std::sync::Arc;
-
-use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::query_pairs;
+use crate::analysis::gap_report::{parse_max_decile, parse_year};
 use crate::analysis::{priority, Year};
 use crate::api::error::ApiError;
-use crate::api::AppState;
+use crate::api::query::Params;
+use crate::api::Snap;
 
 /// Parameters `/priority-areas` accepts.
 pub const PARAMETERS: &[&str] = &["year", "max_decile", "domain"];
@@ -21,24 +19,12 @@ pub const PARAMETERS: &[&str] = &["year", "max_decile", "domain"];
 ///
 /// # Errors
 /// A 400 problem for an unknown or invalid parameter.
-pub async fn handler(
-    State(state): State<Arc<AppState>>,
-    RawQuery(query): RawQuery,
-) -> Result<Response, ApiError> {
+pub async fn handler(Snap(state): Snap, params: Params) -> Result<Response, ApiError> {
+    params.only(PARAMETERS)?;
     let atlas = &state.atlas;
-    let (mut year, mut max_decile, mut domain) = (Year::Y2025, 2_u8, "imd".to_owned());
-    for (k, v) in query_pairs(query.as_deref()) {
-        match k.as_str() {
-            "year" => {
-                year = super::parse_year(&v)?;
-            }
-            "max_decile" => {
-                max_decile = super::parse_max_decile(&v)?;
-            }
-            "domain" => v.trim().clone_into(&mut domain),
-            other => return Err(ApiError::unknown_parameter(other, PARAMETERS)),
-        }
-    }
+    let year = params.get("year").map_or(Ok(Year::Y2025), parse_year)?;
+    let max_decile = params.get("max_decile").map_or(Ok(2), parse_max_decile)?;
+    let domain = params.get("domain").map_or("imd", str::trim).to_owned();
     let release = match year {
         Year::Y2019 => &atlas.imd2019,
         Year::Y2025 => &atlas.imd2025,

@@ -2,21 +2,18 @@
 //! LSOAs, deprivation across domains against its district and England
 //! (2019 and 2025), its assets, its access gaps and the change since 2019.
 
-use std::sync::Arc;
-
-use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
-use super::gaps::{report, GapRequest};
-use super::PlannerState;
 use crate::analysis::access::Access;
+use crate::analysis::gap_report::{report, GapRequest};
 use crate::analysis::gaps::Measure;
 use crate::analysis::rollup::{AreaRollup, DecileShare};
-use crate::analysis::Year;
+use crate::analysis::{Results, Year};
 use crate::api::error::ApiError;
-use crate::api::AppState;
+use crate::api::query::{ApiPath, Params};
+use crate::api::Snap;
 use crate::atlas::Atlas;
 
 /// Deprived and far thresholds used for the profile's gaps.
@@ -55,7 +52,7 @@ fn find<'a>(r: &'a AreaRollup, year: Year, id: &str) -> Option<&'a DecileShare> 
 
 /// The profile document of ward `index`.
 #[must_use]
-pub fn ward_profile(atlas: &Atlas, planner: &PlannerState, index: usize) -> Option<Value> {
+pub fn ward_profile(atlas: &Atlas, planner: &Results, index: usize) -> Option<Value> {
     let ward = atlas.wards.get(index)?;
     let roll = planner.wards.get(index)?;
     let district_idx = ward.district.map(|d| d as usize);
@@ -221,9 +218,11 @@ pub fn ward_profile(atlas: &Atlas, planner: &PlannerState, index: usize) -> Opti
 /// # Errors
 /// A 404 problem for a code that is not a ward of the region.
 pub async fn handler(
-    State(state): State<Arc<AppState>>,
-    Path(code): Path<String>,
+    Snap(state): Snap,
+    ApiPath(code): ApiPath<String>,
+    params: Params,
 ) -> Result<Response, ApiError> {
+    params.only(&[])?;
     let atlas = &state.atlas;
     let Some((index, _)) = atlas.ward_by_code(code.trim()) else {
         return Err(ApiError::not_found(format!(
@@ -231,7 +230,7 @@ pub async fn handler(
             atlas.region.name
         )));
     };
-    let body = ward_profile(atlas, &state.planner, index as usize)
+    let body = ward_profile(atlas, &state.results, index as usize)
         .ok_or_else(|| ApiError::not_found(format!("no profile for ward '{code}'")))?;
     let mut response = body.to_string().into_response();
     response.headers_mut().insert(

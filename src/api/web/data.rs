@@ -1,18 +1,15 @@
 //! The map's layers as GeoJSON, and the metadata the page needs to build its
 //! controls, legend and attribution.
 
-use std::sync::Arc;
-
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use geo::{BooleanOps, InteriorPoint, MultiPolygon, Rect};
-use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::geojson_out::{self, feature};
-use crate::api::AppState;
+use crate::api::error::ApiError;
+use crate::api::query::{ApiPath, Params};
+use crate::api::Snap;
 use crate::atlas::{Atlas, Coverage, Lsoa21};
 
 /// How the 2019 value of a 2021 LSOA was derived from the 2011 LSOAs it came from.
@@ -94,7 +91,8 @@ pub fn region_bbox(atlas: &Atlas) -> Option<Rect<f64>> {
 
 /// `GET /web/api/meta`: region, releases and indicators, categories, sources
 /// with coverage and attribution.
-pub async fn meta(State(state): State<Arc<AppState>>) -> Json<Value> {
+pub async fn meta(Snap(state): Snap, params: Params) -> Result<Json<Value>, ApiError> {
+    params.only(&[])?;
     let atlas = &state.atlas;
     let release = |r: &crate::atlas::DeprivationRelease, has_decile: &dyn Fn(usize) -> bool| {
         json!({
@@ -138,7 +136,7 @@ pub async fn meta(State(state): State<Arc<AppState>>) -> Json<Value> {
             })
         })
         .collect();
-    Json(json!({
+    Ok(Json(json!({
         "region": { "id": atlas.region.id, "name": atlas.region.name, "lsoa_count": atlas.lsoa21.len(),
                     "bbox": region_bbox(atlas).map(geojson_out::bbox) },
         "releases": [release(&atlas.imd2025, &has25), release(&atlas.imd2019, &has19)],
@@ -146,14 +144,7 @@ pub async fn meta(State(state): State<Arc<AppState>>) -> Json<Value> {
         "sources": atlas.sources,
         "area_sources": atlas.area_sources,
         "districts": atlas.districts.iter().map(|d| json!({"code": d.code, "name": d.name})).collect::<Vec<_>>(),
-    }))
-}
-
-/// Query of `/web/api/lsoa-layer`.
-#[derive(Debug, Deserialize)]
-pub struct LayerQuery {
-    /// 2025 (2021 LSOAs, with linked 2019 values and change) or 2019 (2011 LSOAs).
-    pub year: Option<u16>,
+    })))
 }
 
 /// `GET /web/api/lsoa-layer?year=2025|2019`: the region's LSOAs with deciles.
@@ -162,13 +153,11 @@ pub struct LayerQuery {
 /// mean over linked 2011 LSOAs), `c_<id>` (2025 minus 2019; positive = less
 /// deprived relative to England) and `link` (matched / mean / none).
 /// For 2019, the 2011 LSOAs with `d_<id>`.
-pub async fn lsoa_layer(
-    State(state): State<Arc<AppState>>,
-    Query(q): Query<LayerQuery>,
-) -> Response {
+pub async fn lsoa_layer(Snap(state): Snap, params: Params) -> Result<Response, ApiError> {
+    params.only(&["year"])?;
     let atlas = &state.atlas;
-    match q.year.unwrap_or(2025) {
-        2025 => {
+    Ok(match params.get("year").map_or("2025", str::trim) {
+        "2025" => {
             let features: Vec<Value> = atlas
                 .lsoa21
                 .iter()
@@ -195,7 +184,7 @@ pub async fn lsoa_layer(
                 .collect();
             Json(geojson_out::collection(features)).into_response()
         }
-        2019 => {
+        "2019" => {
             let features: Vec<Value> = atlas
                 .lsoa11
                 .iter()
@@ -217,16 +206,22 @@ pub async fn lsoa_layer(
                 .collect();
             Json(geojson_out::collection(features)).into_response()
         }
-        other => (
-            StatusCode::BAD_REQUEST,
-            format!("year must be 2019 or 2025, not {other}"),
-        )
-            .into_response(),
-    }
+        other => {
+            return Err(ApiError::bad_parameter(
+                "year",
+                format!("2019 or 2025 (got '{other}')"),
+            ))
+        }
+    })
 }
 
 /// `GET /web/api/boundaries/{wards|districts}`: outlines with code and name.
-pub async fn boundaries(State(state): State<Arc<AppState>>, Path(layer): Path<String>) -> Response {
+pub async fn boundaries(
+    Snap(state): Snap,
+    ApiPath(layer): ApiPath<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    params.only(&[])?;
     let atlas = &state.atlas;
     let features: Vec<Value> = match layer.as_str() {
         "wards" => atlas
@@ -252,9 +247,13 @@ pub async fn boundaries(State(state): State<Arc<AppState>>, Path(layer): Path<St
                 feature(geojson_out::multipolygon(&d.geometry.lonlat), p)
             })
             .collect(),
-        _ => return (StatusCode::NOT_FOUND, "layer must be wards or districts").into_response(),
+        _ => {
+            return Err(ApiError::not_found(
+                "no such layer: layer must be wards or districts",
+            ))
+        }
     };
-    Json(geojson_out::collection(features)).into_response()
+    Ok(Json(geojson_out::collection(features)).into_response())
 }
 
 /// An interior point of the largest part of a multipolygon (for labels and clicks).
@@ -267,7 +266,12 @@ pub fn largest_interior_point(mp: &MultiPolygon<f64>) -> Option<geo::Point<f64>>
 
 /// `GET /web/api/labels/{wards|districts}`: one label point per area
 /// (an interior point of its largest part).
-pub async fn labels(State(state): State<Arc<AppState>>, Path(layer): Path<String>) -> Response {
+pub async fn labels(
+    Snap(state): Snap,
+    ApiPath(layer): ApiPath<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    params.only(&[])?;
     let atlas = &state.atlas;
     let largest = largest_interior_point;
     let rows: Vec<(String, String, Option<geo::Point<f64>>)> = match layer.as_str() {
@@ -287,7 +291,11 @@ pub async fn labels(State(state): State<Arc<AppState>>, Path(layer): Path<String
             .iter()
             .map(|d| (d.code.clone(), d.name.clone(), largest(&d.geometry.lonlat)))
             .collect(),
-        _ => return (StatusCode::NOT_FOUND, "layer must be wards or districts").into_response(),
+        _ => {
+            return Err(ApiError::not_found(
+                "no such layer: layer must be wards or districts",
+            ))
+        }
     };
     let features: Vec<Value> = rows
         .into_iter()
@@ -298,11 +306,12 @@ pub async fn labels(State(state): State<Arc<AppState>>, Path(layer): Path<String
             Some(feature(geojson_out::point(pt?), p))
         })
         .collect();
-    Json(geojson_out::collection(features)).into_response()
+    Ok(Json(geojson_out::collection(features)).into_response())
 }
 
 /// `GET /web/api/assets`: every asset as a point.
-pub async fn assets(State(state): State<Arc<AppState>>) -> Json<Value> {
+pub async fn assets(Snap(state): Snap, params: Params) -> Result<Json<Value>, ApiError> {
+    params.only(&[])?;
     let atlas = &state.atlas;
     let features: Vec<Value> = atlas
         .assets
@@ -324,12 +333,13 @@ pub async fn assets(State(state): State<Arc<AppState>>) -> Json<Value> {
             feature(geojson_out::point(a.location.lonlat), p)
         })
         .collect();
-    Json(geojson_out::collection(features))
+    Ok(Json(geojson_out::collection(features)))
 }
 
 /// `GET /web/api/coverage`: the area each partial-coverage source covers
 /// (sources covering all of England are left out), with the categories it feeds.
-pub async fn coverage(State(state): State<Arc<AppState>>) -> Json<Value> {
+pub async fn coverage(Snap(state): Snap, params: Params) -> Result<Json<Value>, ApiError> {
+    params.only(&[])?;
     let atlas = &state.atlas;
     let features: Vec<Value> = atlas
         .sources
@@ -365,5 +375,5 @@ pub async fn coverage(State(state): State<Arc<AppState>>) -> Json<Value> {
             Some(feature(geojson_out::multipolygon(&geometry), p))
         })
         .collect();
-    Json(geojson_out::collection(features))
+    Ok(Json(geojson_out::collection(features)))
 }

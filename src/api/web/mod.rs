@@ -13,15 +13,16 @@ mod search;
 mod tiles;
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use tower_http::services::ServeDir;
 
-use super::AppState;
+use super::error::ApiError;
+use super::query::ApiPath;
+use super::routes::Routes;
+use super::Snap;
 
 /// The directory holding the browser app (`public/`) and its npm packages.
 #[must_use]
@@ -35,9 +36,9 @@ pub fn web_dir() -> PathBuf {
 /// Web routes: `/map`, `/wards/{code}` (HTML), `/search`, `/web/api/*`,
 /// static files under `/web/static/` and MapLibre under `/web/vendor/maplibre-gl/`,
 /// and vector tiles under `/collections/{lsoa,wards,districts}/tiles/`.
-pub fn routes() -> Router<Arc<AppState>> {
+pub fn routes() -> Routes {
     let dir = web_dir();
-    Router::new()
+    Routes::new()
         .route("/map", get(index_html))
         .route("/wards/{code}", get(ward_html))
         .route("/search", get(search::search))
@@ -50,14 +51,21 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/web/api/lsoa/{code}", get(profile::lsoa))
         .route("/web/api/ward/{code}", get(profile::ward))
         .merge(tiles::routes())
-        .nest_service("/web/static", ServeDir::new(dir.join("public")))
-        .nest_service(
+        .files(
+            "/web/static",
+            "/web/static/{path}",
+            ServeDir::new(dir.join("public")),
+        )
+        .files(
             "/web/vendor/maplibre-gl",
+            "/web/vendor/maplibre-gl/{path}",
             ServeDir::new(dir.join("node_modules").join("maplibre-gl").join("dist")),
         )
 }
 
-/// Serves an HTML file from `web/public/`, or a plain 500 explaining what is missing.
+/// Serves an HTML file from `web/public/`. A missing file is a deployment
+/// fault: logged with its path, answered as a 500 problem document that
+/// leaks no path.
 fn html_file(name: &str) -> Response {
     let path = web_dir().join("public").join(name);
     match std::fs::read_to_string(&path) {
@@ -69,14 +77,11 @@ fn html_file(name: &str) -> Response {
             body,
         )
             .into_response(),
-        Err(e) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!(
-                "the map's files are missing: cannot read {} ({e}); set GAPMAP_WEB_DIR to the web/ directory",
-                path.display()
-            ),
-        )
-            .into_response(),
+        Err(e) => ApiError::internal(format!(
+            "the map's files are missing: cannot read {} ({e}); set GAPMAP_WEB_DIR to the web/ directory",
+            path.display()
+        ))
+        .into_response(),
     }
 }
 
@@ -86,6 +91,17 @@ pub async fn index_html() -> Response {
 }
 
 /// The printable ward profile page; the page itself reads `/wards/{code}/profile`.
-async fn ward_html() -> Response {
-    html_file("ward.html")
+/// An unknown ward is a 404 here, not an empty page.
+async fn ward_html(
+    Snap(state): Snap,
+    ApiPath(code): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    let atlas = &state.atlas;
+    if atlas.ward_by_code(code.trim()).is_none() {
+        return Err(ApiError::not_found(format!(
+            "no 2024 ward with code '{code}' in {}",
+            atlas.region.name
+        )));
+    }
+    Ok(html_file("ward.html"))
 }

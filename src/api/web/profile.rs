@@ -2,10 +2,6 @@
 //! nearest assets, change since 2019) and a ward summary, computed from the
 //! atlas so the map works before or without the planner endpoints.
 
-use std::sync::Arc;
-
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -13,17 +9,13 @@ use serde_json::{json, Value};
 use super::data::{link_2019, round1};
 use super::geojson_out;
 use crate::analysis::access::{Access, AccessTable};
-use crate::api::AppState;
+use crate::api::error::ApiError;
+use crate::api::query::{ApiPath, Params};
+use crate::api::Snap;
 use crate::atlas::{Atlas, Lsoa21};
 
-fn not_found(what: &str, code: &str) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(
-            json!({ "code": "NotFound", "description": format!("no {what} {code} in this atlas") }),
-        ),
-    )
-        .into_response()
+fn not_found(what: &str, code: &str) -> ApiError {
+    ApiError::not_found(format!("no {what} {code} in this atlas"))
 }
 
 /// The nearest asset of every category, read from the planner's access table
@@ -104,18 +96,23 @@ pub fn lsoa_json(atlas: &Atlas, access: &AccessTable, lsoa_idx: usize, l: &Lsoa2
 }
 
 /// `GET /web/api/lsoa/{code}`: a 2021 LSOA's profile.
-pub async fn lsoa(State(state): State<Arc<AppState>>, Path(code): Path<String>) -> Response {
+pub async fn lsoa(
+    Snap(state): Snap,
+    ApiPath(code): ApiPath<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    params.only(&[])?;
     let atlas = &state.atlas;
-    match atlas.lsoa21_by_code(code.trim()) {
-        Some((i, l)) => Json(lsoa_json(
-            atlas,
-            &state.planner.analysis.access,
-            i as usize,
-            l,
-        ))
-        .into_response(),
-        None => not_found("2021 LSOA", &code),
-    }
+    let (i, l) = atlas
+        .lsoa21_by_code(code.trim())
+        .ok_or_else(|| not_found("2021 LSOA", &code))?;
+    Ok(Json(lsoa_json(
+        atlas,
+        &state.results.analysis.access,
+        i as usize,
+        l,
+    ))
+    .into_response())
 }
 
 /// Population-weighted mean decile of an indicator over LSOAs (weights:
@@ -134,10 +131,15 @@ fn weighted_decile<'a>(lsoas: impl Iterator<Item = &'a Lsoa21>, k: usize) -> Opt
 
 /// `GET /web/api/ward/{code}`: a ward summary for the panel and the printable
 /// profile (deciles vs district and England, LSOAs, assets in the ward, change).
-pub async fn ward(State(state): State<Arc<AppState>>, Path(code): Path<String>) -> Response {
+pub async fn ward(
+    Snap(state): Snap,
+    ApiPath(code): ApiPath<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    params.only(&[])?;
     let atlas = &state.atlas;
     let Some((wi, w)) = atlas.ward_by_code(code.trim()) else {
-        return not_found("ward", &code);
+        return Err(not_found("ward", &code));
     };
     let lsoas: Vec<&Lsoa21> = w
         .lsoas
@@ -213,7 +215,7 @@ pub async fn ward(State(state): State<Arc<AppState>>, Path(code): Path<String>) 
         "lsoas_more_deprived": lsoa_rows.iter().filter(|r| r["change"].as_f64().is_some_and(|c| c < 0.0)).count(),
         "lsoas_less_deprived": lsoa_rows.iter().filter(|r| r["change"].as_f64().is_some_and(|c| c > 0.0)).count(),
     });
-    Json(json!({
+    Ok(Json(json!({
         "code": w.code,
         "name": w.name,
         "district": district.map(|d| json!({"code": d.code, "name": d.name})),
@@ -227,5 +229,5 @@ pub async fn ward(State(state): State<Arc<AppState>>, Path(code): Path<String>) 
         "change": change,
         "note": "Ward and district values are population-weighted (Census 2021 residents) means of LSOA national deciles; England's mean decile is 5.5 by construction.",
     }))
-    .into_response()
+    .into_response())
 }

@@ -1,36 +1,28 @@
 //! `GET /search?q=`: wards and districts by name, LSOAs by code or name, and
 //! postcodes (Code-Point Open, in the region).
 
-use std::sync::Arc;
-
-use axum::extract::{Query, State};
 use axum::Json;
 use geo::Centroid;
-use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::geojson_out::{bbox, round5};
-use crate::api::AppState;
-
-/// Query of `/search`.
-#[derive(Debug, Deserialize)]
-pub struct SearchQuery {
-    /// What to look for.
-    #[serde(default)]
-    pub q: String,
-    /// Most results to return (default 20, at most 100).
-    pub limit: Option<usize>,
-}
+use crate::api::error::ApiError;
+use crate::api::ogc::params::parse_uint;
+use crate::api::query::Params;
+use crate::api::Snap;
 
 /// Searches the atlas; exact matches (postcode, LSOA code) come first, then
 /// names starting with the query, then names containing it.
-pub async fn search(
-    State(state): State<Arc<AppState>>,
-    Query(query): Query<SearchQuery>,
-) -> Json<Value> {
+pub async fn search(Snap(state): Snap, params: Params) -> Result<Json<Value>, ApiError> {
+    params.only(&["q", "limit"])?;
     let atlas = &state.atlas;
-    let q = query.q.trim();
-    let limit = query.limit.unwrap_or(20).clamp(1, 100);
+    let q = params.get("q").unwrap_or("").trim();
+    let limit = match params.get("limit") {
+        None => 20,
+        Some(v) => usize::try_from(parse_uint("limit", v, 1)?)
+            .unwrap_or(usize::MAX)
+            .min(100),
+    };
     let needle = q.to_lowercase();
     let mut results: Vec<(u8, Value)> = Vec::new();
     if needle.len() >= 2 {
@@ -106,5 +98,7 @@ pub async fn search(
     results.sort_by_key(|(r, _)| *r);
     let total = results.len();
     let results: Vec<Value> = results.into_iter().take(limit).map(|(_, v)| v).collect();
-    Json(json!({ "query": q, "total": total, "results": results }))
+    Ok(Json(
+        json!({ "query": q, "total": total, "results": results }),
+    ))
 }

@@ -6,18 +6,19 @@
 
 use std::collections::HashMap;
 use std::f64::consts::PI;
-use std::sync::Arc;
 
-use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use geo::{MultiPolygon, Rect};
 use serde_json::{json, Value};
 
 use super::data::insert_choropleth_values;
-use crate::api::AppState;
+use crate::api::error::ApiError;
+use crate::api::query::{ApiPath, Params};
+use crate::api::routes::Routes;
+use crate::api::Snap;
 use crate::atlas::{Atlas, Crs};
 
 /// Tile extent (grid cells per tile side).
@@ -26,35 +27,54 @@ const EXTENT: u32 = 4096;
 const MAX_ZOOM: u8 = 18;
 
 /// Tile routes.
-pub fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/collections/lsoa/tiles", get(|| async { tilesets("lsoa") }))
-        .route("/collections/wards/tiles", get(|| async { tilesets("wards") }))
+pub fn routes() -> Routes {
+    Routes::new()
+        .route(
+            "/collections/lsoa/tiles",
+            get(|q: Params| async move { tilesets("lsoa", &q) }),
+        )
+        .route(
+            "/collections/wards/tiles",
+            get(|q: Params| async move { tilesets("wards", &q) }),
+        )
         .route(
             "/collections/districts/tiles",
-            get(|| async { tilesets("districts") }),
+            get(|q: Params| async move { tilesets("districts", &q) }),
         )
         .route(
             "/collections/lsoa/tiles/WebMercatorQuad/{z}/{x}/{y}",
-            get(|s: State<Arc<AppState>>, p: Path<(u8, u32, String)>| async move { tile(s, p, "lsoa") }),
+            get(
+                |s: Snap, p: ApiPath<(u8, u32, String)>, q: Params| async move {
+                    tile(s, p, &q, "lsoa")
+                },
+            ),
         )
         .route(
             "/collections/wards/tiles/WebMercatorQuad/{z}/{x}/{y}",
-            get(|s: State<Arc<AppState>>, p: Path<(u8, u32, String)>| async move { tile(s, p, "wards") }),
+            get(
+                |s: Snap, p: ApiPath<(u8, u32, String)>, q: Params| async move {
+                    tile(s, p, &q, "wards")
+                },
+            ),
         )
         .route(
             "/collections/districts/tiles/WebMercatorQuad/{z}/{x}/{y}",
-            get(|s: State<Arc<AppState>>, p: Path<(u8, u32, String)>| async move { tile(s, p, "districts") }),
+            get(
+                |s: Snap, p: ApiPath<(u8, u32, String)>, q: Params| async move {
+                    tile(s, p, &q, "districts")
+                },
+            ),
         )
 }
 
 /// `GET /collections/{id}/tiles`: the tileset list (OGC API – Tiles), one
 /// WebMercatorQuad vector tileset.
-fn tilesets(collection: &'static str) -> Json<Value> {
+fn tilesets(collection: &'static str, params: &Params) -> Result<Json<Value>, ApiError> {
+    params.only(&[])?;
     let template = format!(
         "/collections/{collection}/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileCol}}/{{tileRow}}"
     );
-    Json(json!({
+    Ok(Json(json!({
         "tilesets": [{
             "title": format!("{collection} (Mapbox Vector Tiles)"),
             "dataType": "vector",
@@ -67,7 +87,7 @@ fn tilesets(collection: &'static str) -> Json<Value> {
             "layers": [{ "id": collection, "geometryType": "polygons", "minTileMatrix": "0", "maxTileMatrix": MAX_ZOOM.to_string() }],
         }],
         "note": "Path order is {z}/{x}/{y} (tileMatrix/tileCol/tileRow), as MapLibre and OGC API - Tiles use.",
-    }))
+    })))
 }
 
 /// Longitude/latitude bounds of a tile.
@@ -344,20 +364,21 @@ fn lsoa_properties(atlas: &Atlas, i: usize) -> serde_json::Map<String, Value> {
 
 /// `GET /collections/{collection}/tiles/WebMercatorQuad/{z}/{x}/{y}`: one vector tile.
 fn tile(
-    State(state): State<Arc<AppState>>,
-    Path((z, x, y)): Path<(u8, u32, String)>,
+    Snap(state): Snap,
+    ApiPath((z, x, y)): ApiPath<(u8, u32, String)>,
+    params: &Params,
     collection: &'static str,
-) -> Response {
-    let y: u32 = match y.trim_end_matches(".mvt").trim_end_matches(".pbf").parse() {
-        Ok(v) => v,
-        Err(_) => return (StatusCode::BAD_REQUEST, "tile row must be an integer").into_response(),
-    };
+) -> Result<Response, ApiError> {
+    params.only(&[])?;
+    let y: u32 = y
+        .trim_end_matches(".mvt")
+        .trim_end_matches(".pbf")
+        .parse()
+        .map_err(|_| ApiError::bad_parameter("y", "a tile row, a whole number 0 or more"))?;
     if z > MAX_ZOOM || x >= (1u32 << z) || y >= (1u32 << z) {
-        return (
-            StatusCode::NOT_FOUND,
-            format!("no tile {z}/{x}/{y} in WebMercatorQuad (zoom 0 to {MAX_ZOOM})"),
-        )
-            .into_response();
+        return Err(ApiError::not_found(format!(
+            "no tile {z}/{x}/{y} in WebMercatorQuad (zoom 0 to {MAX_ZOOM})"
+        )));
     }
     let atlas = &state.atlas;
     let bounds = tile_bounds(z, x, y);
@@ -425,14 +446,14 @@ fn tile(
     if !layer.features.is_empty() {
         bytes_field(&mut body, 3, &layer.encode());
     }
-    (
+    Ok((
         [
             (header::CONTENT_TYPE, "application/vnd.mapbox-vector-tile"),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         body,
     )
-        .into_response()
+        .into_response())
 }
 
 #[cfg(test)]

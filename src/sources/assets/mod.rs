@@ -6,8 +6,8 @@ mod tabular;
 
 use std::path::Path;
 
-use crate::atlas::DualPoint;
 use crate::config::{AssetSourceConfig, AssetSourceKind};
+use crate::model::DualPoint;
 
 use super::error::SourceError;
 

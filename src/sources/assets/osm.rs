@@ -93,7 +93,7 @@ pub(super) fn read(
                 address: address(&tags),
                 postcode: tags
                     .get("addr:postcode")
-                    .and_then(|p| crate::atlas::normalise_postcode(p)),
+                    .and_then(|p| crate::model::normalise_postcode(p)),
                 area_m2,
                 row,
             });

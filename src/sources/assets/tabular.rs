@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use super::{slug, Location, RawAsset, SourceAssets};
-use crate::atlas::normalise_postcode;
 use crate::config::{AssetSourceConfig, AssetSourceKind, RowFilter};
+use crate::model::normalise_postcode;
 use crate::sources::error::SourceError;
 use crate::sources::reproject::{Reprojector, WGS84_EPSG};
 use crate::sources::table::{Column, Row, Table};
@@ -216,7 +216,7 @@ fn check_lonlat(row: &Row<'_>, col: &Column, lon: f64, lat: f64) -> Result<(), S
     }
 }
 
-fn one_point(r: &Reprojector, lon: f64, lat: f64) -> Result<crate::atlas::DualPoint, SourceError> {
+fn one_point(r: &Reprojector, lon: f64, lat: f64) -> Result<crate::model::DualPoint, SourceError> {
     r.points(&[lon], &[lat])?
         .pop()
         .ok_or_else(|| SourceError::Transform {

@@ -1,0 +1,556 @@
+//! The asset-gap report: validates a gap request against the atlas, selects
+//! the LSOAs both deprived and far from a category (see [`super::gaps`]) and
+//! describes them, with summary, parameters, method and attribution, as
+//! GeoJSON or CSV. `GET /gaps` and `gapmap gaps` both call [`validate`] and
+//! [`report`].
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use serde_json::{json, Value};
+
+use super::access::{Access, Measured};
+use super::gaps::{self, GapQuery, GapSelection, Measure};
+use super::results::Analysis;
+use super::{AnalysisError, Year};
+use crate::atlas::Atlas;
+
+/// Parses a deprivation release year (`2019` or `2025`).
+///
+/// # Errors
+/// [`AnalysisError::InvalidParameter`] naming `year`.
+pub fn parse_year(text: &str) -> Result<Year, AnalysisError> {
+    Year::parse(text)
+        .ok_or_else(|| AnalysisError::invalid("year", format!("2019 or 2025 (got '{text}')")))
+}
+
+/// Parses the largest decile counted as deprived (1-10).
+///
+/// # Errors
+/// [`AnalysisError::InvalidParameter`] naming `max_decile`.
+pub fn parse_max_decile(text: &str) -> Result<u8, AnalysisError> {
+    text.trim()
+        .parse::<u8>()
+        .ok()
+        .filter(|d| (1..=10).contains(d))
+        .ok_or_else(|| {
+            AnalysisError::invalid(
+                "max_decile",
+                format!("an integer from 1 to 10 (got '{text}')"),
+            )
+        })
+}
+
+/// A validated gap request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapRequest {
+    /// Category index.
+    pub category: usize,
+    /// Indicator id (`imd`, `health`...).
+    pub indicator: String,
+    /// Deprivation release.
+    pub year: Year,
+    /// Largest decile counted as deprived.
+    pub max_decile: u8,
+    /// Smallest distance counted as far (m).
+    pub min_distance_m: f64,
+    /// Distance measure.
+    pub measure: Measure,
+}
+
+/// Raw (string) gap parameters, as typed by a user.
+#[derive(Debug, Clone, Default)]
+pub struct RawGapParams<'a> {
+    /// Category id.
+    pub category: Option<&'a str>,
+    /// Largest decile.
+    pub max_decile: Option<&'a str>,
+    /// Smallest distance.
+    pub min_distance_m: Option<&'a str>,
+    /// Indicator id.
+    pub domain: Option<&'a str>,
+    /// Year.
+    pub year: Option<&'a str>,
+    /// Measure.
+    pub measure: Option<&'a str>,
+}
+
+/// Validates raw parameters against the atlas.
+///
+/// # Errors
+/// [`AnalysisError::InvalidParameter`] naming the first parameter at fault and what was expected.
+pub fn validate(atlas: &Atlas, raw: &RawGapParams<'_>) -> Result<GapRequest, AnalysisError> {
+    let ids: Vec<&str> = atlas.categories.iter().map(|c| c.id.as_str()).collect();
+    let category = match raw.category {
+        None => {
+            return Err(AnalysisError::invalid(
+                "category",
+                format!("one of: {}", ids.join(", ")),
+            ))
+        }
+        Some(c) => atlas
+            .category_by_id(c.trim())
+            .map(|(i, _)| usize::from(i))
+            .ok_or_else(|| {
+                AnalysisError::invalid(
+                    "category",
+                    format!("one of: {} (got '{c}')", ids.join(", ")),
+                )
+            })?,
+    };
+    let year = raw.year.map_or(Ok(Year::Y2025), parse_year)?;
+    let max_decile = raw.max_decile.map_or(Ok(2), parse_max_decile)?;
+    let min_distance_m = match raw.min_distance_m {
+        None => 1600.0,
+        Some(d) => d
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|d| d.is_finite() && *d >= 0.0)
+            .ok_or_else(|| {
+                AnalysisError::invalid(
+                    "min_distance_m",
+                    format!("a distance in metres, 0 or more (got '{d}')"),
+                )
+            })?,
+    };
+    let measure = match raw.measure {
+        None => Measure::Mean,
+        Some(m) => Measure::parse(m)
+            .ok_or_else(|| AnalysisError::invalid("measure", format!("mean or max (got '{m}')")))?,
+    };
+    let release = match year {
+        Year::Y2019 => &atlas.imd2019,
+        Year::Y2025 => &atlas.imd2025,
+    };
+    let indicator = raw.domain.map_or("imd", str::trim).to_owned();
+    let with_deciles = indicators_with_deciles(atlas, year);
+    if release.position(&indicator).is_none() || !with_deciles.contains(&indicator) {
+        return Err(AnalysisError::invalid(
+            "domain",
+            format!(
+                "an indicator with deciles in IMD {}: {} (got '{indicator}')",
+                year.number(),
+                with_deciles.join(", ")
+            ),
+        ));
+    }
+    Ok(GapRequest {
+        category,
+        indicator,
+        year,
+        max_decile,
+        min_distance_m,
+        measure,
+    })
+}
+
+/// Indicators of a release that publish deciles for at least one LSOA.
+fn indicators_with_deciles(atlas: &Atlas, year: Year) -> Vec<String> {
+    let release = match year {
+        Year::Y2019 => &atlas.imd2019,
+        Year::Y2025 => &atlas.imd2025,
+    };
+    release
+        .indicators
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| match year {
+            Year::Y2025 => atlas
+                .lsoa21
+                .iter()
+                .any(|l| l.imd.get(*k).is_some_and(|v| v.decile.is_some())),
+            Year::Y2019 => atlas
+                .lsoa11
+                .iter()
+                .any(|l| l.imd.get(*k).is_some_and(|v| v.decile.is_some())),
+        })
+        .map(|(_, d)| d.id.clone())
+        .collect()
+}
+
+/// Each 2021 LSOA's decile on an indicator and year (2019: carried onto
+/// 2021 LSOAs, see [`crate::analysis::history`]).
+#[must_use]
+pub fn deciles(atlas: &Atlas, analysis: &Analysis, indicator: &str, year: Year) -> Vec<Option<u8>> {
+    match year {
+        Year::Y2025 => {
+            let k = atlas.imd2025.position(indicator);
+            atlas.lsoa21.iter().map(|l| l.imd.get(k?)?.decile).collect()
+        }
+        Year::Y2019 => {
+            let k = atlas.imd2019.position(indicator);
+            (0..atlas.lsoa21.len())
+                .map(|i| analysis.imd2019.get(i)?.get(k?)?.decile)
+                .collect()
+        }
+    }
+}
+
+/// One gap with everything reported about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GapRow {
+    /// 1-based rank by need.
+    pub rank: usize,
+    /// 2021 LSOA index.
+    pub lsoa: usize,
+    /// Decile on the chosen indicator and year.
+    pub decile: u8,
+    /// The compared distance (m).
+    pub distance_m: f64,
+    /// Full access measurement.
+    pub measured: Measured,
+    /// 2SFCA assets per 10,000 residents.
+    pub per_10k: Option<f64>,
+}
+
+/// The answer to a gap request.
+#[derive(Debug, Clone)]
+pub struct GapReport {
+    /// The request.
+    pub request: GapRequest,
+    /// Gaps, most in need first.
+    pub rows: Vec<GapRow>,
+    /// What the selection left out.
+    pub selection: GapSelection,
+}
+
+/// Runs a gap request over the precomputed analysis.
+#[must_use]
+pub fn report(atlas: &Atlas, analysis: &Analysis, request: &GapRequest) -> GapReport {
+    let d = deciles(atlas, analysis, &request.indicator, request.year);
+    let query = GapQuery {
+        category: request.category,
+        max_decile: request.max_decile,
+        min_distance_m: request.min_distance_m,
+        measure: request.measure,
+    };
+    let mut selection = gaps::select(&analysis.access, &d, &query);
+    let rows = std::mem::take(&mut selection.gaps)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, g)| {
+            let Some(Access::Measured(m)) = analysis.access.get(g.lsoa, request.category) else {
+                return None;
+            };
+            Some(GapRow {
+                rank: i + 1,
+                lsoa: g.lsoa,
+                decile: g.decile,
+                distance_m: g.distance_m,
+                measured: m.clone(),
+                per_10k: analysis.fca.get(g.lsoa, request.category),
+            })
+        })
+        .collect();
+    GapReport {
+        request: request.clone(),
+        rows,
+        selection,
+    }
+}
+
+fn round(x: f64, places: i32) -> f64 {
+    let f = 10_f64.powi(places);
+    (x * f).round() / f
+}
+
+impl GapReport {
+    /// The flat properties of a row, in column order.
+    #[must_use]
+    pub fn row_properties(
+        &self,
+        atlas: &Atlas,
+        analysis: &Analysis,
+        row: &GapRow,
+    ) -> Vec<(String, Value)> {
+        let l = atlas.lsoa21.get(row.lsoa);
+        let ward = l.and_then(|l| atlas.ward_of(l));
+        let district = l.and_then(|l| atlas.district_of(l));
+        let nearest = atlas.assets.get(row.measured.nearest_asset as usize);
+        let mut p: Vec<(String, Value)> = vec![
+            ("rank".into(), json!(row.rank)),
+            ("lsoa21_code".into(), json!(l.map(|l| &l.code))),
+            ("lsoa21_name".into(), json!(l.map(|l| &l.name))),
+            ("indicator".into(), json!(self.request.indicator)),
+            ("year".into(), json!(self.request.year.number())),
+            ("decile".into(), json!(row.decile)),
+            ("measure".into(), json!(self.request.measure.name())),
+            ("distance_m".into(), json!(round(row.distance_m, 1))),
+            (
+                "mean_distance_m".into(),
+                json!(round(row.measured.mean_m, 1)),
+            ),
+            ("max_distance_m".into(), json!(round(row.measured.max_m, 1))),
+            ("min_distance_m".into(), json!(round(row.measured.min_m, 1))),
+            ("distance_kind".into(), json!("straight-line")),
+            ("nearest_asset_id".into(), json!(nearest.map(|a| &a.id))),
+            ("nearest_asset_name".into(), json!(nearest.map(|a| &a.name))),
+            (
+                "nearest_asset_distance_m".into(),
+                json!(round(row.measured.min_m, 1)),
+            ),
+        ];
+        for (band, n) in analysis
+            .access
+            .params
+            .bands_m
+            .iter()
+            .zip(&row.measured.within)
+        {
+            p.push((format!("assets_within_{band:.0}m"), json!(n)));
+        }
+        p.extend([
+            (
+                "assets_per_10k_residents".into(),
+                row.per_10k.map_or(Value::Null, |v| json!(round(v, 3))),
+            ),
+            ("residents".into(), json!(l.and_then(|l| l.residents))),
+            ("ward_code".into(), json!(ward.map(|w| &w.code))),
+            ("ward_name".into(), json!(ward.map(|w| &w.name))),
+            ("district_code".into(), json!(district.map(|d| &d.code))),
+            ("district_name".into(), json!(district.map(|d| &d.name))),
+            (
+                "origins".into(),
+                json!(analysis.access.origin_kinds.get(row.lsoa)),
+            ),
+            (
+                "origin_count".into(),
+                json!(analysis.access.origin_counts.get(row.lsoa)),
+            ),
+        ]);
+        p
+    }
+
+    /// Totals: LSOAs, residents, wards.
+    #[must_use]
+    pub fn summary(&self, atlas: &Atlas) -> Value {
+        let residents: u64 = self
+            .rows
+            .iter()
+            .filter_map(|r| atlas.lsoa21.get(r.lsoa)?.residents)
+            .map(u64::from)
+            .sum();
+        let wards: BTreeSet<&str> = self
+            .rows
+            .iter()
+            .filter_map(|r| Some(atlas.ward_of(atlas.lsoa21.get(r.lsoa)?)?.code.as_str()))
+            .collect();
+        json!({
+            "lsoas": self.rows.len(),
+            "residents": residents,
+            "wards": wards.len(),
+            "ward_codes": wards,
+            "left_out": {
+                "deprived_but_no_data": self.selection.deprived_no_data,
+                "deprived_and_far_but_uncertain_coverage_edge": self.selection.deprived_uncertain,
+                "deprived_but_unmeasured": self.selection.deprived_unmeasured,
+                "lsoas_without_decile": self.selection.without_decile,
+            }
+        })
+    }
+
+    /// The parameters echoed back.
+    #[must_use]
+    pub fn parameters(&self, atlas: &Atlas) -> Value {
+        json!({
+            "category": atlas.categories.get(self.request.category).map(|c| &c.id),
+            "max_decile": self.request.max_decile,
+            "min_distance_m": self.request.min_distance_m,
+            "domain": self.request.indicator,
+            "year": self.request.year.number(),
+            "measure": self.request.measure.name(),
+        })
+    }
+
+    /// How everything was computed.
+    #[must_use]
+    pub fn method(&self, atlas: &Atlas, analysis: &Analysis) -> Value {
+        let c = self.request.category;
+        let fca = analysis.fca.params.as_ref();
+        json!({
+            "distance": "straight-line geodesic distance on the WGS84 ellipsoid (Karney's algorithm), not a travel distance by road or path",
+            "origins": "the LSOA's residential postcodes (OS Code-Point Open), as in CDRC's Access to Healthy Assets and Hazards; an LSOA without postcodes uses one point on its surface (origins = interior_point)",
+            "measures": {
+                "mean_distance_m": "mean over the LSOA's origins of the distance to the nearest asset",
+                "max_distance_m": "largest distance from one of the LSOA's origins to its nearest asset",
+                "nearest_asset": "the asset nearest to any of the LSOA's origins, at min_distance_m",
+                "assets_within": "assets within each band of the LSOA's origin centre (mean position of its postcodes)",
+                "bands_m": analysis.access.params.bands_m,
+            },
+            "coverage": format!("LSOAs outside every source of the category are 'no data', never gaps ({})", analysis.access.no_data_reasons.get(c).map_or("", String::as_str)),
+            "coverage_edge": "where every source covering an LSOA is a bounding-box extract and some origin's nearest asset is farther than the box edge, an asset beyond the extract could be nearer: such LSOAs are uncertain and left out of gaps",
+            "capacity": {
+                "method": "two-step floating catchment area (2SFCA, Luo and Wang 2003)",
+                "supply": "1 per asset (no capacity is published for every source)",
+                "demand": "Census 2021 usual residents, shared equally over the LSOA's postcodes",
+                "catchment_m": fca.and_then(|f| f.catchment_m.get(c)),
+                "decay": fca.map(|f| f.decay),
+                "unit": "assets per 10,000 residents",
+            },
+            "deprivation": match self.request.year {
+                Year::Y2025 => "IMD 2025 deciles of 2021 LSOAs (1 = most deprived 10% in England)",
+                Year::Y2019 => "IMD 2019 deciles of 2011 LSOAs carried onto 2021 LSOAs: unchanged and split LSOAs take their 2011 parent's decile; merged or irregular ones take the decile of the parent with the largest mid-2015 population",
+            },
+            "deprived": format!("decile <= {} on {}", self.request.max_decile, self.request.indicator),
+            "far": format!("{} distance >= {} m", self.request.measure.name(), self.request.min_distance_m),
+            "sort": "decile ascending, then distance descending",
+            "attribution": attributions(atlas, c),
+        })
+    }
+
+    /// GeoJSON FeatureCollection with summary, method and parameters.
+    #[must_use]
+    pub fn to_geojson(&self, atlas: &Atlas, analysis: &Analysis) -> Value {
+        let features: Vec<Value> = self
+            .rows
+            .iter()
+            .map(|r| {
+                let props: serde_json::Map<String, Value> = self
+                    .row_properties(atlas, analysis, r)
+                    .into_iter()
+                    .collect();
+                let geometry = atlas
+                    .lsoa21
+                    .get(r.lsoa)
+                    .map_or(Value::Null, |l| multipolygon_json(&l.geometry.lonlat));
+                json!({
+                    "type": "Feature",
+                    "id": atlas.lsoa21.get(r.lsoa).map(|l| &l.code),
+                    "geometry": geometry,
+                    "properties": props,
+                })
+            })
+            .collect();
+        json!({
+            "type": "FeatureCollection",
+            "features": features,
+            "numberReturned": self.rows.len(),
+            "summary": self.summary(atlas),
+            "parameters": self.parameters(atlas),
+            "method": self.method(atlas, analysis),
+        })
+    }
+
+    /// CSV with a header row.
+    #[must_use]
+    pub fn to_csv(&self, atlas: &Atlas, analysis: &Analysis) -> String {
+        let mut out = String::new();
+        let mut header_done = false;
+        for r in &self.rows {
+            let props = self.row_properties(atlas, analysis, r);
+            if !header_done {
+                let names: Vec<String> = props.iter().map(|(k, _)| csv_field(k)).collect();
+                let _ = writeln!(out, "{}", names.join(","));
+                header_done = true;
+            }
+            let values: Vec<String> = props.iter().map(|(_, v)| csv_field(&plain(v))).collect();
+            let _ = writeln!(out, "{}", values.join(","));
+        }
+        if !header_done {
+            // An empty result still names its columns.
+            let names: Vec<String> = Self::empty_columns(analysis);
+            let _ = writeln!(out, "{}", names.join(","));
+        }
+        out
+    }
+
+    fn empty_columns(analysis: &Analysis) -> Vec<String> {
+        let mut v: Vec<String> = [
+            "rank",
+            "lsoa21_code",
+            "lsoa21_name",
+            "indicator",
+            "year",
+            "decile",
+            "measure",
+            "distance_m",
+            "mean_distance_m",
+            "max_distance_m",
+            "min_distance_m",
+            "distance_kind",
+            "nearest_asset_id",
+            "nearest_asset_name",
+            "nearest_asset_distance_m",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+        v.extend(
+            analysis
+                .access
+                .params
+                .bands_m
+                .iter()
+                .map(|b| format!("assets_within_{b:.0}m")),
+        );
+        v.extend(
+            [
+                "assets_per_10k_residents",
+                "residents",
+                "ward_code",
+                "ward_name",
+                "district_code",
+                "district_name",
+                "origins",
+                "origin_count",
+            ]
+            .iter()
+            .map(|s| (*s).to_owned()),
+        );
+        v
+    }
+}
+
+/// Attribution lines of the category's sources and the areas data.
+fn attributions(atlas: &Atlas, category: usize) -> Vec<String> {
+    let mut v: Vec<String> = atlas
+        .category_sources(category)
+        .map(|s| s.attribution.clone())
+        .collect();
+    v.push(atlas.imd2025.attribution.clone());
+    v.push(atlas.imd2019.attribution.clone());
+    for s in &atlas.area_sources {
+        if !v.contains(&s.attribution) {
+            v.push(s.attribution.clone());
+        }
+    }
+    v
+}
+
+/// A JSON value as plain text (strings unquoted, null empty).
+pub(crate) fn plain(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Quotes a CSV field when it holds a comma, quote or line break.
+pub(crate) fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// GeoJSON geometry of a (multi)polygon, coordinates rounded to 6 decimals
+/// (about 0.1 m), which is finer than the generalised boundaries.
+pub fn multipolygon_json(mp: &geo::MultiPolygon<f64>) -> Value {
+    let ring = |r: &geo::LineString<f64>| -> Vec<[f64; 2]> {
+        r.coords()
+            .map(|c| [(c.x * 1e6).round() / 1e6, (c.y * 1e6).round() / 1e6])
+            .collect()
+    };
+    let polys: Vec<Vec<Vec<[f64; 2]>>> =
+        mp.0.iter()
+            .map(|p| {
+                std::iter::once(ring(p.exterior()))
+                    .chain(p.interiors().iter().map(ring))
+                    .collect()
+            })
+            .collect();
+    json!({ "type": "MultiPolygon", "coordinates": polys })
+}

@@ -1,0 +1,162 @@
+//! The analysis of one atlas, computed once per snapshot: access, 2SFCA and
+//! IMD 2019 carried onto 2021 LSOAs per LSOA ([`Analysis`]), and ward,
+//! district and region roll-ups ([`Results`]).
+
+use std::time::{Duration, Instant};
+
+use super::access::{self, AccessParams, AccessTable};
+use super::fca::{self, FcaParams, FcaTable};
+use super::rollup::{self, AreaRollup};
+use super::{history, origins};
+use crate::atlas::{Atlas, IndicatorValue};
+
+/// The per-LSOA analysis the gap query reads (access, 2SFCA, IMD 2019 on
+/// 2021 LSOAs). Built by [`Analysis::new`], which the CLI also uses.
+#[derive(Debug, Clone, Default)]
+pub struct Analysis {
+    /// Straight-line access per LSOA × category.
+    pub access: AccessTable,
+    /// 2SFCA assets per 10,000 residents per LSOA × category.
+    pub fca: FcaTable,
+    /// IMD 2019 values carried onto each 2021 LSOA.
+    pub imd2019: Vec<Vec<IndicatorValue>>,
+    /// Wall-clock time of the computation.
+    pub elapsed: Duration,
+    /// Wall-clock time of each part, for `gapmap gaps --timings`.
+    pub timings: AnalysisTimings,
+}
+
+/// Wall-clock time of each part of the analysis.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnalysisTimings {
+    /// Access origins (postcodes per LSOA).
+    pub origins: Duration,
+    /// Nearest-asset distances and band counts, every LSOA × category.
+    pub access: Duration,
+    /// 2SFCA, every LSOA × category.
+    pub fca: Duration,
+    /// IMD 2019 carried onto 2021 LSOAs.
+    pub history: Duration,
+}
+
+impl Analysis {
+    /// Computes the per-LSOA analysis with default parameters.
+    #[must_use]
+    pub fn new(atlas: &Atlas) -> Self {
+        Self::with_params(atlas, &AccessParams::default(), &FcaParams::defaults(atlas))
+    }
+
+    /// Computes the per-LSOA analysis with the given parameters.
+    #[must_use]
+    pub fn with_params(
+        atlas: &Atlas,
+        access_params: &AccessParams,
+        fca_params: &FcaParams,
+    ) -> Self {
+        let started = Instant::now();
+        let mut lap = Instant::now();
+        let mut split = || {
+            let now = Instant::now();
+            std::mem::replace(&mut lap, now).elapsed()
+        };
+        let origins = origins::build(atlas);
+        let origins_t = split();
+        let access = access::compute(atlas, &origins, access_params);
+        let access_t = split();
+        let fca = fca::compute(atlas, &origins, fca_params);
+        let fca_t = split();
+        let imd2019 = history::carry_all(atlas);
+        let history_t = split();
+        Self {
+            access,
+            fca,
+            imd2019,
+            elapsed: started.elapsed(),
+            timings: AnalysisTimings {
+                origins: origins_t,
+                access: access_t,
+                fca: fca_t,
+                history: history_t,
+            },
+        }
+    }
+}
+
+/// Everything computed from one atlas: the per-LSOA analysis and the ward,
+/// district and region roll-ups. Part of every served snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct Results {
+    /// Per-LSOA analysis.
+    pub analysis: Analysis,
+    /// Roll-up per ward, in `atlas.wards` order.
+    pub wards: Vec<AreaRollup>,
+    /// Roll-up per district, in `atlas.districts` order.
+    pub districts: Vec<AreaRollup>,
+    /// Roll-up of the whole region.
+    pub region: AreaRollup,
+}
+
+impl Results {
+    /// Runs the start-up analysis over the atlas.
+    #[must_use]
+    pub fn new(atlas: &Atlas) -> Self {
+        let analysis = Analysis::new(atlas);
+        let a = &analysis;
+        let wards = atlas
+            .wards
+            .iter()
+            .map(|w| {
+                rollup::rollup(
+                    atlas,
+                    &w.lsoas,
+                    w.geometry.as_ref(),
+                    &a.imd2019,
+                    &a.access,
+                    &a.fca,
+                )
+            })
+            .collect();
+        let districts = atlas
+            .districts
+            .iter()
+            .map(|d| {
+                rollup::rollup(
+                    atlas,
+                    &d.lsoas,
+                    Some(&d.geometry),
+                    &a.imd2019,
+                    &a.access,
+                    &a.fca,
+                )
+            })
+            .collect();
+        let all: Vec<u32> = (0..atlas.lsoa21.len())
+            .filter_map(|i| u32::try_from(i).ok())
+            .collect();
+        let region = rollup::rollup(atlas, &all, None, &a.imd2019, &a.access, &a.fca);
+        Self {
+            analysis,
+            wards,
+            districts,
+            region,
+        }
+    }
+
+    /// Extra properties (roll-ups) for a ward feature in the `wards` collection.
+    #[must_use]
+    pub fn ward_properties(&self, ward: u32) -> serde_json::Map<String, serde_json::Value> {
+        self.wards
+            .get(ward as usize)
+            .map(rollup::flatten)
+            .unwrap_or_default()
+    }
+
+    /// Extra properties (roll-ups) for a district feature in the `districts` collection.
+    #[must_use]
+    pub fn district_properties(&self, district: u32) -> serde_json::Map<String, serde_json::Value> {
+        self.districts
+            .get(district as usize)
+            .map(rollup::flatten)
+            .unwrap_or_default()
+    }
+}
