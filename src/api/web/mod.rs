@@ -17,6 +17,10 @@ use std::path::PathBuf;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use std::convert::Infallible;
+
+use axum::extract::Request;
+use tower::{Service, ServiceExt};
 use tower_http::services::ServeDir;
 
 use super::error::ApiError;
@@ -54,13 +58,42 @@ pub fn routes() -> Routes {
         .files(
             "/web/static",
             "/web/static/{path}",
-            ServeDir::new(dir.join("public")),
+            files(dir.join("public")),
         )
         .files(
             "/web/vendor/maplibre-gl",
             "/web/vendor/maplibre-gl/{path}",
-            ServeDir::new(dir.join("node_modules").join("maplibre-gl").join("dist")),
+            files(dir.join("node_modules").join("maplibre-gl").join("dist")),
         )
+}
+
+/// Serves the files below `dir`. Anything that is not a file there (a name
+/// too long for the file system, bytes that are not UTF-8, `..`) is a 404
+/// problem document, as for every other missing resource.
+fn files(
+    dir: PathBuf,
+) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + Sync
+{
+    let serve = ServeDir::new(dir);
+    ServiceExt::<Request>::map_response(serve, |r: axum::http::Response<_>| {
+        let status = r.status();
+        if status.is_success() || status.is_redirection() {
+            return r.map(axum::body::Body::new);
+        }
+        if status == axum::http::StatusCode::METHOD_NOT_ALLOWED {
+            return ApiError {
+                status,
+                title: "Method not allowed",
+                detail: "files are read with GET or HEAD".into(),
+                parameter: None,
+            }
+            .into_response();
+        }
+        if status.is_server_error() {
+            tracing::warn!(%status, "static file read failed; answered 404");
+        }
+        ApiError::not_found("no file at this path").into_response()
+    })
 }
 
 /// Serves an HTML file from `web/public/`. A missing file is a deployment

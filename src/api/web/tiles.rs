@@ -26,6 +26,17 @@ const EXTENT: u32 = 4096;
 /// Deepest zoom level served.
 const MAX_ZOOM: u8 = 18;
 
+/// A tile address in the path, named so that a bad value is reported by name.
+#[derive(Debug, serde::Deserialize)]
+pub struct TileXyz {
+    /// Zoom (tile matrix).
+    z: u8,
+    /// Column.
+    x: u32,
+    /// Row, optionally with `.mvt` or `.pbf`.
+    y: String,
+}
+
 /// Tile routes.
 pub fn routes() -> Routes {
     Routes::new()
@@ -44,7 +55,7 @@ pub fn routes() -> Routes {
         .route(
             "/collections/lsoa/tiles/WebMercatorQuad/{z}/{x}/{y}",
             get(
-                |s: Snap, p: ApiPath<(u8, u32, String)>, q: Params| async move {
+                |s: Snap, p: ApiPath<TileXyz>, q: Params| async move {
                     tile(s, p, &q, "lsoa")
                 },
             ),
@@ -52,7 +63,7 @@ pub fn routes() -> Routes {
         .route(
             "/collections/wards/tiles/WebMercatorQuad/{z}/{x}/{y}",
             get(
-                |s: Snap, p: ApiPath<(u8, u32, String)>, q: Params| async move {
+                |s: Snap, p: ApiPath<TileXyz>, q: Params| async move {
                     tile(s, p, &q, "wards")
                 },
             ),
@@ -60,7 +71,7 @@ pub fn routes() -> Routes {
         .route(
             "/collections/districts/tiles/WebMercatorQuad/{z}/{x}/{y}",
             get(
-                |s: Snap, p: ApiPath<(u8, u32, String)>, q: Params| async move {
+                |s: Snap, p: ApiPath<TileXyz>, q: Params| async move {
                     tile(s, p, &q, "districts")
                 },
             ),
@@ -365,7 +376,7 @@ fn lsoa_properties(atlas: &Atlas, i: usize) -> serde_json::Map<String, Value> {
 /// `GET /collections/{collection}/tiles/WebMercatorQuad/{z}/{x}/{y}`: one vector tile.
 fn tile(
     Snap(state): Snap,
-    ApiPath((z, x, y)): ApiPath<(u8, u32, String)>,
+    ApiPath(TileXyz { z, x, y }): ApiPath<TileXyz>,
     params: &Params,
     collection: &'static str,
 ) -> Result<Response, ApiError> {

@@ -1,0 +1,284 @@
+//! Every route of the router, walked with bad input: each answers a 4xx
+//! `application/problem+json` naming the parameter at fault (or the missing
+//! resource), never a 5xx, plain text or an empty body. And `/api` documents
+//! exactly the router's routes.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+struct Reply {
+    status: StatusCode,
+    ctype: String,
+    body: String,
+}
+
+impl Reply {
+    fn problem(&self, what: &str) -> Value {
+        assert!(
+            self.status.is_client_error(),
+            "{what}: expected a 4xx, got {} {}",
+            self.status,
+            self.body
+        );
+        assert_eq!(
+            self.ctype, "application/problem+json",
+            "{what}: {} {}",
+            self.status, self.body
+        );
+        let doc: Value = serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("{what}: problem is not JSON ({e}): {}", self.body));
+        assert_eq!(doc["status"], self.status.as_u16(), "{what}: {doc}");
+        assert!(
+            doc["title"].is_string() && doc["detail"].is_string(),
+            "{what}: {doc}"
+        );
+        doc
+    }
+}
+
+async fn send(method: Method, uri: &str) -> Reply {
+    let app = gapmap::api::app(common::app_state());
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "test.local")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.oneshot(req).await.unwrap();
+    let status = response.status();
+    let ctype = response
+        .headers()
+        .get("content-type")
+        .map_or("", |v| v.to_str().unwrap())
+        .to_owned();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    Reply {
+        status,
+        ctype,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// A path template with every parameter replaced: `good` gives values that
+/// name something that exists, otherwise values that cannot.
+fn fill(template: &str, good: bool) -> String {
+    let state = common::app_state().snapshot();
+    let ward = state.atlas.wards[0].code.clone();
+    let lsoa = state.atlas.lsoa21[0].code.clone();
+    template
+        .split('/')
+        .map(|seg| match seg {
+            "{collection_id}" => {
+                if good {
+                    "lsoa".into()
+                } else {
+                    "no-such-collection".into()
+                }
+            }
+            "{feature_id}" => {
+                if good {
+                    lsoa.clone()
+                } else {
+                    "E01999999".into()
+                }
+            }
+            "{code}" => {
+                if good {
+                    ward.clone()
+                } else {
+                    "E05999999".into()
+                }
+            }
+            "{layer}" => {
+                if good {
+                    "wards".into()
+                } else {
+                    "rivers".into()
+                }
+            }
+            "{z}" => {
+                if good {
+                    "0".into()
+                } else {
+                    "zoom".into()
+                }
+            }
+            "{x}" => {
+                if good {
+                    "0".into()
+                } else {
+                    "-1".into()
+                }
+            }
+            "{y}" => {
+                if good {
+                    "0".into()
+                } else {
+                    "row".into()
+                }
+            }
+            "{path}" => {
+                if good {
+                    "index.html".into()
+                } else {
+                    "a".repeat(256)
+                }
+            }
+            other => other.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Pages and files read their URL in the browser (shareable links carry
+/// state), so they ignore query strings rather than refuse them.
+fn ignores_query(template: &str) -> bool {
+    template == "/map" || template == "/wards/{code}" || template.ends_with("{path}")
+}
+
+#[tokio::test]
+async fn every_route_answers_bad_path_values_with_a_problem() {
+    for template in gapmap::api::route_paths() {
+        if !template.contains('{') {
+            continue;
+        }
+        let uri = fill(template, false);
+        let reply = send(Method::GET, &uri).await;
+        let doc = reply.problem(&format!("GET {uri}"));
+        if reply.status == StatusCode::BAD_REQUEST {
+            let p = doc["parameter"].as_str().unwrap_or_default().to_owned();
+            assert!(
+                ["z", "x", "y"].contains(&p.as_str()),
+                "GET {uri}: names {p}: {doc}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_route_refuses_unknown_and_repeated_parameters_naming_them() {
+    let api: Value = serde_json::from_str(&send(Method::GET, "/api?f=json").await.body).unwrap();
+    for template in gapmap::api::route_paths() {
+        if ignores_query(template) {
+            continue;
+        }
+        let path = fill(template, true);
+        let uri = format!("{path}?zz_unknown=1");
+        let doc = send(Method::GET, &uri).await.problem(&format!("GET {uri}"));
+        assert_eq!(doc["status"], 400, "GET {uri}: {doc}");
+        assert_eq!(doc["parameter"], "zz_unknown", "GET {uri}: {doc}");
+        assert!(
+            doc["detail"].as_str().unwrap().contains("expected one of"),
+            "GET {uri}: the accepted parameters are listed: {doc}"
+        );
+        // The first documented query parameter, given twice.
+        let doc_path = template
+            .replace("{collection_id}", "{collectionId}")
+            .replace("{feature_id}", "{featureId}");
+        let params = api["paths"][&doc_path]["get"]["parameters"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let resolve = |p: &Value| -> Value {
+            p["$ref"].as_str().map_or_else(
+                || p.clone(),
+                |r| api["components"]["parameters"][r.rsplit('/').next().unwrap()].clone(),
+            )
+        };
+        if let Some(q) = params.iter().map(resolve).find(|p| p["in"] == "query") {
+            let name = q["name"].as_str().unwrap();
+            let uri = format!("{path}?{name}=1&{name}=1");
+            let doc = send(Method::GET, &uri).await.problem(&format!("GET {uri}"));
+            assert_eq!(doc["parameter"], name, "GET {uri}: {doc}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_route_refuses_other_methods_with_a_problem() {
+    for template in gapmap::api::route_paths() {
+        if template.ends_with("{path}") {
+            continue; // static files: ServeDir answers 405 itself, covered below
+        }
+        let uri = fill(template, true);
+        let reply = send(Method::DELETE, &uri).await;
+        assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "DELETE {uri}");
+        reply.problem(&format!("DELETE {uri}"));
+    }
+}
+
+#[tokio::test]
+async fn unknown_paths_and_long_file_names_are_404_problems() {
+    for uri in [
+        "/nothing/here".to_owned(),
+        format!("/web/static/{}", "a".repeat(256)),
+        format!("/web/static/{}", "a".repeat(5000)),
+        "/web/static/%FF%FE".to_owned(),
+        "/web/static/../Cargo.toml".to_owned(),
+        "/collections/%FF/items".to_owned(),
+    ] {
+        let reply = send(Method::GET, &uri).await;
+        assert!(
+            reply.status == StatusCode::NOT_FOUND || reply.status == StatusCode::BAD_REQUEST,
+            "GET {uri}: {}",
+            reply.status
+        );
+        reply.problem(&format!("GET {uri}"));
+    }
+}
+
+/// `{name}` → `{}`, so that axum's and OpenAPI's parameter names compare.
+fn shape(path: &str) -> String {
+    path.split('/')
+        .map(|s| if s.starts_with('{') { "{}" } else { s })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Whether a documented path is the route template or an instance of it
+/// (`/collections/lsoa/items` of `/collections/{}/items`).
+fn instance_of(doc: &str, route: &str) -> bool {
+    let (d, r): (Vec<&str>, Vec<&str>) = (doc.split('/').collect(), route.split('/').collect());
+    d.len() == r.len() && d.iter().zip(&r).all(|(a, b)| a == b || *b == "{}")
+}
+
+#[tokio::test]
+async fn the_api_document_describes_exactly_the_routes() {
+    let api: Value = serde_json::from_str(&send(Method::GET, "/api?f=json").await.body).unwrap();
+    let documented: BTreeSet<String> = api["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| shape(k))
+        .collect();
+    let routes: BTreeSet<String> = gapmap::api::route_paths()
+        .iter()
+        .map(|r| shape(r))
+        .collect();
+    let undocumented: Vec<&String> = routes.difference(&documented).collect();
+    assert!(
+        undocumented.is_empty(),
+        "routes missing from /api: {undocumented:?}"
+    );
+    let unknown: Vec<&String> = documented
+        .iter()
+        .filter(|d| !routes.iter().any(|r| instance_of(d, r)))
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "/api paths no route serves: {unknown:?}"
+    );
+    // Every documented operation declares its error responses.
+    for (path, item) in api["paths"].as_object().unwrap() {
+        let responses = item["get"]["responses"].as_object().unwrap();
+        assert!(responses.contains_key("200"), "{path}");
+    }
+}
