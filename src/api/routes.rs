@@ -78,7 +78,6 @@ impl Routes {
     }
 
     /// The router and the path templates it serves.
-    #[must_use]
     pub fn into_parts(self) -> (Router<Arc<AppState>>, Vec<&'static str>) {
         (self.router, self.paths)
     }

@@ -19,6 +19,7 @@ pub mod links;
 pub mod model;
 pub mod openapi;
 pub mod params;
+pub mod provider;
 pub mod queryables;
 pub mod respond;
 
@@ -151,8 +152,8 @@ async fn collection_page(
     uri: Uri,
 ) -> Response {
     document(&state, &headers, uri, media::JSON, |ogc, base| {
-        ogc.collection(&id)
-            .map(|c| collections::describe(c, base))
+        ogc.provider(&id)
+            .map(|c| c.describe(base))
             .ok_or_else(|| unknown_collection(ogc, &id))
     })
     .into_response()
@@ -165,8 +166,8 @@ async fn queryables_page(
     uri: Uri,
 ) -> Response {
     document(&state, &headers, uri, media::SCHEMA, |ogc, base| {
-        ogc.collection(&id)
-            .map(|c| queryables::document(c, base))
+        ogc.provider(&id)
+            .map(|c| c.queryables(base))
             .ok_or_else(|| unknown_collection(ogc, &id))
     })
     .into_response()
@@ -175,12 +176,12 @@ async fn queryables_page(
 fn items(state: &Snapshot, id: &str, headers: &HeaderMap, uri: Uri) -> Result<Response, ApiError> {
     let ogc = &state.ogc;
     let c = ogc
-        .collection(id)
+        .provider(id)
         .ok_or_else(|| unknown_collection(ogc, id))?;
     let info = RequestInfo::new(headers, uri);
     let params = Params::from_uri(&info.uri)?;
     let format = params::format(&params, info.accept.as_deref())?;
-    let q = items::ItemsQuery::parse(c, &params)?;
+    let q = c.parse_items(&params)?;
     let etag = info.etag(state.tag, format, "");
     let content_type = if format == Format::Html {
         media::HTML
@@ -193,13 +194,12 @@ fn items(state: &Snapshot, id: &str, headers: &HeaderMap, uri: Uri) -> Result<Re
         content_type,
         &[("content-crs", crs::content_crs(q.crs))],
         || {
-            let selected = q.select(c);
-            let text = items::write_page(c, &q, &params, &info.base, &selected);
+            let text = c.write_items(&q, &params, &info.base);
             match format {
                 Format::Json => Ok(text),
                 Format::Html => {
                     let doc: Value = serde_json::from_str(&text).map_err(ApiError::internal)?;
-                    Ok(html::page(&c.title, &doc))
+                    Ok(html::page(c.title(), &doc))
                 }
             }
         },
@@ -224,17 +224,17 @@ fn feature(
 ) -> Result<Response, ApiError> {
     let ogc = &state.ogc;
     let c = ogc
-        .collection(id)
+        .provider(id)
         .ok_or_else(|| unknown_collection(ogc, id))?;
-    let f = c
-        .by_id
-        .get(fid)
-        .and_then(|&i| c.features.get(i))
-        .ok_or_else(|| ApiError::not_found(format!("no feature '{fid}' in collection '{id}'")))?;
+    let missing = || ApiError::not_found(format!("no feature '{fid}' in collection '{id}'"));
     let info = RequestInfo::new(headers, uri);
     let params = Params::from_uri(&info.uri)?;
     let format = params::format(&params, info.accept.as_deref())?;
-    let (out_crs, only) = items::parse_single(c, &params)?;
+    let (out_crs, only) = c.parse_item(&params)?;
+    // A missing feature is a 404 even when the client holds an ETag.
+    if !c.contains(fid) {
+        return Err(missing());
+    }
     let etag = info.etag(state.tag, format, "");
     let content_type = if format == Format::Html {
         media::HTML
@@ -247,12 +247,14 @@ fn feature(
         content_type,
         &[("content-crs", crs::content_crs(out_crs))],
         || {
-            let text = items::write_single(c, f, out_crs, only.as_deref(), &info.base);
+            let text = c
+                .write_item(fid, out_crs, only.as_deref(), &info.base)
+                .ok_or_else(missing)?;
             match format {
                 Format::Json => Ok(text),
                 Format::Html => {
                     let doc: Value = serde_json::from_str(&text).map_err(ApiError::internal)?;
-                    Ok(html::page(&format!("{} {}", c.title, f.id), &doc))
+                    Ok(html::page(&format!("{} {fid}", c.title()), &doc))
                 }
             }
         },

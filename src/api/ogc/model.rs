@@ -229,4 +229,10 @@ impl OgcState {
     pub fn collection(&self, id: &str) -> Option<&Collection> {
         self.collections.get(*self.by_id.get(id)?)
     }
+
+    /// The provider serving collection `id`: what the handlers read through.
+    pub fn provider(&self, id: &str) -> Option<&dyn super::provider::CollectionProvider> {
+        self.collection(id)
+            .map(|c| c as &dyn super::provider::CollectionProvider)
+    }
 }
