@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use geo::{Distance, Euclidean, Point, Rect};
 
+use super::dedupe::EarlierAssets;
 use super::{provenance, to_idx, BuildError, Timer};
 use crate::atlas::area::Lsoa21;
 use crate::atlas::asset::{Asset, AssetSource, Category, CategoryIdx, SourceIdx};
@@ -106,7 +107,11 @@ fn add_source(
     report: &mut LoadReport,
 ) {
     let (mut dupes, mut beyond) = (0, 0);
-    let first_new = assets.len();
+    // Indexed once, before this source adds any: a source is compared
+    // with earlier sources only, never with itself.
+    let earlier = source_cfg
+        .dedupe_within_m
+        .map(|within| (within, EarlierAssets::of(assets)));
     for raw in rows {
         let Some(category) = categories.iter().position(|c| c.id == raw.category) else {
             continue;
@@ -121,12 +126,8 @@ fn add_source(
             beyond += 1;
             continue;
         }
-        if let Some(within) = source_cfg.dedupe_within_m {
-            let duplicate = assets[..first_new].iter().any(|a| {
-                usize::from(a.category) == category
-                    && Euclidean.distance(a.location.bng, location.bng) <= within
-            });
-            if duplicate {
+        if let Some((within, earlier)) = &earlier {
+            if earlier.has_within(category, location.bng, *within) {
                 dupes += 1;
                 continue;
             }

@@ -10,6 +10,7 @@
 
 mod areas;
 mod assets;
+mod dedupe;
 mod postcodes;
 mod provenance;
 mod read;
