@@ -201,10 +201,13 @@ fn list_files(
         let file = File::open(&root).map_err(|e| open_error(&root, &e))?;
         let archive = zip::ZipArchive::new(file).map_err(|e| open_error(&root, &e))?;
         let prefix = format!("{folder}/");
+        // Names that are not valid UTF-8 (or CP437) cannot be Code-Point
+        // CSVs; they are skipped like any other non-CSV entry.
         let names = archive
             .file_names()
+            .filter_map(Result::ok)
             .filter(|n| n.starts_with(&prefix) && is_csv(n))
-            .map(str::to_owned)
+            .map(std::borrow::Cow::into_owned)
             .collect();
         (Container::Zip(root), names)
     };

@@ -1,0 +1,298 @@
+//! Districts, wards and LSOAs of both vintages, joined by code; the links
+//! between them; and their envelope indexes.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::read::AreaReads;
+use super::region::Members;
+use super::{to_idx, BuildError, Timer};
+use crate::atlas::area::{AreaIdx, District, Lsoa11, Lsoa21, Ward};
+use crate::atlas::index::AreaIndex;
+use crate::atlas::CodeLookup;
+use crate::model::{IndicatorValue, RuralUrban};
+use crate::sources::tables::{DeprivationValues, LsoaChangeRow};
+use crate::sources::RawArea;
+
+/// The region's areas, each layer sorted by code, linked to each other.
+pub(super) struct Areas {
+    /// 2021 LSOAs.
+    pub lsoa21: Vec<Lsoa21>,
+    /// 2011 LSOAs.
+    pub lsoa11: Vec<Lsoa11>,
+    /// 2024 wards (every ward in the lookup, with or without a boundary).
+    pub wards: Vec<Ward>,
+    /// Districts.
+    pub districts: Vec<District>,
+    /// Code → position in each layer.
+    pub lookup: AreaLookups,
+}
+
+/// Code → position maps of the area layers.
+pub(super) struct AreaLookups {
+    /// 2021 LSOAs.
+    pub lsoa21: HashMap<String, AreaIdx>,
+    /// 2011 LSOAs.
+    pub lsoa11: HashMap<String, AreaIdx>,
+    /// Wards.
+    pub wards: HashMap<String, AreaIdx>,
+    /// Districts.
+    pub districts: HashMap<String, AreaIdx>,
+}
+
+/// Envelope indexes of the area layers.
+pub(super) struct AreaIndexes {
+    /// 2021 LSOAs.
+    pub lsoa21: AreaIndex,
+    /// 2011 LSOAs.
+    pub lsoa11: AreaIndex,
+    /// Wards with a boundary.
+    pub wards: AreaIndex,
+    /// Districts.
+    pub districts: AreaIndex,
+}
+
+/// Joins the area reads by code: districts, wards (from the region's lookup
+/// rows), 2021 LSOAs with their deprivation, residents, classification, ward
+/// and district, 2011 LSOAs with theirs, then the 2011 ↔ 2021 links and the
+/// ward and district member lists.
+pub(super) fn join(reads: AreaReads, members: &Members<'_>, changes: &[LsoaChangeRow]) -> Areas {
+    let AreaReads {
+        lsoa21: lsoa21_raw,
+        lsoa11: lsoa11_raw,
+        wards: ward_raw,
+        districts: district_raw,
+        imd2025,
+        imd2019,
+        population,
+        rural_urban,
+        ward17,
+    } = reads;
+    let mut districts = districts(district_raw);
+    let district_lookup = CodeLookup::of(&districts, |d| &d.code);
+    let mut wards = wards(ward_raw, members, &district_lookup);
+    let ward_lookup = CodeLookup::of(&wards, |w| &w.code);
+    let mut lsoa21 = lsoa21(
+        lsoa21_raw,
+        members,
+        imd2025.values,
+        &population,
+        &rural_urban,
+        &ward_lookup,
+        &district_lookup,
+    );
+    let lsoa21_lookup = CodeLookup::of(&lsoa21, |l| &l.code);
+    let mut lsoa11 = lsoa11(lsoa11_raw, imd2019, &ward17);
+    let lsoa11_lookup = CodeLookup::of(&lsoa11, |l| &l.code);
+    link_vintages(
+        changes,
+        &mut lsoa11,
+        &lsoa11_lookup,
+        &mut lsoa21,
+        &lsoa21_lookup,
+    );
+    link_members(&lsoa21, &mut wards, &mut districts);
+    Areas {
+        lsoa21,
+        lsoa11,
+        wards,
+        districts,
+        lookup: AreaLookups {
+            lsoa21: lsoa21_lookup,
+            lsoa11: lsoa11_lookup,
+            wards: ward_lookup,
+            districts: district_lookup,
+        },
+    }
+}
+
+/// Districts from their boundaries, sorted by code, with no members yet.
+fn districts(raw: Vec<RawArea>) -> Vec<District> {
+    let mut districts: Vec<District> = raw
+        .into_iter()
+        .map(|a| District {
+            code: a.code,
+            name: a.name,
+            geometry: a.geometry,
+            wards: Vec::new(),
+            lsoas: Vec::new(),
+        })
+        .collect();
+    districts.sort_by(|a, b| a.code.cmp(&b.code));
+    districts
+}
+
+/// Every ward the region's lookup rows name, sorted by code, with its
+/// boundary where one was published (and a note saying which), and its
+/// district; no LSOAs yet.
+fn wards(
+    raw: Vec<RawArea>,
+    members: &Members<'_>,
+    district_lookup: &HashMap<String, AreaIdx>,
+) -> Vec<Ward> {
+    let shapes: HashMap<String, RawArea> = raw.into_iter().map(|a| (a.code.clone(), a)).collect();
+    let mut meta: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
+    for r in &members.rows {
+        meta.insert(&r.ward_code, (&r.ward_name, &r.district_code));
+    }
+    meta.iter()
+        .map(|(code, (name, district))| {
+            let shape = shapes.get(*code);
+            let geometry_note = match shape {
+                Some(s) => match &s.original_code {
+                    Some(old) => {
+                        format!("December 2022 boundary of {old}, recoded to {code} in 2024")
+                    }
+                    None => "December 2022 boundary".to_owned(),
+                },
+                None => "no published boundary for this ward code".to_owned(),
+            };
+            Ward {
+                code: (*code).to_owned(),
+                name: (*name).to_owned(),
+                district: district_lookup.get(*district).copied(),
+                geometry: shape.map(|s| s.geometry.clone()),
+                geometry_note,
+                lsoas: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+/// 2021 LSOAs from their boundaries, sorted by code, with IMD 2025 values,
+/// residents, rural/urban class, and the ward and district of their lookup
+/// row; no 2011 links yet.
+fn lsoa21(
+    raw: Vec<RawArea>,
+    members: &Members<'_>,
+    mut imd: HashMap<String, Vec<IndicatorValue>>,
+    population: &HashMap<String, u32>,
+    rural_urban: &HashMap<String, RuralUrban>,
+    ward_lookup: &HashMap<String, AreaIdx>,
+    district_lookup: &HashMap<String, AreaIdx>,
+) -> Vec<Lsoa21> {
+    let row_of: HashMap<&str, _> = members.rows.iter().map(|r| (r.lsoa.as_str(), r)).collect();
+    let mut lsoa21: Vec<Lsoa21> = raw
+        .into_iter()
+        .map(|a| {
+            let row = row_of.get(a.code.as_str());
+            Lsoa21 {
+                imd: imd.remove(&a.code).unwrap_or_default(),
+                residents: population.get(&a.code).copied(),
+                rural_urban: rural_urban.get(&a.code).cloned(),
+                ward: row.and_then(|r| ward_lookup.get(r.ward_code.as_str()).copied()),
+                district: row.and_then(|r| district_lookup.get(r.district_code.as_str()).copied()),
+                lsoa11: Vec::new(),
+                code: a.code,
+                name: a.name,
+                geometry: a.geometry,
+            }
+        })
+        .collect();
+    lsoa21.sort_by(|a, b| a.code.cmp(&b.code));
+    lsoa21
+}
+
+/// 2011 LSOAs from their boundaries, sorted by code, with IMD 2019 values,
+/// the 2015 population and the 2017 ward; no 2021 links yet.
+fn lsoa11(
+    raw: Vec<RawArea>,
+    mut imd: DeprivationValues,
+    ward17: &HashMap<String, String>,
+) -> Vec<Lsoa11> {
+    let mut lsoa11: Vec<Lsoa11> = raw
+        .into_iter()
+        .map(|a| Lsoa11 {
+            imd: imd.values.remove(&a.code).unwrap_or_default(),
+            population_2015: imd.population.get(&a.code).copied(),
+            ward17: ward17.get(&a.code).cloned(),
+            district_code: None,
+            lsoa21: Vec::new(),
+            code: a.code,
+            name: a.name,
+            geometry: a.geometry,
+        })
+        .collect();
+    lsoa11.sort_by(|a, b| a.code.cmp(&b.code));
+    lsoa11
+}
+
+/// Links 2011 and 2021 LSOAs both ways from the change lookup rows whose
+/// two codes are both in the region, and gives 2011 LSOAs their district.
+fn link_vintages(
+    changes: &[LsoaChangeRow],
+    lsoa11: &mut [Lsoa11],
+    lsoa11_lookup: &HashMap<String, AreaIdx>,
+    lsoa21: &mut [Lsoa21],
+    lsoa21_lookup: &HashMap<String, AreaIdx>,
+) {
+    for c in changes {
+        if let (Some(&i11), Some(&i21)) =
+            (lsoa11_lookup.get(&c.lsoa11), lsoa21_lookup.get(&c.lsoa21))
+        {
+            lsoa11[i11 as usize].lsoa21.push((i21, c.change));
+            lsoa11[i11 as usize].district_code = Some(c.district_code.clone());
+            lsoa21[i21 as usize].lsoa11.push((i11, c.change));
+        }
+    }
+}
+
+/// Fills the LSOA lists of wards and districts and the ward lists of
+/// districts, each in index order.
+fn link_members(lsoa21: &[Lsoa21], wards: &mut [Ward], districts: &mut [District]) {
+    for (i, l) in lsoa21.iter().enumerate() {
+        if let Some(w) = l.ward {
+            wards[w as usize].lsoas.push(to_idx(i));
+        }
+        if let Some(d) = l.district {
+            districts[d as usize].lsoas.push(to_idx(i));
+        }
+    }
+    for (i, w) in wards.iter().enumerate() {
+        if let Some(d) = w.district {
+            districts[d as usize].wards.push(to_idx(i));
+        }
+    }
+}
+
+/// Builds the envelope indexes of every area layer (timed as `index/areas`).
+///
+/// # Errors
+/// None in practice; the signature follows [`Timer::time`].
+pub(super) fn index(areas: &Areas, timer: &Timer<'_>) -> Result<AreaIndexes, BuildError> {
+    timer.time(
+        "index/areas",
+        |_: &AreaIndexes| areas.lsoa21.len(),
+        || {
+            Ok(AreaIndexes {
+                lsoa21: AreaIndex::build(
+                    areas
+                        .lsoa21
+                        .iter()
+                        .enumerate()
+                        .map(|(i, l)| (to_idx(i), &l.geometry)),
+                ),
+                lsoa11: AreaIndex::build(
+                    areas
+                        .lsoa11
+                        .iter()
+                        .enumerate()
+                        .map(|(i, l)| (to_idx(i), &l.geometry)),
+                ),
+                wards: AreaIndex::build(
+                    areas
+                        .wards
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, w)| Some((to_idx(i), w.geometry.as_ref()?))),
+                ),
+                districts: AreaIndex::build(
+                    areas
+                        .districts
+                        .iter()
+                        .enumerate()
+                        .map(|(i, d)| (to_idx(i), &d.geometry)),
+                ),
+            })
+        },
+    )
+}

@@ -1,0 +1,242 @@
+//! Assets: geocoded, placed in 2021 LSOAs, kept when in or near the region,
+//! de-duplicated against earlier sources, given unique ids, and indexed.
+
+use std::collections::HashMap;
+
+use geo::{Distance, Euclidean, Point, Rect};
+
+use super::dedupe::EarlierAssets;
+use super::{provenance, to_idx, BuildError, Timer};
+use crate::atlas::area::Lsoa21;
+use crate::atlas::asset::{Asset, AssetSource, Category, CategoryIdx, SourceIdx};
+use crate::atlas::index::{AreaIndex, AssetIndex};
+use crate::atlas::report::{LoadReport, Unplaced};
+use crate::config::{AssetSourceConfig, AtlasConfig};
+use crate::model::{Crs, DualPoint};
+use crate::sources::{Location, RawAsset, SourceAssets};
+
+/// The assets kept, with the categories and sources they refer to.
+pub(super) struct PlacedAssets {
+    /// Assets sorted by (unique) id.
+    pub assets: Vec<Asset>,
+    /// Categories in configuration order, each listing the sources that
+    /// supplied at least one kept asset.
+    pub categories: Vec<Category>,
+    /// Sources in configuration order.
+    pub sources: Vec<AssetSource>,
+}
+
+/// What placing an asset needs to know about the region.
+struct Region<'a> {
+    /// Positions of the postcodes asset rows name.
+    postcodes: &'a HashMap<String, DualPoint>,
+    /// The region's 2021 LSOAs.
+    lsoa21: &'a [Lsoa21],
+    /// Their envelope index.
+    index: &'a AreaIndex,
+    /// Assets up to this far (BNG metres) outside every LSOA are kept.
+    buffer: f64,
+}
+
+/// Places every source's assets in turn, in configuration order, recording
+/// filtered, unplaced, duplicate and out-of-region rows in `report`; then
+/// makes ids unique and sorts assets by id.
+pub(super) fn place_all(
+    cfg: &AtlasConfig,
+    reads: Vec<SourceAssets>,
+    postcodes: &HashMap<String, DualPoint>,
+    lsoa21: &[Lsoa21],
+    index: &AreaIndex,
+    buffer: f64,
+    report: &mut LoadReport,
+) -> PlacedAssets {
+    let region = Region {
+        postcodes,
+        lsoa21,
+        index,
+        buffer,
+    };
+    let mut categories: Vec<Category> = cfg
+        .categories
+        .iter()
+        .map(|c| Category {
+            id: c.id.clone(),
+            label: c.label.clone(),
+            sources: Vec::new(),
+        })
+        .collect();
+    let mut sources = Vec::new();
+    let mut assets: Vec<Asset> = Vec::new();
+    for (si, (source_cfg, read)) in cfg.asset_sources.iter().zip(reads).enumerate() {
+        let source_idx = SourceIdx::try_from(si).unwrap_or(SourceIdx::MAX);
+        sources.push(provenance::asset_source(source_cfg));
+        report
+            .filtered_out
+            .push((source_cfg.id.clone(), read.filtered_out));
+        add_source(
+            source_cfg,
+            source_idx,
+            read.assets,
+            &region,
+            &mut categories,
+            &mut assets,
+            report,
+        );
+    }
+    make_ids_unique(&mut assets);
+    assets.sort_by(|a, b| a.id.cmp(&b.id));
+    PlacedAssets {
+        assets,
+        categories,
+        sources,
+    }
+}
+
+/// Adds one source's rows to `assets`: rows of unknown categories are
+/// skipped, rows that cannot be geocoded are reported as unplaced, rows
+/// beyond the region's buffer are counted, and, when the source has
+/// `dedupe_within_m`, rows within that distance of an asset of the same
+/// category from an earlier source are counted as duplicates.
+fn add_source(
+    source_cfg: &AssetSourceConfig,
+    source_idx: SourceIdx,
+    rows: Vec<RawAsset>,
+    region: &Region<'_>,
+    categories: &mut [Category],
+    assets: &mut Vec<Asset>,
+    report: &mut LoadReport,
+) {
+    let (mut dupes, mut beyond) = (0, 0);
+    // Indexed once, before this source adds any: a source is compared
+    // with earlier sources only, never with itself.
+    let earlier = source_cfg
+        .dedupe_within_m
+        .map(|within| (within, EarlierAssets::of(assets)));
+    for raw in rows {
+        let Some(category) = categories.iter().position(|c| c.id == raw.category) else {
+            continue;
+        };
+        let Some(location) = geocode(&raw, &source_cfg.id, region.postcodes, report) else {
+            continue;
+        };
+        let lsoa = region.index.containing(location.lonlat, Crs::Crs84, |i| {
+            region.lsoa21.get(i as usize).map(|l| &l.geometry)
+        });
+        if lsoa.is_none() && !near_region(location.bng, region) {
+            beyond += 1;
+            continue;
+        }
+        if let Some((within, earlier)) = &earlier {
+            if earlier.has_within(category, location.bng, *within) {
+                dupes += 1;
+                continue;
+            }
+        }
+        let l = lsoa.and_then(|i| region.lsoa21.get(i as usize));
+        assets.push(Asset {
+            id: format!("{}-{}", source_cfg.id, raw.key),
+            name: raw.name,
+            category: u16::try_from(category).unwrap_or(u16::MAX),
+            source: source_idx,
+            location,
+            address: raw.address,
+            postcode: raw.postcode,
+            area_m2: raw.area_m2,
+            lsoa21: lsoa,
+            ward: l.and_then(|l| l.ward),
+            district: l.and_then(|l| l.district),
+            in_region: lsoa.is_some(),
+        });
+        if let Some(c) = categories.get_mut(category) {
+            if !c.sources.contains(&source_idx) {
+                c.sources.push(source_idx);
+            }
+        }
+    }
+    report.duplicates.push((source_cfg.id.clone(), dupes));
+    report.beyond_region.push((source_cfg.id.clone(), beyond));
+}
+
+/// The row's position: its point, or its postcode's; `None` (reported in
+/// `report` as unplaced, with the reason) when it has neither.
+fn geocode(
+    raw: &RawAsset,
+    source: &str,
+    postcodes: &HashMap<String, DualPoint>,
+    report: &mut LoadReport,
+) -> Option<DualPoint> {
+    let reason = match &raw.location {
+        Location::Point(p) => return Some(*p),
+        Location::Postcode(pc) => match postcodes.get(pc) {
+            Some(p) => return Some(*p),
+            None => format!("postcode {pc} not in Code-Point Open"),
+        },
+        Location::Unplaced(reason) => reason.clone(),
+    };
+    report.unplaced.push(Unplaced {
+        source: source.to_owned(),
+        row: raw.row,
+        name: raw.name.clone(),
+        reason,
+    });
+    None
+}
+
+/// Whether a BNG point lies within the region's buffer of any region LSOA.
+fn near_region(point: Point<f64>, region: &Region<'_>) -> bool {
+    let buffer = region.buffer;
+    let search = Rect::new(
+        (point.x() - buffer, point.y() - buffer),
+        (point.x() + buffer, point.y() + buffer),
+    );
+    region
+        .index
+        .envelope_candidates(search, Crs::Bng)
+        .filter_map(|i| region.lsoa21.get(i as usize))
+        .any(|l| Euclidean.distance(&point, &l.geometry.bng) <= buffer)
+}
+
+/// Appends `-2`, `-3`... to repeated ids so that every id is unique.
+fn make_ids_unique(assets: &mut [Asset]) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for a in assets.iter_mut() {
+        let n = seen.entry(a.id.clone()).or_insert(0);
+        *n += 1;
+        if *n > 1 {
+            a.id = format!("{}-{}", a.id, n);
+        }
+    }
+}
+
+/// Builds the asset point index (timed as `index/assets`).
+///
+/// # Errors
+/// None in practice; the signature follows [`Timer::time`].
+pub(super) fn index(
+    assets: &[Asset],
+    categories: usize,
+    timer: &Timer<'_>,
+) -> Result<AssetIndex, BuildError> {
+    timer.time(
+        "index/assets",
+        |_: &AssetIndex| assets.len(),
+        || {
+            Ok(AssetIndex::build(
+                categories,
+                assets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, a)| (to_idx(i), usize::from(a.category), a.location)),
+            ))
+        },
+    )
+}
+
+/// Category id → position.
+pub(super) fn category_lookup(categories: &[Category]) -> HashMap<String, CategoryIdx> {
+    categories
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Some((c.id.clone(), u16::try_from(i).ok()?)))
+        .collect()
+}

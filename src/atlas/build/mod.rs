@@ -1,0 +1,201 @@
+//! Builds the atlas: reads every configured source (in parallel where they are
+//! independent), restricts them to the region, joins them by code, geocodes
+//! assets, places assets and postcodes in LSOAs, and builds the indexes.
+//!
+//! [`load`] is the recipe; each step lives in its own module:
+//! [`region`] (which areas belong to the region), [`read`] (the independent
+//! reads), [`areas`] (joining areas by code), [`postcodes`] (placing the
+//! gazetteer), [`assets`] (geocoding, placing and de-duplicating assets) and
+//! [`provenance`] (what the atlas says about its sources).
+
+mod areas;
+mod assets;
+mod dedupe;
+mod postcodes;
+mod provenance;
+mod read;
+mod region;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::area::AreaIdx;
+use super::report::{LoadReport, StepTiming};
+use super::{Atlas, CodeLookup, Indexes, RegionInfo};
+use crate::config::{AtlasConfig, ConfigError};
+use crate::sources::SourceError;
+
+/// Why the atlas could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The definition is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A source could not be read.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The sources do not join up.
+    #[error("{0}")]
+    Join(String),
+}
+
+/// Receives progress while the atlas loads (the CLI draws it).
+pub trait LoadObserver: Sync {
+    /// A step finished.
+    fn step_done(&self, _step: &str, _records: usize, _elapsed: Duration) {}
+    /// Progress through the postcode files.
+    fn postcode_files(&self, _done: usize, _total: usize) {}
+}
+
+/// An observer that ignores everything.
+pub struct Quiet;
+impl LoadObserver for Quiet {}
+
+/// Where to load from and what.
+#[derive(Debug, Clone)]
+pub struct LoadRequest<'a> {
+    /// Atlas definition.
+    pub config: &'a AtlasConfig,
+    /// Data directory that paths are relative to.
+    pub data_dir: &'a Path,
+    /// Region name (a key of `[regions]`).
+    pub region: &'a str,
+}
+
+/// Times the steps of a load, tells the observer, and keeps the timings for
+/// the [`LoadReport`]. Shared by the parallel readers.
+struct Timer<'a> {
+    steps: std::sync::Mutex<Vec<StepTiming>>,
+    observer: &'a dyn LoadObserver,
+}
+
+impl<'a> Timer<'a> {
+    /// A timer with no steps yet.
+    fn new(observer: &'a dyn LoadObserver) -> Self {
+        Self {
+            steps: std::sync::Mutex::new(Vec::new()),
+            observer,
+        }
+    }
+
+    /// Runs `f` as the step `step`, recording its wall time and the number
+    /// of records `count` finds in its result. Failed steps are not recorded.
+    fn time<T>(
+        &self,
+        step: &str,
+        count: impl Fn(&T) -> usize,
+        f: impl FnOnce() -> Result<T, BuildError>,
+    ) -> Result<T, BuildError> {
+        let start = Instant::now();
+        let value = f()?;
+        let elapsed = start.elapsed();
+        let records = count(&value);
+        self.observer.step_done(step, records, elapsed);
+        if let Ok(mut s) = self.steps.lock() {
+            s.push(StepTiming {
+                step: step.to_owned(),
+                records,
+                elapsed,
+            });
+        }
+        Ok(value)
+    }
+
+    /// The recorded steps, in the order they finished.
+    fn into_steps(self) -> Vec<StepTiming> {
+        self.steps.into_inner().unwrap_or_default()
+    }
+}
+
+/// A position as an [`AreaIdx`] (saturating: the atlas never holds that many).
+fn to_idx(i: usize) -> AreaIdx {
+    AreaIdx::try_from(i).unwrap_or(AreaIdx::MAX)
+}
+
+/// Loads and joins everything.
+///
+/// # Errors
+/// A missing or malformed source, or a region that matches nothing.
+pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas, BuildError> {
+    let started = Instant::now();
+    let cfg = req.config;
+    let region_cfg = cfg.region(req.region)?;
+    let timer = Timer::new(observer);
+    let in_region = region::InRegion(region_cfg);
+
+    // 1. Lookups decide which areas belong to the region.
+    let ward_rows = region::read_ward_lookup(req, &timer)?;
+    let members = region::Members::of(&ward_rows, in_region, req)?;
+    let changes = region::read_lsoa_changes(req, &timer)?;
+    let lsoa11_codes = region::lsoa11_codes(&changes, in_region);
+
+    // 2. Independent reads, in parallel.
+    let reads = read::read_all(req, &timer, in_region, &members, &lsoa11_codes)?;
+
+    // 3. Districts, wards, LSOAs, joined by code.
+    let areas = areas::join(reads.areas, &members, &changes);
+    let area_indexes = areas::index(&areas, &timer)?;
+
+    // 4. Postcodes: the region's are placed in LSOAs (as access origins);
+    // those the asset lists name are looked up anywhere.
+    let found = postcodes::locate_asset_postcodes(&reads.postcodes, &reads.assets)?;
+    let (postcodes, postcodes_outside_lsoas) = postcodes::place(
+        reads.postcodes.region,
+        &area_indexes.lsoa21,
+        &areas.lsoa21,
+        &timer,
+    )?;
+
+    // 5. Assets: geocode, place, keep those in or near the region, dedupe.
+    let mut report = LoadReport::default();
+    let placed = assets::place_all(
+        cfg,
+        reads.assets,
+        &found,
+        &areas.lsoa21,
+        &area_indexes.lsoa21,
+        region_cfg.edge_buffer_m,
+        &mut report,
+    );
+    let asset_index = assets::index(&placed.assets, placed.categories.len(), &timer)?;
+
+    // 6. Code lookups, provenance and the load report.
+    let lookup = CodeLookup {
+        lsoa21: areas.lookup.lsoa21,
+        lsoa11: areas.lookup.lsoa11,
+        wards: areas.lookup.wards,
+        districts: areas.lookup.districts,
+        assets: CodeLookup::of(&placed.assets, |a| &a.id),
+        categories: assets::category_lookup(&placed.categories),
+    };
+    report.postcodes_outside_lsoas = postcodes_outside_lsoas;
+    report.steps = timer.into_steps();
+    report.total = started.elapsed();
+    Ok(Atlas {
+        region: RegionInfo {
+            id: req.region.to_owned(),
+            name: region_cfg.name.clone(),
+            edge_buffer_m: region_cfg.edge_buffer_m,
+        },
+        lsoa21: areas.lsoa21,
+        lsoa11: areas.lsoa11,
+        wards: areas.wards,
+        districts: areas.districts,
+        imd2025: provenance::release(&cfg.imd2025, "lsoa21"),
+        imd2019: provenance::release(&cfg.imd2019, "lsoa11"),
+        categories: placed.categories,
+        sources: placed.sources,
+        assets: placed.assets,
+        postcodes,
+        area_sources: provenance::area_sources(cfg),
+        indexes: Indexes {
+            lsoa21: area_indexes.lsoa21,
+            lsoa11: area_indexes.lsoa11,
+            wards: area_indexes.wards,
+            districts: area_indexes.districts,
+            assets: asset_index,
+        },
+        report,
+        lookup,
+    })
+}

@@ -1,0 +1,75 @@
+//! Postcodes: the region's are placed in 2021 LSOAs (they are the access
+//! origins); those the asset lists name are looked up wherever they are.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{BuildError, Timer};
+use crate::atlas::area::Lsoa21;
+use crate::atlas::index::AreaIndex;
+use crate::atlas::postcode::Postcode;
+use crate::model::{Crs, DualPoint};
+use crate::parallel::par_map;
+use crate::sources::{Location, PostcodeRecord, PostcodeScan, SourceAssets};
+
+/// Positions of the postcodes that asset rows give instead of a point,
+/// wherever they are in the gazetteer (unknown postcodes are left out).
+///
+/// # Errors
+/// When PROJ cannot transform a grid reference.
+pub(super) fn locate_asset_postcodes(
+    scan: &PostcodeScan,
+    asset_reads: &[SourceAssets],
+) -> Result<HashMap<String, DualPoint>, BuildError> {
+    let wanted: HashSet<String> = asset_reads
+        .iter()
+        .flat_map(|s| s.assets.iter())
+        .filter_map(|a| match &a.location {
+            Location::Postcode(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
+    Ok(scan.locate(wanted.iter().map(String::as_str))?)
+}
+
+/// Places the region's postcodes in 2021 LSOAs (timed as `postcodes/placed`):
+/// the placed postcodes, in input order, and how many fell in no LSOA.
+///
+/// # Errors
+/// None in practice; the signature follows [`Timer::time`].
+pub(super) fn place(
+    records: Vec<PostcodeRecord>,
+    index: &AreaIndex,
+    lsoa21: &[Lsoa21],
+    timer: &Timer<'_>,
+) -> Result<(Vec<Postcode>, usize), BuildError> {
+    timer.time(
+        "postcodes/placed",
+        |p: &(Vec<Postcode>, usize)| p.0.len(),
+        || Ok(place_in_lsoas(records, index, lsoa21)),
+    )
+}
+
+/// Places postcodes in LSOAs, using both cores.
+fn place_in_lsoas(
+    records: Vec<PostcodeRecord>,
+    index: &AreaIndex,
+    lsoa21: &[Lsoa21],
+) -> (Vec<Postcode>, usize) {
+    let geometry = |i: u32| lsoa21.get(i as usize).map(|l| &l.geometry);
+    let placed = par_map(&records, |r| {
+        index.containing(r.location.lonlat, Crs::Crs84, geometry)
+    });
+    let mut out = Vec::with_capacity(records.len());
+    let mut outside = 0;
+    for (r, lsoa) in records.into_iter().zip(placed) {
+        match lsoa {
+            Some(l) => out.push(Postcode {
+                code: r.code,
+                location: r.location,
+                lsoa21: l,
+            }),
+            None => outside += 1,
+        }
+    }
+    (out, outside)
+}
