@@ -12,16 +12,21 @@ mod profile;
 mod search;
 mod tiles;
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use axum::body::Body;
+use axum::extract::Request;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use tower_http::services::ServeDir;
 
-use super::AppState;
+use super::{ApiError, AppState};
 
 /// The directory holding the browser app (`public/`) and its npm packages.
 #[must_use]
@@ -50,11 +55,60 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/web/api/lsoa/{code}", get(profile::lsoa))
         .route("/web/api/ward/{code}", get(profile::ward))
         .merge(tiles::routes())
-        .nest_service("/web/static", ServeDir::new(dir.join("public")))
+        .nest_service("/web/static", static_files(dir.join("public")))
         .nest_service(
             "/web/vendor/maplibre-gl",
-            ServeDir::new(dir.join("node_modules").join("maplibre-gl").join("dist")),
+            static_files(dir.join("node_modules").join("maplibre-gl").join("dist")),
         )
+}
+
+/// Files under `root`. A path that names no file (missing, a directory
+/// without index.html, `..`, a name too long for the file system, invalid
+/// percent-encoding or UTF-8, a NUL byte) is a 404 `application/problem+json`;
+/// only a real I/O failure is a 500, logged with an id like every internal
+/// error. (`ServeDir` alone answers an empty 500 to a name over 255 bytes.)
+fn static_files(
+    root: PathBuf,
+) -> impl tower::Service<
+    Request,
+    Response = Response,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response, Infallible>> + Send,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
+    let files = ServeDir::new(root);
+    tower::service_fn(move |request: Request| {
+        let mut files = files.clone();
+        async move {
+            let response = match files.try_call(request).await {
+                Ok(response) if response.status() == StatusCode::NOT_FOUND => no_file(),
+                Ok(response) => response.map(Body::new),
+                Err(e) if names_no_file(&e) => no_file(),
+                Err(e) => ApiError::internal(format!("reading a static file: {e}")).into_response(),
+            };
+            Ok(response)
+        }
+    })
+}
+
+fn no_file() -> Response {
+    ApiError::not_found("no file at this path").into_response()
+}
+
+/// Whether an error opening a requested file means that the path names no
+/// file, rather than that the file system failed.
+fn names_no_file(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound
+            | io::ErrorKind::PermissionDenied
+            | io::ErrorKind::NotADirectory
+            | io::ErrorKind::IsADirectory
+            | io::ErrorKind::InvalidFilename
+            | io::ErrorKind::InvalidInput
+    )
 }
 
 /// Serves an HTML file from `web/public/`, or a plain 500 explaining what is missing.
