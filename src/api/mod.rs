@@ -6,6 +6,7 @@
 pub mod error;
 pub mod ogc;
 pub mod planner;
+pub mod server;
 pub mod state;
 pub mod web;
 
@@ -15,13 +16,13 @@ use axum::http::{header, Method};
 use axum::Router;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 pub use error::ApiError;
 pub use state::AppState;
 
-/// The complete router, with request logging, compression and CORS.
+/// The complete router, with compression, CORS, and every error as
+/// `application/problem+json`. Request logging, time budgets and connection
+/// limits are added by [`server::serve`].
 pub fn app(state: Arc<AppState>) -> Router {
     // Build the OGC collections now so that the first request does not pay for it.
     let _ = ogc::ogc_state(&state);
@@ -41,11 +42,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .merge(web::routes())
         .fallback(error::fallback)
         .with_state(state)
+        // Innermost, so that the problem documents it writes are compressed too.
+        .layer(axum::middleware::from_fn(server::problem_json_errors))
         .layer(CompressionLayer::new().gzip(true).br(true))
         .layer(cors)
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
 }
