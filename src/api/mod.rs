@@ -9,6 +9,7 @@ pub mod openapi;
 pub mod planner;
 pub mod query;
 pub mod routes;
+pub mod server;
 pub mod state;
 pub mod web;
 
@@ -18,8 +19,6 @@ use axum::http::{header, Method};
 use axum::Router;
 use tower_http::compression::CompressionLayer;
 use tower_http::cors::{Any, CorsLayer};
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 pub use error::ApiError;
 pub use routes::Routes;
@@ -37,7 +36,9 @@ pub fn route_paths() -> Vec<&'static str> {
     routes().into_parts().1
 }
 
-/// The complete router, with request logging, compression and CORS.
+/// The complete router, with compression, CORS, and every error as
+/// `application/problem+json`. Request logging, time budgets and connection
+/// limits are added by [`server::serve`].
 pub fn app(state: Arc<AppState>) -> Router {
     let (router, _) = routes().into_parts();
     // Open data, read-only: any origin may GET it from a browser.
@@ -54,11 +55,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .fallback(error::fallback)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)
+        // Innermost, so that the problem documents it writes are compressed too.
+        .layer(axum::middleware::from_fn(server::problem_json_errors))
         .layer(CompressionLayer::new().gzip(true).br(true))
         .layer(cors)
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
 }

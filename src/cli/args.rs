@@ -30,6 +30,9 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port and prints it).
     #[arg(long, env = "GAPMAP_BIND", default_value = "127.0.0.1:8080")]
     pub bind: std::net::SocketAddr,
+    /// Limits on connections and requests.
+    #[command(flatten)]
+    pub limits: super::serve::LimitArgs,
     /// Which atlas to load.
     #[command(flatten)]
     pub atlas: AtlasArgs,

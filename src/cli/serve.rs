@@ -2,12 +2,94 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::args::ServeArgs;
 use super::load::load_atlas;
+use crate::api::server::{self, ServerLimits, MIN_HEAD_BYTES};
 use crate::api::{app, AppState};
 
-/// Runs the server until Ctrl-C.
+/// Limits on connections and requests (`serve`); see [`ServerLimits`].
+/// Durations are a number with a unit: `500ms`, `10s`, `2m` (no unit means
+/// seconds).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitArgs {
+    /// Connections served at once; further ones wait to be accepted.
+    #[arg(long, env = "GAPMAP_MAX_CONNECTIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections: u32,
+    /// Time for a request's line and headers to arrive (from connection, or
+    /// from the previous response on a keep-alive connection).
+    #[arg(long, env = "GAPMAP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+    /// Close a connection with no request in progress on which nothing has
+    /// moved for this long (idle keep-alive, or a client not reading its response).
+    #[arg(long, env = "GAPMAP_IDLE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub idle_timeout: Duration,
+    /// Time budget of one request; after it the client gets 503 with Retry-After.
+    #[arg(long, env = "GAPMAP_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: Duration,
+    /// Largest request body, in bytes (413 beyond).
+    #[arg(long, env = "GAPMAP_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Largest request line plus headers, in bytes (431 beyond; at least 8192).
+    #[arg(long, env = "GAPMAP_MAX_HEAD_BYTES", default_value_t = 80 * 1024,
+          value_parser = parse_head_bytes)]
+    pub max_head_bytes: usize,
+}
+
+impl LimitArgs {
+    /// The server's limits.
+    #[must_use]
+    pub fn limits(&self) -> ServerLimits {
+        ServerLimits {
+            max_connections: self.max_connections as usize,
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
+            request_timeout: self.request_timeout,
+            max_body_bytes: self.max_body_bytes,
+            max_head_bytes: self.max_head_bytes,
+        }
+    }
+}
+
+/// Parses `500ms`, `10s`, `2m` or a bare number of seconds; zero is refused.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((text, ""), |i| text.split_at(i));
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("expected a duration such as 500ms, 10s or 2m, got {text:?}"))?;
+    let duration = match unit.trim() {
+        "ms" => Duration::from_millis(n),
+        "" | "s" => Duration::from_secs(n),
+        "m" => Duration::from_secs(n.saturating_mul(60)),
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?}: use ms, s or m"
+            ))
+        }
+    };
+    if duration.is_zero() {
+        return Err("a timeout must be longer than zero".to_owned());
+    }
+    Ok(duration)
+}
+
+fn parse_head_bytes(text: &str) -> Result<usize, String> {
+    let n: usize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a number of bytes, got {text:?}"))?;
+    if n < MIN_HEAD_BYTES {
+        return Err(format!("must be at least {MIN_HEAD_BYTES}"));
+    }
+    Ok(n)
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
 ///
 /// # Errors
 /// When the atlas cannot be loaded or the address cannot be bound.
@@ -23,16 +105,67 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| format!("cannot bind {}: {e}", args.bind))?;
         let addr: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
+        let stop = stop_signal()?;
         println!(
             "GapMap serving {} at http://{addr}/",
             state.snapshot().atlas.region.name
         );
         tracing::info!(%addr, "listening");
-        axum::serve(listener, app(state))
-            .with_graceful_shutdown(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
+        server::serve(listener, app(state), args.limits.limits(), stop)
             .await
             .map_err(|e| format!("server error: {e}"))
     })
+}
+
+/// Registers for Ctrl-C and (on Unix) SIGTERM now, before the server is
+/// announced, so that a signal sent as soon as the address is printed
+/// stops the server gracefully instead of killing the process; the returned
+/// future completes on either signal.
+#[cfg(unix)]
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt =
+        signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle Ctrl-C: {e}"))?;
+    let mut terminate =
+        signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
+        }
+        tracing::info!("shutting down");
+    })
+}
+
+/// Completes on Ctrl-C.
+#[cfg(not(unix))]
+#[allow(clippy::unnecessary_wraps)] // the same signature as on Unix
+fn stop_signal() -> Result<impl std::future::Future<Output = ()>, String> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_take_units_and_refuse_zero_and_nonsense() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_secs(7)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_mins(2)));
+        assert!(parse_duration("0s").is_err());
+        assert!(parse_duration("10h").is_err());
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn head_bytes_below_hypers_minimum_are_refused() {
+        assert!(parse_head_bytes("8191").is_err());
+        assert_eq!(parse_head_bytes("8192"), Ok(8192));
+    }
 }

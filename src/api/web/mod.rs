@@ -12,15 +12,16 @@ mod profile;
 mod search;
 mod tiles;
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
 use std::path::PathBuf;
 
-use axum::http::header;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use std::convert::Infallible;
-
-use axum::extract::Request;
-use tower::{Service, ServiceExt};
 use tower_http::services::ServeDir;
 
 use super::error::ApiError;
@@ -58,42 +59,62 @@ pub fn routes() -> Routes {
         .files(
             "/web/static",
             "/web/static/{path}",
-            files(dir.join("public")),
+            static_files(dir.join("public")),
         )
         .files(
             "/web/vendor/maplibre-gl",
             "/web/vendor/maplibre-gl/{path}",
-            files(dir.join("node_modules").join("maplibre-gl").join("dist")),
+            static_files(dir.join("node_modules").join("maplibre-gl").join("dist")),
         )
 }
 
-/// Serves the files below `dir`. Anything that is not a file there (a name
-/// too long for the file system, bytes that are not UTF-8, `..`) is a 404
-/// problem document, as for every other missing resource.
-fn files(
-    dir: PathBuf,
-) -> impl Service<Request, Response = Response, Error = Infallible, Future: Send> + Clone + Send + Sync
-{
-    let serve = ServeDir::new(dir);
-    ServiceExt::<Request>::map_response(serve, |r: axum::http::Response<_>| {
-        let status = r.status();
-        if status.is_success() || status.is_redirection() {
-            return r.map(axum::body::Body::new);
+/// Files under `root`. A path that names no file (missing, a directory
+/// without index.html, `..`, a name too long for the file system, invalid
+/// percent-encoding or UTF-8, a NUL byte) is a 404 `application/problem+json`;
+/// only a real I/O failure is a 500, logged with an id like every internal
+/// error. (`ServeDir` alone answers an empty 500 to a name over 255 bytes.)
+fn static_files(
+    root: PathBuf,
+) -> impl tower::Service<
+    Request,
+    Response = Response,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response, Infallible>> + Send,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
+    let files = ServeDir::new(root);
+    tower::service_fn(move |request: Request| {
+        let mut files = files.clone();
+        async move {
+            let response = match files.try_call(request).await {
+                Ok(response) if response.status() == StatusCode::NOT_FOUND => no_file(),
+                Ok(response) => response.map(Body::new),
+                Err(e) if names_no_file(&e) => no_file(),
+                Err(e) => ApiError::internal(format!("reading a static file: {e}")).into_response(),
+            };
+            Ok(response)
         }
-        if status == axum::http::StatusCode::METHOD_NOT_ALLOWED {
-            return ApiError {
-                status,
-                title: "Method not allowed",
-                detail: "files are read with GET or HEAD".into(),
-                parameter: None,
-            }
-            .into_response();
-        }
-        if status.is_server_error() {
-            tracing::warn!(%status, "static file read failed; answered 404");
-        }
-        ApiError::not_found("no file at this path").into_response()
     })
+}
+
+fn no_file() -> Response {
+    ApiError::not_found("no file at this path").into_response()
+}
+
+/// Whether an error opening a requested file means that the path names no
+/// file, rather than that the file system failed.
+fn names_no_file(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound
+            | io::ErrorKind::PermissionDenied
+            | io::ErrorKind::NotADirectory
+            | io::ErrorKind::IsADirectory
+            | io::ErrorKind::InvalidFilename
+            | io::ErrorKind::InvalidInput
+    )
 }
 
 /// Serves an HTML file from `web/public/`. A missing file is a deployment

@@ -1,0 +1,553 @@
+//! The serving loop: accepts TCP connections and serves HTTP/1.1 on them
+//! with limits that keep slow, idle or greedy clients from taking the server
+//! down or stalling it.
+//!
+//! `axum::serve` sets no timeouts, so a client that opens a connection and
+//! sends nothing (or one header byte a second) holds a task, a socket and
+//! hyper's buffers for ever. [`serve`] runs its own accept loop instead:
+//!
+//! - at most [`ServerLimits::max_connections`] connections are served at
+//!   once; further ones wait in the kernel's accept queue (costing this
+//!   process nothing) until a connection closes;
+//! - a request's line and headers must arrive within
+//!   [`ServerLimits::header_timeout`] of the server starting to wait for them
+//!   (connection opened, or previous response sent), and may be at most
+//!   [`ServerLimits::max_head_bytes`] long (431 beyond);
+//! - a connection with no request in progress on which no byte has moved in
+//!   either direction for [`ServerLimits::idle_timeout`] is closed: an idle
+//!   keep-alive connection, or a client that stopped reading its response;
+//! - every request has [`ServerLimits::request_timeout`] to produce its
+//!   response; after it the handler's future is dropped (cancelled) and the
+//!   client gets 503 `application/problem+json` with `Retry-After`;
+//! - a request body may be at most [`ServerLimits::max_body_bytes`] (413) and
+//!   is read within the request's time budget;
+//! - every request is logged once, bounded: method, path (at most
+//!   [`LOGGED_PATH_CHARS`] characters, control characters escaped), the
+//!   query's length only, status and latency.
+//!
+//! Shutdown is graceful: when the `shutdown` future completes the listener
+//! closes, idle connections close, and requests in progress get to finish
+//! (within their time budget).
+
+use std::convert::Infallible;
+use std::fmt::Write as _;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
+use tower::ServiceExt;
+use tracing::Instrument;
+
+use super::ApiError;
+
+/// How many characters of a request's path the access log keeps.
+pub const LOGGED_PATH_CHARS: usize = 200;
+
+/// What `Retry-After` says (seconds) when a request ran out of time.
+const RETRY_AFTER_SECONDS: u64 = 5;
+
+/// Limits on connections and requests; see the module documentation for
+/// what each one bounds. [`ServerLimits::default`] holds the CLI's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Connections served at once (at least 1); more wait to be accepted.
+    pub max_connections: usize,
+    /// Time allowed for a request's line and headers to arrive, counted from
+    /// when the server starts waiting for them.
+    pub header_timeout: Duration,
+    /// A connection with no request in progress and no bytes moving for
+    /// this long is closed.
+    pub idle_timeout: Duration,
+    /// Time budget of one request, from its headers being read to its
+    /// response head being ready.
+    pub request_timeout: Duration,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Largest request line plus headers, in bytes (hyper's read buffer; at
+    /// least [`MIN_HEAD_BYTES`]).
+    pub max_head_bytes: usize,
+}
+
+/// The smallest [`ServerLimits::max_head_bytes`] hyper accepts.
+pub const MIN_HEAD_BYTES: usize = 8192;
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1024,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            max_body_bytes: 1024 * 1024,
+            // A 64 KiB URL (the most `http::Uri` takes) plus 16 KiB of headers.
+            max_head_bytes: 80 * 1024,
+        }
+    }
+}
+
+/// Serves `router` on `listener` under `limits` until `shutdown` completes,
+/// then closes the listener and waits (at most the request time budget plus
+/// the idle timeout) for open connections to finish.
+///
+/// # Errors
+/// Never for a client's doing: errors on single connections are logged at
+/// debug level and end only that connection. An `Err` is returned only if
+/// the listener's address cannot be read.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: ServerLimits,
+    shutdown: impl Future<Output = ()> + Send,
+) -> io::Result<()> {
+    let addr = listener.local_addr()?;
+    let max_connections = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    let slots = Arc::new(Semaphore::new(max_connections));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout)
+        .max_buf_size(limits.max_head_bytes.max(MIN_HEAD_BYTES))
+        .keep_alive(true);
+    let http = Arc::new(http);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    tracing::debug!(%addr, max_connections, ?limits, "accepting connections");
+
+    loop {
+        // Take a slot before accepting, so that excess connections wait in
+        // the kernel's accept queue rather than in this process's memory.
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => match slot {
+                Ok(slot) => slot,
+                Err(_) => break, // the semaphore is never closed
+            },
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _peer)) => stream,
+                Err(e) => {
+                    if !is_connection_error(&e) {
+                        // EMFILE and the like: wait for connections to close.
+                        tracing::error!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let connection = serve_connection(
+            stream,
+            router.clone(),
+            Arc::clone(&http),
+            limits,
+            stop_rx.clone(),
+        );
+        tokio::spawn(async move {
+            connection.await;
+            drop(slot);
+        });
+    }
+
+    drop(listener);
+    let _ = stop_tx.send(true);
+    let grace = limits.request_timeout + limits.idle_timeout + Duration::from_secs(1);
+    let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(grace, slots.acquire_many(all))
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = max_connections - slots.available_permits(),
+            "connections still open at shutdown; closing them"
+        );
+    }
+    Ok(())
+}
+
+/// Serves one connection until it closes, breaks a limit, or shutdown.
+async fn serve_connection(
+    stream: TcpStream,
+    router: Router,
+    http: Arc<hyper::server::conn::http1::Builder>,
+    limits: ServerLimits,
+    mut stop: watch::Receiver<bool>,
+) {
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Tracked {
+        inner: stream,
+        activity: Arc::clone(&activity),
+    });
+    let service = {
+        let activity = Arc::clone(&activity);
+        hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+            let in_flight = InFlight::begin(Arc::clone(&activity));
+            let router = router.clone();
+            async move {
+                let response = handle(router, request, limits).await;
+                drop(in_flight);
+                Ok::<_, Infallible>(response)
+            }
+        })
+    };
+    let connection = http.serve_connection(io, service);
+    let mut connection = std::pin::pin!(connection);
+    let mut stopping = *stop.borrow();
+    if stopping {
+        connection.as_mut().graceful_shutdown();
+    }
+    loop {
+        let deadline = activity.idle_deadline(limits.idle_timeout);
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(e) = result {
+                    // Timeouts, malformed requests, resets: the client's doing.
+                    tracing::debug!(error = %e, "connection ended");
+                }
+                return;
+            }
+            () = tokio::time::sleep_until(deadline.into()) => {
+                if activity.in_flight() == 0 && activity.idle_for() >= limits.idle_timeout {
+                    // Dropping the connection closes the socket. (A graceful
+                    // shutdown would wait for a blocked write to finish.)
+                    tracing::debug!("connection idle too long; closing it");
+                    return;
+                }
+            }
+            changed = stop.changed(), if !stopping => {
+                stopping = true;
+                if changed.is_ok() {
+                    connection.as_mut().graceful_shutdown();
+                }
+            }
+        }
+    }
+}
+
+/// Handles one request: logging, body limit and time budget around `router`.
+async fn handle(
+    router: Router,
+    request: hyper::Request<Incoming>,
+    limits: ServerLimits,
+) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = sanitise_path(request.uri().path(), LOGGED_PATH_CHARS);
+    let query_bytes = request.uri().query().map_or(0, str::len);
+    let span = tracing::info_span!("request", %method, path = %path);
+    async move {
+        let declared_length = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let max_body = u64::try_from(limits.max_body_bytes).unwrap_or(u64::MAX);
+        let too_long = declared_length.is_some_and(|n| n > max_body);
+        let response = if too_long {
+            body_too_large(limits.max_body_bytes)
+        } else {
+            let request = request
+                .map(|body| Body::new(http_body_util::Limited::new(body, limits.max_body_bytes)));
+            // Dropping the router's future on timeout cancels the handler at
+            // its next await point.
+            match tokio::time::timeout(limits.request_timeout, router.oneshot(request)).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(never)) => match never {},
+                Err(_elapsed) => out_of_time(limits.request_timeout),
+            }
+        };
+        tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_millis(),
+            query_bytes,
+            "response"
+        );
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+/// 503 for a request that used up its time budget.
+fn out_of_time(budget: Duration) -> Response {
+    let mut response = ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        title: "Request took too long",
+        detail: format!(
+            "the request was not answered within its time budget of {} ms and was abandoned; \
+             retry later, or ask for less (a smaller limit or bbox)",
+            budget.as_millis()
+        ),
+        parameter: None,
+    }
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    response
+}
+
+/// 413 for a body declared longer than the limit.
+fn body_too_large(max: usize) -> Response {
+    ApiError {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        title: "Request body too large",
+        detail: format!("request bodies may be at most {max} bytes"),
+        parameter: None,
+    }
+    .into_response()
+}
+
+/// The path as logged: at most `max_chars` characters, control and
+/// non-ASCII characters escaped (`\n`, `\u{..}`) so that a path cannot forge
+/// or break log lines, and the number of bytes cut when it was truncated.
+pub fn sanitise_path(path: &str, max_chars: usize) -> String {
+    let mut out = String::with_capacity(max_chars.min(path.len()) + 24);
+    for (kept, (i, c)) in path.char_indices().enumerate() {
+        if kept == max_chars {
+            let _ = write!(out, "…(+{} bytes)", path.len() - i);
+            break;
+        }
+        if c.is_ascii_graphic() {
+            out.push(c);
+        } else {
+            out.extend(c.escape_default());
+        }
+    }
+    out
+}
+
+/// Middleware for [`super::app`]: any 4xx/5xx response that is not already
+/// a typed document (axum's plain-text extractor rejections, such as a path
+/// segment that is not valid UTF-8 once percent-decoded, or an empty 405) is
+/// turned into `application/problem+json` with the same status, keeping its
+/// text (at most 500 characters) as the detail.
+pub async fn problem_json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|v| {
+            v.to_str()
+                .is_ok_and(|v| v.to_ascii_lowercase().starts_with("text/plain"))
+        });
+    if !plain {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 8 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let text = text.trim();
+    let title = status.canonical_reason().unwrap_or("Error");
+    let detail = if text.is_empty() {
+        title.to_owned()
+    } else {
+        text.chars().take(500).collect()
+    };
+    let mut problem = ApiError {
+        status,
+        title,
+        detail,
+        parameter: None,
+    }
+    .into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = parts.headers.get(&name) {
+            problem.headers_mut().insert(name, value.clone());
+        }
+    }
+    problem
+}
+
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// What a connection is doing, shared by its socket wrapper, its requests
+/// and its watchdog: when a byte last moved, and how many requests are in
+/// progress.
+#[derive(Debug)]
+struct Activity {
+    origin: Instant,
+    /// Milliseconds after `origin` at which a byte was last read or written.
+    last_progress_ms: AtomicU64,
+    in_flight: AtomicUsize,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            origin: Instant::now(),
+            last_progress_ms: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_progress_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn last_progress(&self) -> Instant {
+        self.origin + Duration::from_millis(self.last_progress_ms.load(Ordering::Relaxed))
+    }
+
+    fn idle_for(&self) -> Duration {
+        self.last_progress().elapsed()
+    }
+
+    fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::Relaxed)
+    }
+
+    /// When the watchdog should look next: `timeout` after the last
+    /// progress, or a full `timeout` from now while a request is in progress
+    /// (the request's own budget bounds it; its end restarts the clock).
+    fn idle_deadline(&self, timeout: Duration) -> Instant {
+        if self.in_flight() > 0 {
+            Instant::now() + timeout
+        } else {
+            // Never in the past, so a stale clock cannot spin the loop.
+            (self.last_progress() + timeout).max(Instant::now() + Duration::from_millis(10))
+        }
+    }
+}
+
+/// Counts a request as in progress until dropped (finished or cancelled).
+struct InFlight(Arc<Activity>);
+
+impl InFlight {
+    fn begin(activity: Arc<Activity>) -> Self {
+        activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        activity.touch();
+        Self(activity)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        // The idle clock restarts when the response is ready, not when the
+        // request arrived: a slow handler must not count against the client.
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A TCP stream that records when bytes move through it.
+struct Tracked {
+    inner: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Tracked {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let result = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            this.activity.touch();
+        }
+        result
+    }
+}
+
+impl AsyncWrite for Tracked {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.inner).poll_write(cx, buf);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            this.activity.touch();
+        }
+        result
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let result = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            this.activity.touch();
+        }
+        result
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_paths_are_kept_as_they_are() {
+        assert_eq!(
+            sanitise_path("/collections/lsoa/items", 200),
+            "/collections/lsoa/items"
+        );
+    }
+
+    #[test]
+    fn long_paths_are_cut_with_the_count_of_bytes_dropped() {
+        let path = format!("/{}", "a".repeat(60_000));
+        let logged = sanitise_path(&path, 200);
+        assert_eq!(logged, format!("/{}…(+59801 bytes)", "a".repeat(199)));
+    }
+
+    #[test]
+    fn control_and_non_ascii_characters_are_escaped() {
+        assert_eq!(
+            sanitise_path("/a\nb\u{1b}[31m\u{e9}", 200),
+            "/a\\nb\\u{1b}[31m\\u{e9}"
+        );
+        // An escape counts as one character towards the limit.
+        assert_eq!(sanitise_path("\n\n\nabc", 2), "\\n\\n…(+4 bytes)");
+    }
+}
