@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::args::ServeArgs;
 use super::load::load_atlas;
+use crate::api::ogc::respond::{with_link_base, LinkBase};
 use crate::api::{app, AppState};
 
 /// Runs the server until Ctrl-C.
@@ -12,6 +13,7 @@ use crate::api::{app, AppState};
 /// # Errors
 /// When the atlas cannot be loaded or the address cannot be bound.
 pub fn run(args: &ServeArgs) -> Result<(), String> {
+    let link_base = LinkBase::new(args.public_url.as_deref(), &args.trusted_proxies)?;
     let atlas = load_atlas(&args.atlas)?;
     let state = Arc::new(AppState::new(atlas));
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -28,7 +30,10 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             state.snapshot().atlas.region.name
         );
         tracing::info!(%addr, "listening");
-        axum::serve(listener, app(state))
+        // The peer address lets the link base trust configured proxies only.
+        let service = with_link_base(app(state), link_base)
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service)
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
             })
