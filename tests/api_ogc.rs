@@ -737,7 +737,11 @@ async fn queryables_schema() {
     assert_eq!(q["properties"]["imd_decile"]["type"], "integer");
     assert_eq!(q["properties"]["imd_score"]["type"], "number");
     assert_eq!(q["properties"]["name"]["type"], "string");
-    assert_eq!(q["properties"]["geometry"]["format"], "geometry-any");
+    // The collection's one geometry type (Part 3), no longer the wildcard.
+    assert_eq!(
+        q["properties"]["geometry"]["format"],
+        "geometry-multipolygon"
+    );
     let a = get_ok("/collections/assets/queryables").await;
     assert_eq!(a["properties"]["in_region"]["type"], "boolean");
 }
@@ -763,8 +767,11 @@ async fn errors_are_problem_documents() {
         Some("bbox"),
     )
     .await;
+    // Reversed corners: south above north. (West above east is no longer
+    // an error in CRS84: it crosses the antimeridian, OGC API - Features
+    // 1.0 §7.15.3; see tests/ogc_conformance.rs.)
     assert_problem(
-        "/collections/lsoa/items?bbox=3,2,1,4",
+        "/collections/lsoa/items?bbox=1,4,3,2",
         StatusCode::BAD_REQUEST,
         Some("bbox"),
     )

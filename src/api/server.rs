@@ -137,9 +137,9 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _peer)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     if !is_connection_error(&e) {
                         // EMFILE and the like: wait for connections to close.
@@ -154,6 +154,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let connection = serve_connection(
             stream,
+            peer,
             router.clone(),
             Arc::clone(&http),
             limits,
@@ -184,6 +185,7 @@ pub async fn serve(
 /// Serves one connection until it closes, breaks a limit, or shutdown.
 async fn serve_connection(
     stream: TcpStream,
+    peer: std::net::SocketAddr,
     router: Router,
     http: Arc<hyper::server::conn::http1::Builder>,
     limits: ServerLimits,
@@ -196,7 +198,11 @@ async fn serve_connection(
     });
     let service = {
         let activity = Arc::clone(&activity);
-        hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
+        hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
+            // Handlers that trust only configured proxies need the peer.
+            request
+                .extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             let in_flight = InFlight::begin(Arc::clone(&activity));
             let router = router.clone();
             async move {

@@ -33,6 +33,20 @@ pub struct ServeArgs {
     /// Limits on connections and requests.
     #[command(flatten)]
     pub limits: super::serve::LimitArgs,
+    /// The public base URL of the API behind a reverse proxy
+    /// (`https://example.org/gapmap`): every link starts with it, whatever
+    /// the request's headers say.
+    #[arg(long, env = "GAPMAP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Reverse proxies (IP addresses or CIDR networks, comma-separated or
+    /// repeated) whose `Forwarded` / `X-Forwarded-Host/Proto/Prefix`
+    /// headers are believed for links when no public URL is set.
+    #[arg(
+        long = "trusted-proxy",
+        env = "GAPMAP_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
     /// Which atlas to load.
     #[command(flatten)]
     pub atlas: AtlasArgs,

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::args::ServeArgs;
 use super::load::load_atlas;
+use crate::api::ogc::respond::{with_link_base, LinkBase};
 use crate::api::server::{self, ServerLimits, MIN_HEAD_BYTES};
 use crate::api::{app, AppState};
 
@@ -94,6 +95,7 @@ fn parse_head_bytes(text: &str) -> Result<usize, String> {
 /// # Errors
 /// When the atlas cannot be loaded or the address cannot be bound.
 pub fn run(args: &ServeArgs) -> Result<(), String> {
+    let link_base = LinkBase::new(args.public_url.as_deref(), &args.trusted_proxies)?;
     let atlas = load_atlas(&args.atlas)?;
     let state = Arc::new(AppState::new(atlas));
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -111,7 +113,9 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             state.snapshot().atlas.region.name
         );
         tracing::info!(%addr, "listening");
-        server::serve(listener, app(state), args.limits.limits(), stop)
+        // The peer address lets the link base trust configured proxies only.
+        let router = with_link_base(app(state), link_base);
+        server::serve(listener, router, args.limits.limits(), stop)
             .await
             .map_err(|e| format!("server error: {e}"))
     })

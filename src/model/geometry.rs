@@ -3,6 +3,7 @@
 //! nearest-neighbour search and BNG output. Both are computed once at load by
 //! the sources layer, so no request ever reprojects.
 
+use geo::Winding;
 use geo::{BoundingRect, MultiPolygon, Point, Rect};
 
 /// A point in both reference systems.
@@ -30,8 +31,16 @@ pub struct DualPolygon {
 impl DualPolygon {
     /// Builds a dual polygon, computing both bounding boxes. Returns `None`
     /// for an empty geometry, which has no bounding box.
+    ///
+    /// Rings are wound here, once for every output: exterior rings
+    /// counter-clockwise and holes clockwise in each CRS's own plane
+    /// (RFC 7946 §3.1.6 for CRS84, and the same rule applied to eastings and
+    /// northings), whatever the source file used. Geodesic areas and every
+    /// GeoJSON writer rely on this.
     #[must_use]
     pub fn new(lonlat: MultiPolygon<f64>, bng: MultiPolygon<f64>) -> Option<Self> {
+        let lonlat = wound(lonlat);
+        let bng = wound(bng);
         let lonlat_bbox = lonlat.bounding_rect()?;
         let bng_bbox = bng.bounding_rect()?;
         Some(Self {
@@ -41,6 +50,18 @@ impl DualPolygon {
             bng_bbox,
         })
     }
+}
+
+/// The multipolygon with exterior rings counter-clockwise and holes
+/// clockwise in its own coordinate plane (the Simple Features and RFC 7946
+/// convention). Rings are reversed in place where needed.
+#[must_use]
+pub fn wound(mut mp: MultiPolygon<f64>) -> MultiPolygon<f64> {
+    for p in &mut mp.0 {
+        p.exterior_mut(Winding::make_ccw_winding);
+        p.interiors_mut(|holes| holes.iter_mut().for_each(Winding::make_cw_winding));
+    }
+    mp
 }
 
 /// Which coordinate reference system a request or response uses.

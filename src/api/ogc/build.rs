@@ -162,20 +162,52 @@ fn area_provenance(atlas: &Atlas, ids: &[&str]) -> Vec<Provenance> {
         .collect()
 }
 
-/// Adds `<indicator>_decile`, `_rank` and `_score` for every indicator of a release.
+/// What an indicator's score measures, after the IoD technical reports
+/// (IoD2025 and IoD2019, §3 "domains and indicators"): the income-based
+/// scores are rates, the others combined scores; for every one a higher
+/// score means more deprived.
+fn score_meaning(id: &str) -> &'static str {
+    match id {
+        "imd" => "the seven domain scores combined with the published domain weights (income and employment weigh most), after an exponential transformation of their ranks",
+        "income" => "the proportion (0-1) of the population experiencing deprivation relating to low income",
+        "employment" => "the proportion (0-1) of the working-age population involuntarily excluded from the labour market",
+        "idaci" => "the proportion (0-1) of children aged 0-15 living in income-deprived families",
+        "idaopi" => "the proportion (0-1) of people aged 60 and over experiencing income deprivation",
+        _ => "a combined score of the domain's indicators (not a rate; it can be negative)",
+    }
+}
+
+/// Adds `<indicator>_decile`, `_rank` and `_score` for every indicator of a
+/// release, described as the IoD defines them: deciles and ranks count from
+/// the most deprived (1), scores grow with deprivation.
 fn add_indicator_props(b: &mut Builder, release: &DeprivationRelease) {
     for d in &release.indicators {
-        for (part, kind) in [
-            ("decile", PropType::Integer),
-            ("rank", PropType::Integer),
-            ("score", PropType::Number),
-        ] {
-            b.add_prop(
-                format!("{}_{part}", d.id),
-                kind,
-                format!("{} {part} ({}; 1 = most deprived)", d.label, release.title),
-            );
-        }
+        b.add_prop(
+            format!("{}_decile", d.id),
+            PropType::Integer,
+            format!(
+                "{} decile ({}): national decile of LSOAs in England, 1 = most deprived 10%, 10 = least deprived 10%",
+                d.label, release.title
+            ),
+        );
+        b.add_prop(
+            format!("{}_rank", d.id),
+            PropType::Integer,
+            format!(
+                "{} rank ({}): national rank among the {} LSOAs in England, 1 = most deprived",
+                d.label, release.title, release.areas_ranked
+            ),
+        );
+        b.add_prop(
+            format!("{}_score", d.id),
+            PropType::Number,
+            format!(
+                "{} score ({}): {}; higher = more deprived",
+                d.label,
+                release.title,
+                score_meaning(&d.id)
+            ),
+        );
     }
 }
 
@@ -232,7 +264,7 @@ fn lsoa21(atlas: &Atlas) -> Collection {
         "lsoa",
         format!("Lower Layer Super Output Areas (2021), {}", atlas.region.name),
         &format!(
-            "2021 LSOAs with the {} (national deciles, ranks and scores for the index, domains and sub-domains; 1 = most deprived), Census 2021 residents, rural/urban class, ward and district.",
+            "2021 LSOAs with the {} (national deciles and ranks, 1 = most deprived, and scores, higher = more deprived, for the index, domains and sub-domains), Census 2021 residents, rural/urban class, ward and district.",
             atlas.imd2025.title
         ),
         area_provenance(atlas, &["lsoa21", "imd2025", "population", "lookups"]),
@@ -276,7 +308,7 @@ fn lsoa11(atlas: &Atlas) -> Collection {
             atlas.region.name
         ),
         &format!(
-            "2011 LSOAs with the {} (national deciles, ranks and scores; 1 = most deprived).",
+            "2011 LSOAs with the {} (national deciles and ranks, 1 = most deprived, and scores, higher = more deprived).",
             atlas.imd2019.title
         ),
         area_provenance(atlas, &["lsoa11", "imd2019", "lookups"]),
@@ -291,6 +323,7 @@ fn merge_extra(
     b: &mut Builder,
     rows: &mut [Vec<PropValue>],
     extra: Vec<serde_json::Map<String, serde_json::Value>>,
+    title: &dyn Fn(&str) -> String,
 ) {
     let base = b.props.len();
     // name -> (position, whether a non-null value has fixed its type yet)
@@ -304,7 +337,7 @@ fn merge_extra(
             let is_null = matches!(value, PropValue::Null);
             let (i, typed) = *names.entry(k.clone()).or_insert_with(|| {
                 let i = b.props.len();
-                b.add_prop(k.clone(), kind, k.replace('_', " "));
+                b.add_prop(k.clone(), kind, title(&k));
                 (i, !is_null)
             });
             if !is_null {
@@ -329,6 +362,107 @@ fn merge_extra(
             }
         }
     }
+}
+
+/// Describes a roll-up property of a ward or district, from its key (see
+/// `analysis::rollup::flatten` for the keys and `analysis::rollup` for the
+/// definitions). Unknown keys keep their name, spaced.
+fn rollup_title(atlas: &Atlas, key: &str) -> String {
+    let indicator = |id: &str| {
+        atlas
+            .imd2025
+            .indicators
+            .iter()
+            .find(|d| d.id == id)
+            .map_or_else(|| id.replace('_', " "), |d| d.label.clone())
+    };
+    let band = |top: &str| match top {
+        "top10" => "the most deprived 10% of LSOAs in England (national decile 1)",
+        _ => "the most deprived 20% of LSOAs in England (national decile 1 or 2)",
+    };
+    let release = |year: &str| match year {
+        "2019" => "IoD2019, carried onto 2021 LSOAs",
+        _ => "IoD2025",
+    };
+    match key {
+        "lsoas" => return "2021 LSOAs in the area".to_owned(),
+        "residents" => return "Census 2021 usual residents".to_owned(),
+        "imd_score_change" => {
+            return "imd_score_2025 minus imd_score_2019: positive = more deprived in 2025"
+                .to_owned()
+        }
+        _ => {}
+    }
+    if let Some(year) = key.strip_prefix("imd_score_") {
+        return format!(
+            "Resident-weighted mean IMD score of the area's 2021 LSOAs ({}); higher = more deprived",
+            release(year)
+        );
+    }
+    for (suffix, what) in [
+        ("_assets_inside", "located in the area's 2021 LSOAs"),
+        (
+            "_assets_within_1km",
+            "inside the area or within 1 km of its boundary (null without a boundary)",
+        ),
+    ] {
+        if let Some(cat) = key.strip_suffix(suffix) {
+            return format!("{} {what}", category_label(atlas, cat));
+        }
+    }
+    if let Some(cat) = key.strip_suffix("_mean_distance_m") {
+        return format!(
+            "{}: resident-weighted mean straight-line distance (m) from the area's LSOAs to the nearest one, over LSOAs the sources cover",
+            category_label(atlas, cat)
+        );
+    }
+    if let Some(cat) = key.strip_suffix("_per_10k_residents") {
+        return format!(
+            "{}: resident-weighted mean two-step floating catchment access, per 10,000 residents",
+            category_label(atlas, cat)
+        );
+    }
+    for top in ["top10", "top20"] {
+        if let Some(id) = key.strip_suffix(&format!("_change_lsoas_{top}")) {
+            return format!(
+                "{}: change 2019 to 2025 in the area's LSOAs in {}",
+                indicator(id),
+                band(top)
+            );
+        }
+        for (part, what) in [
+            ("lsoas", "2021 LSOAs of the area in"),
+            (
+                "lsoa_share",
+                "Share (0-1) of the area's LSOAs with a decile that are in",
+            ),
+            ("residents", "Census 2021 residents of the area's LSOAs in"),
+            (
+                "resident_share",
+                "Share (0-1) of the area's residents (in LSOAs with a decile) living in",
+            ),
+        ] {
+            if let Some(rest) = key.strip_suffix(&format!("_{part}_{top}")) {
+                if let Some((id, year)) = rest.rsplit_once('_') {
+                    return format!(
+                        "{}: {what} {} ({})",
+                        indicator(id),
+                        band(top),
+                        release(year)
+                    );
+                }
+            }
+        }
+    }
+    key.replace('_', " ")
+}
+
+fn category_label(atlas: &Atlas, id: &str) -> String {
+    atlas
+        .categories
+        .iter()
+        .find(|c| c.id == id)
+        .map_or_else(|| id.replace('_', " "), |c| c.label.clone())
 }
 
 fn count(n: usize) -> PropValue {
@@ -378,7 +512,7 @@ fn wards(atlas: &Atlas, results: &Results) -> Collection {
                 .unwrap_or_default(),
         );
     }
-    merge_extra(&mut b, &mut rows, extra);
+    merge_extra(&mut b, &mut rows, extra, &|k| rollup_title(atlas, k));
     for (w, row) in atlas.wards.iter().zip(rows) {
         b.push(&w.code, row, w.geometry.as_ref().map(polygon_geometry));
     }
@@ -421,7 +555,7 @@ fn districts(atlas: &Atlas, results: &Results) -> Collection {
                 .unwrap_or_default(),
         );
     }
-    merge_extra(&mut b, &mut rows, extra);
+    merge_extra(&mut b, &mut rows, extra, &|k| rollup_title(atlas, k));
     for (d, row) in atlas.districts.iter().zip(rows) {
         b.push(&d.code, row, Some(polygon_geometry(&d.geometry)));
     }

@@ -46,6 +46,10 @@ pub fn describe(c: &Collection, base: &str) -> Value {
         "title": c.title,
         "description": c.description,
         "itemType": "feature",
+        // Every feature of a collection has this one GeoJSON geometry type
+        // (or a null geometry), so clients can create a typed layer up
+        // front; the queryables say the same as a JSON Schema `format`.
+        "geometryType": c.geometry_type,
         "crs": crs::supported_uris(),
         "storageCrs": crs::SUPPORTED[0].uri(),
         "attribution": c.attribution(),

@@ -83,8 +83,12 @@ fn push_polygon_rings(out: &mut String, p: &Polygon<f64>) {
     out.push(']');
 }
 
-/// Writes a multipolygon as a GeoJSON geometry (a `Polygon` when it has one part,
-/// which is what most clients expect of an area).
+/// Writes a multipolygon as a GeoJSON `MultiPolygon`, always, even with one
+/// part: a collection serves one geometry type (as its metadata and
+/// queryables declare), so clients that create a typed layer from the first
+/// page (GDAL's OAPIF driver into FlatGeobuf or PostGIS) do not meet a
+/// `MultiPolygon` after settling on `Polygon`. Rings are written as held,
+/// wound by [`crate::atlas::DualPolygon::new`].
 pub fn multipolygon(mp: &MultiPolygon<f64>) -> String {
     let mut out = String::with_capacity(
         64 + mp
@@ -93,20 +97,14 @@ pub fn multipolygon(mp: &MultiPolygon<f64>) -> String {
             .map(|p| p.exterior().0.len() * 40)
             .sum::<usize>(),
     );
-    if let [only] = mp.0.as_slice() {
-        out.push_str("{\"type\":\"Polygon\",\"coordinates\":");
-        push_polygon_rings(&mut out, only);
-    } else {
-        out.push_str("{\"type\":\"MultiPolygon\",\"coordinates\":[");
-        for (i, p) in mp.0.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            push_polygon_rings(&mut out, p);
+    out.push_str("{\"type\":\"MultiPolygon\",\"coordinates\":[");
+    for (i, p) in mp.0.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
         }
-        out.push(']');
+        push_polygon_rings(&mut out, p);
     }
-    out.push('}');
+    out.push_str("]}");
     out
 }
 

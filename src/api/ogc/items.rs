@@ -2,6 +2,7 @@
 //! selection (bbox, equality on properties, CQL2), paging and GeoJSON output
 //! written straight into a string from the precomputed pieces.
 
+use std::cmp::Ordering;
 use std::fmt::Write as _;
 
 use geo::{Intersects, Rect};
@@ -10,7 +11,7 @@ use super::crs;
 use super::encode;
 use super::filter::{self, Filter, FilterLang};
 use super::model::{Collection, Feature, FeatureGeometry, PropType, PropValue};
-use super::params::{parse_bbox, parse_uint, Params};
+use super::params::{parse_bbox, parse_datetime, parse_sortby, parse_uint, Params, TimeInterval};
 use crate::api::error::ApiError;
 use crate::atlas::Crs;
 
@@ -27,10 +28,14 @@ pub const ITEMS_PARAMS: &[&str] = &[
     "filter-lang",
     "filter-crs",
     "datetime",
+    "sortby",
 ];
 
 /// Parameters a single feature accepts.
 pub const FEATURE_PARAMS: &[&str] = &["f", "crs", "properties"];
+
+/// Link relation of a collection's queryables (OGC API – Features Part 3).
+pub const QUERYABLES_REL: &str = "http://www.opengis.net/def/rel/ogc/1.0/queryables";
 
 /// Default page size.
 pub const DEFAULT_LIMIT: u64 = 100;
@@ -40,7 +45,8 @@ pub const MAX_LIMIT: u64 = 10_000;
 /// A parsed `/items` request.
 #[derive(Debug)]
 pub struct ItemsQuery {
-    bbox: Option<(Rect<f64>, Crs)>,
+    /// One box, or two for a CRS84 box crossing the antimeridian, in its CRS.
+    bbox: Option<(Vec<Rect<f64>>, Crs)>,
     /// Page size after clamping.
     pub limit: usize,
     /// Features skipped.
@@ -50,6 +56,11 @@ pub struct ItemsQuery {
     properties: Option<Vec<usize>>,
     equals: Vec<(usize, PropValue)>,
     filter: Option<Filter>,
+    /// Checked, then unused: no collection has a temporal property, so
+    /// every valid `datetime` selects every feature.
+    pub datetime: Option<TimeInterval>,
+    /// `sortby` keys: property position and whether descending.
+    sort: Vec<(usize, bool)>,
 }
 
 fn parse_properties(c: &Collection, value: &str) -> Result<Vec<usize>, ApiError> {
@@ -148,11 +159,8 @@ impl ItemsQuery {
         let bbox_crs = crs_param(params, "bbox-crs")?;
         let bbox = match params.get("bbox") {
             Some(v) => {
-                let b = parse_bbox(v)?;
-                Some((
-                    Rect::new((b[0], b[1]), (b[2], b[3])),
-                    bbox_crs.unwrap_or(Crs::Crs84),
-                ))
+                let crs = bbox_crs.unwrap_or(Crs::Crs84);
+                Some((parse_bbox(v, crs)?, crs))
             }
             None if bbox_crs.is_some() => {
                 return Err(ApiError::bad_parameter(
@@ -183,6 +191,11 @@ impl ItemsQuery {
             Some(text) => Some(Filter::compile(&filter::parse(text, lang)?, c, filter_crs)?),
             None => None,
         };
+        let datetime = params.get("datetime").map(parse_datetime).transpose()?;
+        let sort = match params.get("sortby") {
+            Some(v) => sort_keys(c, v)?,
+            None => Vec::new(),
+        };
         Ok(Self {
             bbox,
             limit: usize::try_from(limit).unwrap_or(usize::MAX),
@@ -191,21 +204,26 @@ impl ItemsQuery {
             properties,
             equals,
             filter,
+            datetime,
+            sort,
         })
     }
 
     fn matches(&self, f: &Feature) -> bool {
-        if let Some((rect, crs)) = self.bbox {
-            let slot = FeatureGeometry::slot(crs);
+        if let Some((rects, crs)) = &self.bbox {
+            let slot = FeatureGeometry::slot(*crs);
             let Some(g) = &f.geometry else { return false };
             let (Some(b), Some(shape)) = (g.bboxes.get(slot), g.shapes.get(slot)) else {
                 return false;
             };
-            let envelope_meets = b.min().x <= rect.max().x
-                && rect.min().x <= b.max().x
-                && b.min().y <= rect.max().y
-                && rect.min().y <= b.max().y;
-            if !envelope_meets || !shape.intersects(&rect) {
+            let meets = |rect: &Rect<f64>| {
+                let envelope_meets = b.min().x <= rect.max().x
+                    && rect.min().x <= b.max().x
+                    && b.min().y <= rect.max().y
+                    && rect.min().y <= b.max().y;
+                envelope_meets && shape.intersects(rect)
+            };
+            if !rects.iter().any(meets) {
                 return false;
             }
         }
@@ -219,14 +237,85 @@ impl ItemsQuery {
         self.filter.as_ref().is_none_or(|flt| flt.matches(f))
     }
 
-    /// Positions of every feature that matches, in collection order.
+    /// Positions of every feature that matches: in collection order, or in
+    /// `sortby` order with ties broken by feature id, so that pages of a
+    /// sorted request never overlap or skip.
     pub fn select(&self, c: &Collection) -> Vec<usize> {
-        c.features
+        let mut out: Vec<usize> = c
+            .features
             .iter()
             .enumerate()
             .filter(|(_, f)| self.matches(f))
             .map(|(i, _)| i)
-            .collect()
+            .collect();
+        if !self.sort.is_empty() {
+            out.sort_by(|&a, &b| {
+                let (Some(fa), Some(fb)) = (c.features.get(a), c.features.get(b)) else {
+                    return Ordering::Equal;
+                };
+                self.sort
+                    .iter()
+                    .map(|&(i, descending)| {
+                        let o = compare_values(fa.values.get(i), fb.values.get(i));
+                        if descending {
+                            o.reverse()
+                        } else {
+                            o
+                        }
+                    })
+                    .find(|o| o.is_ne())
+                    .unwrap_or_else(|| fa.id.cmp(&fb.id))
+            });
+        }
+        out
+    }
+}
+
+/// Resolves `sortby` names to queryable properties of the collection.
+fn sort_keys(c: &Collection, value: &str) -> Result<Vec<(usize, bool)>, ApiError> {
+    parse_sortby(value)?
+        .into_iter()
+        .map(|k| {
+            c.prop(&k.name)
+                .filter(|_| is_queryable(c, &k.name))
+                .map(|i| (i, k.descending))
+                .ok_or_else(|| {
+                    ApiError::bad_parameter(
+                        "sortby",
+                        format!(
+                            "queryable properties of '{0}' (see /collections/{0}/queryables); '{1}' is not one",
+                            c.id, k.name
+                        ),
+                    )
+                })
+        })
+        .collect()
+}
+
+/// Orders two values of one property: numbers numerically, text by code
+/// point, false before true, and null after every value (so an ascending
+/// sort lists nulls last and a descending one first, as SQL's default does).
+fn compare_values(a: Option<&PropValue>, b: Option<&PropValue>) -> Ordering {
+    use PropValue::{Bool, Float, Int, Null, Str};
+    let a = a.unwrap_or(&Null);
+    let b = b.unwrap_or(&Null);
+    #[allow(clippy::cast_precision_loss)] // property integers are far below 2^53
+    let num = |v: &PropValue| match v {
+        Int(i) => Some(*i as f64),
+        Float(f) => Some(*f),
+        _ => None,
+    };
+    match (a, b) {
+        (Null, Null) => Ordering::Equal,
+        (Null, _) => Ordering::Greater,
+        (_, Null) => Ordering::Less,
+        (Int(x), Int(y)) => x.cmp(y),
+        (Str(x), Str(y)) => x.cmp(y),
+        (Bool(x), Bool(y)) => x.cmp(y),
+        _ => match (num(a), num(b)) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            _ => Ordering::Equal,
+        },
     }
 }
 
@@ -372,6 +461,15 @@ pub fn write_page(
         "collection",
         "application/json",
         "The collection",
+    );
+    // OGC API – Features Part 3: the queryables are linked from the items too.
+    out.push(',');
+    push_link(
+        &mut out,
+        &format!("{base}/collections/{}/queryables", c.id),
+        QUERYABLES_REL,
+        "application/schema+json",
+        "Queryable properties",
     );
     out.push_str("],\"features\":[");
     for (n, &i) in page.iter().enumerate() {

@@ -53,13 +53,13 @@ pub(super) fn read(
             let (lon, lat, area_m2) = match geo {
                 Some(Geometry::Point(p)) => (p.x(), p.y(), None),
                 Some(Geometry::MultiPolygon(mp)) => match surface_point(&mp) {
-                    Some((x, y)) => (x, y, Some(mp.geodesic_area_unsigned())),
+                    Some((x, y)) => (x, y, Some(geodesic_area_m2(&mp))),
                     None => continue,
                 },
                 Some(Geometry::Polygon(p)) => {
                     let mp = MultiPolygon(vec![p]);
                     match surface_point(&mp) {
-                        Some((x, y)) => (x, y, Some(mp.geodesic_area_unsigned())),
+                        Some((x, y)) => (x, y, Some(geodesic_area_m2(&mp))),
                         None => continue,
                     }
                 }
@@ -100,6 +100,15 @@ pub(super) fn read(
         }
     }
     Ok(out)
+}
+
+/// Geodesic area (m², WGS84 ellipsoid) of a lon/lat multipolygon. GDAL's OSM
+/// driver keeps the winding of the ways, which is arbitrary, and Karney's
+/// algorithm reads a clockwise exterior as "the Earth minus this polygon"
+/// (about 5.1e14 m²) and a hole wound like its exterior as more area rather
+/// than less; so the rings are wound counter-clockwise (holes clockwise) first.
+pub(crate) fn geodesic_area_m2(mp: &MultiPolygon<f64>) -> f64 {
+    crate::model::geometry::wound(mp.clone()).geodesic_area_unsigned()
 }
 
 fn surface_point(mp: &MultiPolygon<f64>) -> Option<(f64, f64)> {
@@ -190,7 +199,38 @@ fn address(tags: &HashMap<String, String>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_hstore;
+    use super::{geodesic_area_m2, parse_hstore};
+    use geo::{polygon, MultiPolygon};
+
+    #[test]
+    fn area_ignores_winding() {
+        // A 0.01° square at the equator: 0.01° of longitude is 1113.195 m on
+        // WGS84 (a·π/180·0.01) and 0.01° of latitude there 1105.74 m
+        // (M(0)·π/180·0.01 with M(0) = a(1−e²)), so ≈ 1.2309e6 m².
+        let ccw =
+            polygon![(x: 0.0, y: 0.0), (x: 0.01, y: 0.0), (x: 0.01, y: 0.01), (x: 0.0, y: 0.01)];
+        let cw =
+            polygon![(x: 0.0, y: 0.0), (x: 0.0, y: 0.01), (x: 0.01, y: 0.01), (x: 0.01, y: 0.0)];
+        for p in [ccw, cw] {
+            let a = geodesic_area_m2(&MultiPolygon(vec![p]));
+            assert!((a - 1.2309e6).abs() < 1.0e3, "{a}");
+        }
+        // A clockwise hole of a quarter of the area, wound like the exterior.
+        let holed = geo::Polygon::new(
+            polygon![(x: 0.0, y: 0.0), (x: 0.0, y: 0.01), (x: 0.01, y: 0.01), (x: 0.01, y: 0.0)]
+                .exterior()
+                .clone(),
+            vec![geo::LineString::from(vec![
+                (0.0025, 0.0025),
+                (0.0025, 0.0075),
+                (0.0075, 0.0075),
+                (0.0075, 0.0025),
+                (0.0025, 0.0025),
+            ])],
+        );
+        let a = geodesic_area_m2(&MultiPolygon(vec![holed]));
+        assert!((a - 0.75 * 1.2309e6).abs() < 1.0e3, "{a}");
+    }
 
     #[test]
     fn parses_other_tags() {
