@@ -282,3 +282,40 @@ async fn the_api_document_describes_exactly_the_routes() {
         assert!(responses.contains_key("200"), "{path}");
     }
 }
+
+/// Every number under `key`, anywhere in a document.
+fn numbers_under(v: &Value, key: &str, out: &mut Vec<serde_json::Number>) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m {
+                if let (true, Value::Number(n)) = (k == key, child) {
+                    out.push(n.clone());
+                }
+                numbers_under(child, key, out);
+            }
+        }
+        Value::Array(a) => a.iter().for_each(|c| numbers_under(c, key, out)),
+        _ => {}
+    }
+}
+
+/// Carried 2019 deciles are whole deciles (the carry-over never averages
+/// them), and the map's panel serves them, and the change, as integers.
+#[tokio::test]
+async fn carried_2019_deciles_are_served_as_integers() {
+    let state = common::app_state().snapshot();
+    let mut seen = 0;
+    for l in state.atlas.lsoa21.iter().step_by(40) {
+        let body = send(Method::GET, &format!("/web/api/lsoa/{}", l.code)).await.body;
+        let doc: Value = serde_json::from_str(&body).unwrap();
+        for key in ["decile_2019", "change"] {
+            let mut found = Vec::new();
+            numbers_under(&doc, key, &mut found);
+            for n in found {
+                assert!(n.is_i64(), "{}: {key} {n} is not a whole number", l.code);
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen > 0, "no carried 2019 decile was checked");
+}

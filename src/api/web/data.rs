@@ -19,8 +19,9 @@ pub struct Link2019 {
     pub method: &'static str,
     /// The linked 2011 LSOA codes with their change codes.
     pub lsoa11: Vec<(String, &'static str)>,
-    /// Per IMD 2025 indicator (same order): the 2019 decile carried over.
-    pub deciles: Vec<Option<f64>>,
+    /// Per IMD 2025 indicator (same order): the 2019 decile carried over
+    /// (a whole decile: the carry-over rule never averages deciles).
+    pub deciles: Vec<Option<u8>>,
 }
 
 /// Links a 2021 LSOA to IMD 2019 with the one rule the whole service uses,
@@ -34,7 +35,7 @@ pub fn link_2019(atlas: &Atlas, lsoa: &Lsoa21) -> Link2019 {
         .iter()
         .map(|ind| {
             let pos = atlas.imd2019.position(&ind.id)?;
-            carried.get(pos)?.decile.map(f64::from)
+            carried.get(pos)?.decile
         })
         .collect();
     let lsoa11: Vec<(String, &'static str)> = lsoa
@@ -66,8 +67,8 @@ pub fn insert_choropleth_values(atlas: &Atlas, lsoa: &Lsoa21, p: &mut Map<String
         let d = lsoa.imd.get(k).and_then(|v| v.decile);
         let prev = link.deciles.get(k).copied().flatten();
         p.insert(format!("d_{}", ind.id), json!(d));
-        p.insert(format!("p_{}", ind.id), json!(prev.map(round1)));
-        let change = d.zip(prev).map(|(d, p)| round1(f64::from(d) - p));
+        p.insert(format!("p_{}", ind.id), json!(prev));
+        let change = d.zip(prev).map(|(d, p)| i16::from(d) - i16::from(p));
         p.insert(format!("c_{}", ind.id), json!(change));
     }
 }

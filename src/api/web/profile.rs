@@ -68,8 +68,8 @@ pub fn lsoa_json(atlas: &Atlas, access: &AccessTable, lsoa_idx: usize, l: &Lsoa2
             json!({
                 "id": ind.id, "label": ind.label, "kind": ind.kind,
                 "decile": v.decile, "rank": v.rank, "score": v.score,
-                "decile_2019": prev.map(round1),
-                "change": v.decile.zip(prev).map(|(d, p)| round1(f64::from(d) - p)),
+                "decile_2019": prev,
+                "change": v.decile.zip(prev).map(|(d, p)| i16::from(d) - i16::from(p)),
             })
         })
         .collect();
@@ -183,8 +183,8 @@ pub async fn ward(
             let p = imd.and_then(|k| link.deciles.get(k).copied().flatten());
             json!({
                 "code": l.code, "name": l.name, "residents": l.residents,
-                "imd_decile": d, "imd_decile_2019": p.map(round1),
-                "change": d.zip(p).map(|(d, p)| round1(f64::from(d) - p)),
+                "imd_decile": d, "imd_decile_2019": p,
+                "change": d.zip(p).map(|(d, p)| i16::from(d) - i16::from(p)),
                 "link": link.method,
             })
         })
