@@ -9,6 +9,25 @@ use geo::Geometry;
 
 use super::Cells;
 use crate::sources::error::SourceError;
+use crate::sources::gdal_errors::capture;
+
+/// The error for failures GDAL raised while reading features, after `rows`
+/// features had been read.
+pub(crate) fn read_failure(
+    file: &Path,
+    layer: Option<&str>,
+    rows: u64,
+    failures: &[String],
+) -> SourceError {
+    SourceError::Gdal {
+        file: file.to_owned(),
+        message: format!(
+            "GDAL failed while reading{} after {rows} features: {}; the file looks truncated or corrupt",
+            layer.map(|l| format!(" layer '{l}'")).unwrap_or_default(),
+            failures.join("; ")
+        ),
+    }
+}
 
 /// An open GDAL dataset and the layer rows are read from.
 pub(super) struct GdalLayer {
@@ -77,10 +96,21 @@ impl GdalLayer {
         visit: &mut dyn FnMut(Cells<'_>) -> Result<(), SourceError>,
     ) -> Result<(), SourceError> {
         let mut layer = self.layer(file)?;
-        for feature in layer.features() {
+        let mut features = layer.features();
+        let mut row = 0_u64;
+        loop {
+            // Some drivers report a corrupt or cut-off file only through
+            // GDAL's error handler, then stop returning features.
+            let (feature, failures) = capture(|| features.next());
+            if !failures.is_empty() {
+                return Err(read_failure(file, self.layer.as_deref(), row, &failures));
+            }
+            let Some(feature) = feature else {
+                return Ok(());
+            };
+            row += 1;
             visit(Cells::Gdal(&feature))?;
         }
-        Ok(())
     }
 }
 

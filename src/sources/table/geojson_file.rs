@@ -90,7 +90,12 @@ impl FeatureCollection {
         let doc: Document<'_> = serde_json::from_slice(&text).map_err(|e| SourceError::Open {
             file: path.to_owned(),
             layer: None,
-            message: format!("invalid GeoJSON: {e}"),
+            // serde_json's message gives the line and column.
+            message: if e.is_eof() {
+                format!("invalid GeoJSON: {e}: the file ends before the document does; it looks truncated")
+            } else {
+                format!("invalid GeoJSON: {e}")
+            },
         })?;
         if doc.kind != "FeatureCollection" {
             return Ok(None);

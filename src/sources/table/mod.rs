@@ -17,6 +17,8 @@ mod delimited;
 mod gdal_layer;
 mod geojson_file;
 
+pub(crate) use gdal_layer::read_failure;
+
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
