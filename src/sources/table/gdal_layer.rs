@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use gdal::spatial_ref::SpatialRef;
-use gdal::vector::{Feature, LayerAccess};
+use gdal::vector::{geometry_type_flatten, Feature, LayerAccess, OGRwkbGeometryType};
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use geo::Geometry;
 
@@ -123,4 +123,38 @@ pub(super) fn geometry(
         .filter(|g| !g.is_empty())
         .map(gdal::vector::Geometry::to_geo)
         .transpose()
+}
+
+/// The polygon rings of a feature's geometry whose last point is not their
+/// first, e.g. `"polygon 1, ring 2"` (both 1-based); `geo` closes them when
+/// the geometry is converted.
+pub(super) fn open_rings(feature: &Feature<'_>) -> Vec<String> {
+    fn polygon(p: &gdal::vector::Geometry, index: usize, out: &mut Vec<String>) {
+        for r in 0..p.geometry_count() {
+            let ring = p.get_geometry(r);
+            let Ok(last) = i32::try_from(ring.point_count()) else {
+                continue;
+            };
+            if last > 0 {
+                let (a, b) = (ring.get_point(0), ring.get_point(last - 1));
+                if (a.0, a.1) != (b.0, b.1) {
+                    out.push(format!("polygon {}, ring {}", index + 1, r + 1));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let Some(g) = feature.geometry() else {
+        return out;
+    };
+    match geometry_type_flatten(g.geometry_type()) {
+        OGRwkbGeometryType::wkbPolygon => polygon(g, 0, &mut out),
+        OGRwkbGeometryType::wkbMultiPolygon => {
+            for i in 0..g.geometry_count() {
+                polygon(&g.get_geometry(i), i, &mut out);
+            }
+        }
+        _ => {}
+    }
+    out
 }
