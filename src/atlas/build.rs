@@ -318,6 +318,31 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         asset_reads??,
         scan??,
     );
+    timer.time(
+        "validate/coverage",
+        |(): &()| 0,
+        || {
+            Ok(super::validate::Loaded {
+                config: cfg,
+                data_dir: dir,
+                region: req.region,
+                region_lsoa21: &lsoa21_codes,
+                region_lsoa11: &lsoa11_codes,
+                region_districts: &district_codes,
+                ward_lookup: &ward_rows,
+                lsoa_changes: &changes,
+                lsoa21: &lsoa21_raw,
+                lsoa11: &lsoa11_raw,
+                districts: &district_raw,
+                imd2025: &imd25,
+                imd2019: &imd19,
+                population: &pop,
+                rural_urban: &ruc,
+                ward17: &ward17,
+            }
+            .check()?)
+        },
+    )?;
 
     // 3. Districts, wards, LSOAs, joined by code.
     let mut districts: Vec<District> = district_raw

@@ -13,6 +13,7 @@ pub mod geometry;
 pub mod index;
 pub mod postcode;
 pub mod report;
+mod validate;
 
 use std::collections::HashMap;
 
