@@ -306,7 +306,9 @@ async fn carried_2019_deciles_are_served_as_integers() {
     let state = common::app_state().snapshot();
     let mut seen = 0;
     for l in state.atlas.lsoa21.iter().step_by(40) {
-        let body = send(Method::GET, &format!("/web/api/lsoa/{}", l.code)).await.body;
+        let body = send(Method::GET, &format!("/web/api/lsoa/{}", l.code))
+            .await
+            .body;
         let doc: Value = serde_json::from_str(&body).unwrap();
         for key in ["decile_2019", "change"] {
             let mut found = Vec::new();

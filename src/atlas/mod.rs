@@ -12,6 +12,7 @@ pub mod deprivation;
 pub mod index;
 pub mod postcode;
 pub mod report;
+mod validate;
 
 use std::collections::HashMap;
 

@@ -4,6 +4,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
+use super::ranges;
+
 /// The whole atlas definition.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,7 +44,9 @@ pub struct RegionConfig {
     /// LSOA code prefix (`E` for England) when `districts` is empty.
     #[serde(default)]
     pub lsoa_code_prefix: Option<String>,
-    /// Assets up to this far outside the region are kept, flagged as outside.
+    /// Assets up to this far outside the region are kept, flagged as outside
+    /// (metres, `0..=`[`MAX_EDGE_BUFFER_M`]).
+    #[serde(deserialize_with = "ranges::edge_buffer_m")]
     pub edge_buffer_m: f64,
 }
 
@@ -79,9 +83,9 @@ pub struct TableRef {
 
 /// A polygon layer with code and name columns.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(from = "raw::BoundaryConfig")]
 pub struct BoundaryConfig {
     /// File.
-    #[serde(flatten)]
     pub table: TableRef,
     /// Code column.
     pub code: String,
@@ -90,7 +94,6 @@ pub struct BoundaryConfig {
     /// Provenance.
     pub provenance: Provenance,
     /// Old code → new code, for areas recoded after the boundary set was published.
-    #[serde(default)]
     pub recode: BTreeMap<String, String>,
 }
 
@@ -110,9 +113,9 @@ pub struct Boundaries {
 
 /// LSOA 2021 → ward → district lookup.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(from = "raw::WardLookupConfig")]
 pub struct WardLookupConfig {
     /// File.
-    #[serde(flatten)]
     pub table: TableRef,
     /// LSOA code column.
     pub lsoa: String,
@@ -128,9 +131,9 @@ pub struct WardLookupConfig {
 
 /// LSOA 2011 → LSOA 2021 lookup.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(from = "raw::LsoaChangeConfig")]
 pub struct LsoaChangeConfig {
     /// File.
-    #[serde(flatten)]
     pub table: TableRef,
     /// 2011 code column.
     pub lsoa11: String,
@@ -144,9 +147,9 @@ pub struct LsoaChangeConfig {
 
 /// A two-column code → code lookup.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(from = "raw::PairLookupConfig")]
 pub struct PairLookupConfig {
     /// File.
-    #[serde(flatten)]
     pub table: TableRef,
     /// Key column.
     pub key: String,
@@ -156,9 +159,9 @@ pub struct PairLookupConfig {
 
 /// Rural/urban classification lookup.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(from = "raw::RuralUrbanConfig")]
 pub struct RuralUrbanConfig {
     /// File.
-    #[serde(flatten)]
     pub table: TableRef,
     /// LSOA code column.
     pub lsoa: String,
@@ -188,9 +191,9 @@ pub struct Lookups {
 
 /// Population table.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(from = "raw::PopulationConfig")]
 pub struct PopulationConfig {
     /// File.
-    #[serde(flatten)]
     pub table: TableRef,
     /// LSOA code column.
     pub lsoa: String,
@@ -214,16 +217,15 @@ pub struct IndicatorConfig {
 
 /// One table of a deprivation release, keyed by area code.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(from = "raw::DeprivationTable")]
 pub struct DeprivationTable {
     /// File.
-    #[serde(flatten)]
     pub table: TableRef,
     /// Area code column.
     pub key: String,
     /// `"<indicator>.<decile|rank|score>"` → column.
     pub columns: BTreeMap<String, String>,
     /// Optional column holding the release's population denominator.
-    #[serde(default)]
     pub population: Option<String>,
 }
 
@@ -231,9 +233,11 @@ pub struct DeprivationTable {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DeprivationConfig {
-    /// Year.
+    /// Year of the release (`2000..=2100`).
+    #[serde(deserialize_with = "ranges::year")]
     pub year: u16,
-    /// Number of areas ranked nationally.
+    /// Number of areas ranked nationally (at least 1).
+    #[serde(deserialize_with = "ranges::areas_ranked")]
     pub areas_ranked: u32,
     /// Indicators, in display order.
     pub indicators: Vec<IndicatorConfig>,
@@ -253,14 +257,19 @@ pub struct PostcodesConfig {
     /// Folder inside it that holds one CSV per postcode area.
     pub folder: String,
     /// 1-based position of the postcode column.
+    #[serde(deserialize_with = "ranges::position")]
     pub postcode: usize,
     /// 1-based position of the easting column (EPSG:27700 metres).
+    #[serde(deserialize_with = "ranges::position")]
     pub easting: usize,
     /// 1-based position of the northing column (EPSG:27700 metres).
+    #[serde(deserialize_with = "ranges::position")]
     pub northing: usize,
     /// 1-based position of the country code column.
+    #[serde(deserialize_with = "ranges::position")]
     pub country: usize,
     /// 1-based position of the district code column.
+    #[serde(deserialize_with = "ranges::position")]
     pub district: usize,
     /// Provenance.
     pub provenance: Provenance,
@@ -284,8 +293,9 @@ pub enum CoverageConfig {
     CodePrefix(String),
     /// Areas in these districts.
     Districts(Vec<String>),
-    /// `[min_lon, min_lat, max_lon, max_lat]`.
-    Bbox([f64; 4]),
+    /// `[min_lon, min_lat, max_lon, max_lat]` in degrees (CRS84), minimum
+    /// below maximum.
+    Bbox(#[serde(deserialize_with = "ranges::bbox")] [f64; 4]),
 }
 
 /// A row filter on a source table.
@@ -345,7 +355,6 @@ pub enum AssetSourceKind {
         /// Longitude column.
         lon_column: String,
         /// Optional postcode column.
-        #[serde(default)]
         postcode_column: Option<String>,
     },
     /// A text column holding the address, postcode and "(lat, lon)".
@@ -362,32 +371,26 @@ pub enum AssetSourceKind {
 
 /// An asset source.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(try_from = "raw::AssetSourceConfig")]
 pub struct AssetSourceConfig {
     /// Identifier, prefix of asset ids.
     pub id: String,
     /// File.
-    #[serde(flatten)]
     pub table: TableRef,
     /// How rows are located.
-    #[serde(flatten)]
     pub kind: AssetSourceKind,
     /// Category of every row (not for OSM, whose rules give it).
-    #[serde(default)]
     pub category: Option<String>,
     /// Column holding a stable key; a slug of name and postcode when absent.
-    #[serde(default)]
     pub id_column: Option<String>,
     /// Name column (`name` for OSM).
-    #[serde(default)]
     pub name_column: Option<String>,
     /// Columns joined into the address.
-    #[serde(default)]
     pub address_columns: Vec<String>,
     /// Row filters, all of which must pass.
-    #[serde(default)]
     pub filters: Vec<RowFilter>,
-    /// Drop an asset within this many metres of a same-category asset from an earlier source.
-    #[serde(default)]
+    /// Drop an asset within this many metres of a same-category asset from
+    /// an earlier source (`0..=`[`MAX_DEDUPE_WITHIN_M`]).
     pub dedupe_within_m: Option<f64>,
     /// Where the source has data.
     pub coverage: CoverageConfig,
@@ -395,4 +398,359 @@ pub struct AssetSourceConfig {
     pub coverage_note: String,
     /// Provenance.
     pub provenance: Provenance,
+}
+
+/// The file layout of the tables that embed a [`TableRef`] (`path`, `layer`,
+/// `open_options` beside their own keys) and of asset sources (whose `kind`
+/// decides which further keys apply). They are read through these flat
+/// structs rather than `#[serde(flatten)]`, which cannot reject unknown keys:
+/// with it a misspelt `dedupe_within_m` was silently ignored.
+mod raw {
+    use std::collections::BTreeMap;
+
+    use serde::Deserialize;
+
+    use super::{ranges, CoverageConfig, OsmRule, Provenance, RowFilter, TableRef};
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct BoundaryConfig {
+        path: String,
+        #[serde(default)]
+        layer: Option<String>,
+        #[serde(default)]
+        open_options: Vec<String>,
+        code: String,
+        name: String,
+        provenance: Provenance,
+        #[serde(default)]
+        recode: BTreeMap<String, String>,
+    }
+
+    impl From<BoundaryConfig> for super::BoundaryConfig {
+        fn from(r: BoundaryConfig) -> Self {
+            Self {
+                table: TableRef {
+                    path: r.path,
+                    layer: r.layer,
+                    open_options: r.open_options,
+                },
+                code: r.code,
+                name: r.name,
+                provenance: r.provenance,
+                recode: r.recode,
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct WardLookupConfig {
+        path: String,
+        #[serde(default)]
+        layer: Option<String>,
+        #[serde(default)]
+        open_options: Vec<String>,
+        lsoa: String,
+        ward_code: String,
+        ward_name: String,
+        district_code: String,
+        district_name: String,
+    }
+
+    impl From<WardLookupConfig> for super::WardLookupConfig {
+        fn from(r: WardLookupConfig) -> Self {
+            Self {
+                table: TableRef {
+                    path: r.path,
+                    layer: r.layer,
+                    open_options: r.open_options,
+                },
+                lsoa: r.lsoa,
+                ward_code: r.ward_code,
+                ward_name: r.ward_name,
+                district_code: r.district_code,
+                district_name: r.district_name,
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct LsoaChangeConfig {
+        path: String,
+        #[serde(default)]
+        layer: Option<String>,
+        #[serde(default)]
+        open_options: Vec<String>,
+        lsoa11: String,
+        lsoa21: String,
+        change: String,
+        district_code: String,
+    }
+
+    impl From<LsoaChangeConfig> for super::LsoaChangeConfig {
+        fn from(r: LsoaChangeConfig) -> Self {
+            Self {
+                table: TableRef {
+                    path: r.path,
+                    layer: r.layer,
+                    open_options: r.open_options,
+                },
+                lsoa11: r.lsoa11,
+                lsoa21: r.lsoa21,
+                change: r.change,
+                district_code: r.district_code,
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct PairLookupConfig {
+        path: String,
+        #[serde(default)]
+        layer: Option<String>,
+        #[serde(default)]
+        open_options: Vec<String>,
+        key: String,
+        value: String,
+    }
+
+    impl From<PairLookupConfig> for super::PairLookupConfig {
+        fn from(r: PairLookupConfig) -> Self {
+            Self {
+                table: TableRef {
+                    path: r.path,
+                    layer: r.layer,
+                    open_options: r.open_options,
+                },
+                key: r.key,
+                value: r.value,
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct RuralUrbanConfig {
+        path: String,
+        #[serde(default)]
+        layer: Option<String>,
+        #[serde(default)]
+        open_options: Vec<String>,
+        lsoa: String,
+        code: String,
+        classification: String,
+        ruc: String,
+    }
+
+    impl From<RuralUrbanConfig> for super::RuralUrbanConfig {
+        fn from(r: RuralUrbanConfig) -> Self {
+            Self {
+                table: TableRef {
+                    path: r.path,
+                    layer: r.layer,
+                    open_options: r.open_options,
+                },
+                lsoa: r.lsoa,
+                code: r.code,
+                classification: r.classification,
+                ruc: r.ruc,
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct PopulationConfig {
+        path: String,
+        #[serde(default)]
+        layer: Option<String>,
+        #[serde(default)]
+        open_options: Vec<String>,
+        lsoa: String,
+        residents: String,
+        provenance: Provenance,
+    }
+
+    impl From<PopulationConfig> for super::PopulationConfig {
+        fn from(r: PopulationConfig) -> Self {
+            Self {
+                table: TableRef {
+                    path: r.path,
+                    layer: r.layer,
+                    open_options: r.open_options,
+                },
+                lsoa: r.lsoa,
+                residents: r.residents,
+                provenance: r.provenance,
+            }
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct DeprivationTable {
+        path: String,
+        #[serde(default)]
+        layer: Option<String>,
+        #[serde(default)]
+        open_options: Vec<String>,
+        key: String,
+        columns: BTreeMap<String, String>,
+        #[serde(default)]
+        population: Option<String>,
+    }
+
+    impl From<DeprivationTable> for super::DeprivationTable {
+        fn from(r: DeprivationTable) -> Self {
+            Self {
+                table: TableRef {
+                    path: r.path,
+                    layer: r.layer,
+                    open_options: r.open_options,
+                },
+                key: r.key,
+                columns: r.columns,
+                population: r.population,
+            }
+        }
+    }
+
+    /// The `kind` of an asset source.
+    #[derive(Deserialize, Clone, Copy)]
+    #[serde(rename_all = "snake_case")]
+    enum Kind {
+        Postcode,
+        LatLon,
+        LocationText,
+        Osm,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct AssetSourceConfig {
+        id: String,
+        path: String,
+        #[serde(default)]
+        layer: Option<String>,
+        #[serde(default)]
+        open_options: Vec<String>,
+        kind: Kind,
+        #[serde(default)]
+        postcode_column: Option<String>,
+        #[serde(default)]
+        lat_column: Option<String>,
+        #[serde(default)]
+        lon_column: Option<String>,
+        #[serde(default)]
+        location_column: Option<String>,
+        #[serde(default)]
+        rules: Option<Vec<OsmRule>>,
+        #[serde(default)]
+        category: Option<String>,
+        #[serde(default)]
+        id_column: Option<String>,
+        #[serde(default)]
+        name_column: Option<String>,
+        #[serde(default)]
+        address_columns: Vec<String>,
+        #[serde(default)]
+        filters: Vec<RowFilter>,
+        #[serde(default, deserialize_with = "ranges::dedupe_within_m")]
+        dedupe_within_m: Option<f64>,
+        coverage: CoverageConfig,
+        coverage_note: String,
+        provenance: Provenance,
+    }
+
+    impl TryFrom<AssetSourceConfig> for super::AssetSourceConfig {
+        type Error = String;
+
+        fn try_from(r: AssetSourceConfig) -> Result<Self, String> {
+            let (kind_name, required, kind) = match r.kind {
+                Kind::Postcode => (
+                    "postcode",
+                    &["postcode_column"][..],
+                    r.postcode_column.clone().map(|postcode_column| {
+                        super::AssetSourceKind::Postcode { postcode_column }
+                    }),
+                ),
+                Kind::LatLon => (
+                    "lat_lon",
+                    &["lat_column", "lon_column"][..],
+                    r.lat_column.clone().zip(r.lon_column.clone()).map(
+                        |(lat_column, lon_column)| super::AssetSourceKind::LatLon {
+                            lat_column,
+                            lon_column,
+                            postcode_column: r.postcode_column.clone(),
+                        },
+                    ),
+                ),
+                Kind::LocationText => (
+                    "location_text",
+                    &["location_column"][..],
+                    r.location_column.clone().map(|location_column| {
+                        super::AssetSourceKind::LocationText { location_column }
+                    }),
+                ),
+                Kind::Osm => (
+                    "osm",
+                    &["rules"][..],
+                    r.rules
+                        .clone()
+                        .map(|rules| super::AssetSourceKind::Osm { rules }),
+                ),
+            };
+            let id = &r.id;
+            let Some(kind) = kind else {
+                return Err(format!(
+                    "asset source '{id}': kind = \"{kind_name}\" needs {}",
+                    required.join(" and ")
+                ));
+            };
+            // Keys that belong to another kind would be ignored: refuse them.
+            let present = [
+                ("postcode_column", r.postcode_column.is_some()),
+                ("lat_column", r.lat_column.is_some()),
+                ("lon_column", r.lon_column.is_some()),
+                ("location_column", r.location_column.is_some()),
+                ("rules", r.rules.is_some()),
+            ];
+            let allowed: &[&str] = match r.kind {
+                Kind::Postcode => &["postcode_column"],
+                Kind::LatLon => &["lat_column", "lon_column", "postcode_column"],
+                Kind::LocationText => &["location_column"],
+                Kind::Osm => &["rules"],
+            };
+            if let Some((key, _)) = present
+                .iter()
+                .find(|(key, set)| *set && !allowed.contains(key))
+            {
+                return Err(format!(
+                    "asset source '{id}': key '{key}' does not apply to kind = \"{kind_name}\" (keys for this kind: {})",
+                    allowed.join(", ")
+                ));
+            }
+            Ok(Self {
+                id: r.id,
+                table: TableRef {
+                    path: r.path,
+                    layer: r.layer,
+                    open_options: r.open_options,
+                },
+                kind,
+                category: r.category,
+                id_column: r.id_column,
+                name_column: r.name_column,
+                address_columns: r.address_columns,
+                filters: r.filters,
+                dedupe_within_m: r.dedupe_within_m,
+                coverage: r.coverage,
+                coverage_note: r.coverage_note,
+                provenance: r.provenance,
+            })
+        }
+    }
 }

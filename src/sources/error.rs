@@ -88,4 +88,41 @@ pub enum SourceError {
         /// GDAL's message.
         message: String,
     },
+    /// The file ends in the middle of a row: it was cut off.
+    #[error("{file}: row {row}, column '{column}': {reason}; the file looks truncated")]
+    Truncated {
+        /// File.
+        file: PathBuf,
+        /// 1-based data row that is cut off.
+        row: u64,
+        /// Column the row stops in.
+        column: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A required table lacks areas that its declared coverage includes
+    /// (e.g. a table cut off at a line break, so that every row read is
+    /// whole but the rest are gone).
+    #[error("{file}: {missing} of the {expected} {what} are missing{}; the file looks truncated or incomplete", examples_text(examples))]
+    Incomplete {
+        /// File.
+        file: PathBuf,
+        /// What is counted, e.g. "LSOAs (2021) in England".
+        what: String,
+        /// How many are missing.
+        missing: usize,
+        /// How many the declared coverage has.
+        expected: usize,
+        /// A few missing codes, sorted.
+        examples: Vec<String>,
+    },
+}
+
+/// " (e.g. A, B)", or nothing when there are no examples.
+fn examples_text(examples: &[String]) -> String {
+    if examples.is_empty() {
+        String::new()
+    } else {
+        format!(" (e.g. {})", examples.join(", "))
+    }
 }

@@ -5,6 +5,7 @@
 pub mod assets;
 pub mod boundaries;
 pub mod error;
+mod gdal_errors;
 pub mod postcodes;
 pub mod reproject;
 pub mod table;

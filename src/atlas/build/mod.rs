@@ -131,6 +131,15 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
 
     // 2. Independent reads, in parallel.
     let reads = read::read_all(req, &timer, in_region, &members, &lsoa11_codes)?;
+    validate_coverage(
+        req,
+        &timer,
+        &members,
+        &lsoa11_codes,
+        &ward_rows,
+        &changes,
+        &reads,
+    )?;
 
     // 3. Districts, wards, LSOAs, joined by code.
     let areas = areas::join(reads.areas, &members, &changes);
@@ -198,4 +207,43 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         report,
         lookup,
     })
+}
+
+/// Checks that every required source covers what it declares (see
+/// [`super::validate`]): a table cut short is an error, not a coverage line.
+fn validate_coverage(
+    req: &LoadRequest<'_>,
+    timer: &Timer<'_>,
+    members: &region::Members<'_>,
+    lsoa11_codes: &std::collections::HashSet<&str>,
+    ward_rows: &[crate::sources::tables::WardLookupRow],
+    changes: &[crate::sources::tables::LsoaChangeRow],
+    reads: &read::Reads,
+) -> Result<(), BuildError> {
+    let a = &reads.areas;
+    timer.time(
+        "validate/coverage",
+        |(): &()| 0,
+        || {
+            Ok(super::validate::Loaded {
+                config: req.config,
+                data_dir: req.data_dir,
+                region: req.region,
+                region_lsoa21: &members.lsoa21,
+                region_lsoa11: lsoa11_codes,
+                region_districts: &members.districts,
+                ward_lookup: ward_rows,
+                lsoa_changes: changes,
+                lsoa21: &a.lsoa21,
+                lsoa11: &a.lsoa11,
+                districts: &a.districts,
+                imd2025: &a.imd2025,
+                imd2019: &a.imd2019,
+                population: &a.population,
+                rural_urban: &a.rural_urban,
+                ward17: &a.ward17,
+            }
+            .check()?)
+        },
+    )
 }

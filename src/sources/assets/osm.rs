@@ -12,8 +12,9 @@ use geo::{GeodesicArea, Geometry, InteriorPoint, MultiPolygon};
 use super::{Location, RawAsset, SourceAssets};
 use crate::config::{AssetSourceConfig, OsmRule, TagMatch};
 use crate::sources::error::SourceError;
+use crate::sources::gdal_errors::capture;
 use crate::sources::reproject::{Reprojector, WGS84_EPSG};
-use crate::sources::table::Table;
+use crate::sources::table::{read_failure, Table};
 
 /// Fields of the OSM driver's layers that are not tags.
 const NON_TAG_FIELDS: [&str; 3] = ["osm_id", "osm_way_id", "other_tags"];
@@ -39,7 +40,20 @@ pub(super) fn read(
                     message: e.to_string(),
                 })?;
         let fields: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
-        for feature in layer.features() {
+        let mut features = layer.features();
+        let mut layer_rows = 0_u64;
+        loop {
+            // A cut-off PBF is reported only through GDAL's error handler
+            // ("error ... during the parsing of data around byte N"), after
+            // which the driver returns no more features.
+            let (feature, failures) = capture(|| features.next());
+            if !failures.is_empty() {
+                return Err(read_failure(&file, Some(layer_name), layer_rows, &failures));
+            }
+            let Some(feature) = feature else {
+                break;
+            };
+            layer_rows += 1;
             row += 1;
             let tags = tags_of(&feature, &fields);
             let Some(rule) = rules.iter().find(|r| matches(r, &tags)) else {

@@ -3,12 +3,31 @@
 use std::path::Path;
 
 use gdal::spatial_ref::SpatialRef;
-use gdal::vector::{Feature, LayerAccess};
+use gdal::vector::{geometry_type_flatten, Feature, LayerAccess, OGRwkbGeometryType};
 use gdal::{Dataset, DatasetOptions, GdalOpenFlags};
 use geo::Geometry;
 
 use super::Cells;
 use crate::sources::error::SourceError;
+use crate::sources::gdal_errors::capture;
+
+/// The error for failures GDAL raised while reading features, after `rows`
+/// features had been read.
+pub(crate) fn read_failure(
+    file: &Path,
+    layer: Option<&str>,
+    rows: u64,
+    failures: &[String],
+) -> SourceError {
+    SourceError::Gdal {
+        file: file.to_owned(),
+        message: format!(
+            "GDAL failed while reading{} after {rows} features: {}; the file looks truncated or corrupt",
+            layer.map(|l| format!(" layer '{l}'")).unwrap_or_default(),
+            failures.join("; ")
+        ),
+    }
+}
 
 /// An open GDAL dataset and the layer rows are read from.
 pub(super) struct GdalLayer {
@@ -77,10 +96,21 @@ impl GdalLayer {
         visit: &mut dyn FnMut(Cells<'_>) -> Result<(), SourceError>,
     ) -> Result<(), SourceError> {
         let mut layer = self.layer(file)?;
-        for feature in layer.features() {
+        let mut features = layer.features();
+        let mut row = 0_u64;
+        loop {
+            // Some drivers report a corrupt or cut-off file only through
+            // GDAL's error handler, then stop returning features.
+            let (feature, failures) = capture(|| features.next());
+            if !failures.is_empty() {
+                return Err(read_failure(file, self.layer.as_deref(), row, &failures));
+            }
+            let Some(feature) = feature else {
+                return Ok(());
+            };
+            row += 1;
             visit(Cells::Gdal(&feature))?;
         }
-        Ok(())
     }
 }
 
@@ -93,4 +123,38 @@ pub(super) fn geometry(
         .filter(|g| !g.is_empty())
         .map(gdal::vector::Geometry::to_geo)
         .transpose()
+}
+
+/// The polygon rings of a feature's geometry whose last point is not their
+/// first, e.g. `"polygon 1, ring 2"` (both 1-based); `geo` closes them when
+/// the geometry is converted.
+pub(super) fn open_rings(feature: &Feature<'_>) -> Vec<String> {
+    fn polygon(p: &gdal::vector::Geometry, index: usize, out: &mut Vec<String>) {
+        for r in 0..p.geometry_count() {
+            let ring = p.get_geometry(r);
+            let Ok(last) = i32::try_from(ring.point_count()) else {
+                continue;
+            };
+            if last > 0 {
+                let (a, b) = (ring.get_point(0), ring.get_point(last - 1));
+                if (a.0, a.1) != (b.0, b.1) {
+                    out.push(format!("polygon {}, ring {}", index + 1, r + 1));
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    let Some(g) = feature.geometry() else {
+        return out;
+    };
+    match geometry_type_flatten(g.geometry_type()) {
+        OGRwkbGeometryType::wkbPolygon => polygon(g, 0, &mut out),
+        OGRwkbGeometryType::wkbMultiPolygon => {
+            for i in 0..g.geometry_count() {
+                polygon(&g.get_geometry(i), i, &mut out);
+            }
+        }
+        _ => {}
+    }
+    out
 }

@@ -90,7 +90,12 @@ impl FeatureCollection {
         let doc: Document<'_> = serde_json::from_slice(&text).map_err(|e| SourceError::Open {
             file: path.to_owned(),
             layer: None,
-            message: format!("invalid GeoJSON: {e}"),
+            // serde_json's message gives the line and column.
+            message: if e.is_eof() {
+                format!("invalid GeoJSON: {e}: the file ends before the document does; it looks truncated")
+            } else {
+                format!("invalid GeoJSON: {e}")
+            },
         })?;
         if doc.kind != "FeatureCollection" {
             return Ok(None);
@@ -157,8 +162,13 @@ impl<'a> FeatureRef<'a> {
         }
     }
 
-    /// The parsed geometry; `None` when null.
-    pub(super) fn geometry(&self) -> Result<Option<Geometry<f64>>, String> {
+    /// The parsed geometry; `None` when null. Rings that were not closed
+    /// are closed, and each is named in `open_rings` (e.g. "polygon 1,
+    /// ring 2").
+    pub(super) fn geometry(
+        &self,
+        open_rings: &mut Vec<String>,
+    ) -> Result<Option<Geometry<f64>>, String> {
         let Some(span) = self.feature.geometry.clone() else {
             return Ok(None);
         };
@@ -168,7 +178,7 @@ impl<'a> FeatureRef<'a> {
             .map(serde_json::from_slice)
             .ok_or("geometry outside the file")?
             .map_err(|e| e.to_string())?;
-        parse_geometry(raw).map_err(|e| e.to_string())
+        parse_geometry(raw, open_rings).map_err(|e| e.to_string())
     }
 }
 
@@ -182,13 +192,18 @@ struct GeometryDocument<'a> {
     geometries: Option<Vec<&'a RawValue>>,
 }
 
-/// Parses a GeoJSON geometry object; `None` for an empty one.
-fn parse_geometry(raw: &RawValue) -> Result<Option<Geometry<f64>>, serde_json::Error> {
+/// Parses a GeoJSON geometry object; `None` for an empty one. Polygon rings
+/// whose last position is not their first are closed (as `geo` does) and
+/// noted in `open_rings`, so that the repair can be reported.
+fn parse_geometry(
+    raw: &RawValue,
+    open_rings: &mut Vec<String>,
+) -> Result<Option<Geometry<f64>>, serde_json::Error> {
     let doc: GeometryDocument<'_> = serde_json::from_str(raw.get())?;
     if doc.kind == "GeometryCollection" {
         let mut parts = Vec::new();
         for g in doc.geometries.unwrap_or_default() {
-            parts.extend(parse_geometry(g)?);
+            parts.extend(parse_geometry(g, open_rings)?);
         }
         return Ok((!parts.is_empty()).then(|| Geometry::GeometryCollection(parts.into())));
     }
@@ -224,10 +239,14 @@ fn parse_geometry(raw: &RawValue) -> Result<Option<Geometry<f64>>, serde_json::E
         }
         "Polygon" => {
             let rings: Vec<Vec<Position>> = serde_json::from_str(text)?;
+            note_open_rings(0, &rings, open_rings);
             polygon(rings).map(Geometry::Polygon)
         }
         "MultiPolygon" => {
             let polygons: Vec<Vec<Vec<Position>>> = serde_json::from_str(text)?;
+            for (i, rings) in polygons.iter().enumerate() {
+                note_open_rings(i, rings, open_rings);
+            }
             let parts: Vec<Polygon<f64>> = polygons.into_iter().filter_map(polygon).collect();
             (!parts.is_empty()).then_some(Geometry::MultiPolygon(MultiPolygon(parts)))
         }
@@ -251,6 +270,17 @@ fn parse_geometry(raw: &RawValue) -> Result<Option<Geometry<f64>>, serde_json::E
 
 fn line(positions: Vec<Position>) -> LineString<f64> {
     LineString(positions.into_iter().map(|p| p.0).collect())
+}
+
+/// Names the rings of polygon `index` (0-based) that are not closed.
+fn note_open_rings(index: usize, rings: &[Vec<Position>], open_rings: &mut Vec<String>) {
+    for (r, ring) in rings.iter().enumerate() {
+        if let (Some(first), Some(last)) = (ring.first(), ring.last()) {
+            if first.0 != last.0 {
+                open_rings.push(format!("polygon {}, ring {}", index + 1, r + 1));
+            }
+        }
+    }
 }
 
 fn polygon(rings: Vec<Vec<Position>>) -> Option<Polygon<f64>> {
@@ -294,7 +324,23 @@ mod tests {
 
     fn parse(text: &str) -> Result<Option<Geometry<f64>>, serde_json::Error> {
         let raw: Box<RawValue> = serde_json::from_str(text)?;
-        parse_geometry(&raw)
+        parse_geometry(&raw, &mut Vec::new())
+    }
+
+    #[test]
+    fn open_rings_are_closed_and_named() {
+        let raw: Box<RawValue> = serde_json::from_str(
+            r#"{"type":"MultiPolygon","coordinates":[[[[0,0],[1,0],[1,1],[0,0]]],[[[5,5],[6,5],[6,6]]]]}"#,
+        )
+        .expect("json");
+        let mut open = Vec::new();
+        let g = parse_geometry(&raw, &mut open).expect("valid");
+        assert_eq!(open, ["polygon 2, ring 1"]);
+        let Some(Geometry::MultiPolygon(mp)) = g else {
+            panic!("expected a multipolygon, got {g:?}");
+        };
+        assert_eq!(mp.0[1].exterior().0.len(), 4);
+        assert_eq!(mp.0[1].exterior().0[3], mp.0[1].exterior().0[0]);
     }
 
     #[test]

@@ -17,6 +17,8 @@ mod delimited;
 mod gdal_layer;
 mod geojson_file;
 
+pub(crate) use gdal_layer::read_failure;
+
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
@@ -301,14 +303,32 @@ impl Row<'_> {
     /// # Errors
     /// `InvalidGeometry` when the geometry cannot be read.
     pub fn geometry(&self) -> Result<Option<Geometry<f64>>, SourceError> {
-        match self.cells {
-            Cells::Gdal(feature) => gdal_layer::geometry(feature)
-                .map_err(|e| self.invalid_geometry(format!("unreadable geometry: {e}"))),
-            Cells::Csv(_) => Ok(None),
+        self.geometry_and_open_rings().map(|(g, _)| g)
+    }
+
+    /// The row's geometry, as [`Row::geometry`] gives it, and the polygon
+    /// rings that the file left open (last position not the first), e.g.
+    /// `"polygon 1, ring 2"`. Those rings are closed in the geometry, so the
+    /// caller decides whether that repair is acceptable and reports it.
+    ///
+    /// # Errors
+    /// `InvalidGeometry` when the geometry cannot be read.
+    pub fn geometry_and_open_rings(
+        &self,
+    ) -> Result<(Option<Geometry<f64>>, Vec<String>), SourceError> {
+        let mut open_rings = Vec::new();
+        let geometry = match self.cells {
+            Cells::Gdal(feature) => {
+                open_rings = gdal_layer::open_rings(feature);
+                gdal_layer::geometry(feature)
+                    .map_err(|e| self.invalid_geometry(format!("unreadable geometry: {e}")))?
+            }
+            Cells::Csv(_) => None,
             Cells::GeoJson(feature) => feature
-                .geometry()
-                .map_err(|e| self.invalid_geometry(format!("unreadable geometry: {e}"))),
-        }
+                .geometry(&mut open_rings)
+                .map_err(|e| self.invalid_geometry(format!("unreadable geometry: {e}")))?,
+        };
+        Ok((geometry, open_rings))
     }
 
     /// The text of a cell that must not be empty.
