@@ -10,5 +10,6 @@ pub mod api;
 pub mod atlas;
 pub mod cli;
 pub mod config;
+pub mod cql2;
 pub mod parallel;
 pub mod sources;
