@@ -4,7 +4,7 @@
 //!
 //! 1. [`model`], [`config`], [`parallel`]: shared plain types (geometries in
 //!    both CRSs, codes, published values), the atlas definition, a helper for
-//!    both cores — used by every layer, using none;
+//!    both cores, and the CQL2 parser ([`cql2`]) — used by every layer, using none;
 //! 2. [`sources`]: reading files (the only code that touches GDAL);
 //! 3. [`atlas`]: the joined, indexed model built from the sources;
 //! 4. [`analysis`]: pure functions over the atlas with their own error type;
@@ -16,6 +16,7 @@ pub mod api;
 pub mod atlas;
 pub mod cli;
 pub mod config;
+pub mod cql2;
 pub mod model;
 pub mod parallel;
 pub mod sources;

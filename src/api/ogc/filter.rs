@@ -1,20 +1,37 @@
-//! CQL2 filters (OGC API – Features Part 3). The `cql2` crate parses the text
-//! (or JSON) into an expression; this module compiles that expression once per
-//! request against a collection's schema — resolving property names to column
-//! positions, type-checking literals and converting geometry literals — and
-//! then evaluates the compiled tree against each feature's typed values.
+//! CQL2 filters (OGC API – Features Part 3). [`crate::cql2`] parses the text
+//! (or JSON) into an expression, within fixed limits; this module compiles
+//! that expression once per request against a collection's schema —
+//! resolving property names to column positions, type-checking literals and
+//! converting geometry literals, after checking that their coordinates lie
+//! within the range of the filter CRS — and then evaluates the compiled tree
+//! against each feature's typed values.
 //! Compiling first means a typo in a property name is a 400 naming it, not an
 //! empty result, and evaluation does no string lookups.
+//!
+//! Spatial predicates compare the literal with the feature geometry held in
+//! the literal's CRS (`filter-crs`: CRS84 by default, or EPSG:27700), i.e.
+//! the very coordinates a client receives in that CRS, with DE-9IM semantics
+//! (`geo`'s `Relate`). Envelopes settle most features before any exact test,
+//! and point features (the assets) are tested by their position relative to
+//! the literal, which costs one pass over the literal's vertices.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::cmp::Ordering;
+use std::sync::atomic::{self, AtomicU64};
 
-use cql2::Expr;
-use geo::{BoundingRect, Geometry, Intersects, Rect, Relate};
+use geo::coordinate_position::CoordPos;
+use geo::dimensions::Dimensions;
+use geo::relate::IntersectionMatrix;
+use geo::{
+    BoundingRect, CoordinatePosition, CoordsIter, Geometry, HasDimensions, Intersects, LineString,
+    MultiPoint, MultiPolygon, Point, Polygon, PreparedGeometry, Rect, Relate,
+};
 
 use super::model::{Collection, Feature, FeatureGeometry, PropType, PropValue};
 use crate::api::error::ApiError;
 use crate::atlas::Crs;
+use crate::cql2::{self, Expr, Op, SpatialOp};
 
 /// Which encoding the `filter` parameter uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +62,14 @@ impl FilterLang {
 /// The name filters use for a feature's geometry (as in the queryables).
 pub const GEOMETRY_PROPERTY: &str = "geometry";
 
+/// Coordinates accepted in geometry literals with `filter-crs` EPSG:27700:
+/// the grid's area of use (about −104 km to 689 km east, −17 km to 1,257 km
+/// north) with a wide margin, so that anything outside is certainly a mistake
+/// (degrees given as metres, or swapped axes), not a generous box.
+const BNG_EASTINGS: (f64, f64) = (-200_000.0, 900_000.0);
+/// See [`BNG_EASTINGS`].
+const BNG_NORTHINGS: (f64, f64) = (-200_000.0, 1_500_000.0);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum CmpOp {
     Eq,
@@ -56,23 +81,16 @@ enum CmpOp {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SpatialOp {
-    Intersects,
-    Disjoint,
-    Within,
-    Contains,
-    Touches,
-    Overlaps,
-    Crosses,
-    Equals,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ArithOp {
     Add,
     Sub,
     Mul,
     Div,
+    /// `%`: remainder with the sign of the dividend (as SQL `MOD`).
+    Mod,
+    /// `div`: the quotient truncated toward zero (as SQL `DIV`).
+    IntDiv,
+    Pow,
 }
 
 /// A value-producing part of an expression.
@@ -81,6 +99,7 @@ enum Scalar {
     Prop(usize),
     Lit(PropValue),
     Casei(Box<Scalar>),
+    Neg(Box<Scalar>),
     Arith(ArithOp, Box<Scalar>, Box<Scalar>),
 }
 
@@ -94,11 +113,63 @@ enum Kind {
     Other,
 }
 
-/// A literal geometry, with its envelope for a quick rejection test.
+/// A literal geometry in the filter CRS, with what the quick tests need.
 #[derive(Debug, Clone)]
 struct GeomLit {
+    /// Identifies the literal in the per-thread cache of prepared geometries.
+    id: u64,
     shape: Geometry<f64>,
-    envelope: Option<Rect<f64>>,
+    envelope: Rect<f64>,
+    dim: Dimensions,
+}
+
+/// Source of [`GeomLit::id`]s.
+static NEXT_LITERAL: AtomicU64 = AtomicU64::new(1);
+
+/// How many prepared literals each thread keeps: those of the last filter
+/// (at most [`cql2::Limits::max_geometries`]) and some of the one before, so
+/// that a filter's own literals never evict each other.
+const PREPARED_PER_THREAD: usize = 32;
+
+/// Cached literals of one thread, oldest first, with their vertex counts.
+type PreparedCache = Vec<(u64, usize, PreparedGeometry<'static, Geometry<f64>>)>;
+
+/// Most vertices of prepared literals kept per thread: twice what one filter
+/// may hold.
+const PREPARED_VERTICES_PER_THREAD: usize = 4000;
+
+thread_local! {
+    /// Literals of recently evaluated filters with their relate graph built
+    /// once (edge index, self-intersections), so that testing each feature
+    /// costs in proportion to the feature, not to a 1,000-vertex literal.
+    /// `geo`'s prepared geometries hold `Rc`s, which would make [`Filter`]
+    /// neither `Send` nor `Sync`; kept here, they never leave the thread
+    /// that evaluates.
+    static PREPARED: RefCell<PreparedCache> = const { RefCell::new(Vec::new()) };
+}
+
+/// The DE-9IM matrix of the literal (first) and a feature geometry (second).
+fn relate_literal(lit: &GeomLit, feature: &Geometry<f64>) -> IntersectionMatrix {
+    PREPARED.with(|cell| {
+        let mut cache = cell.borrow_mut();
+        let i = if let Some(i) = cache.iter().position(|(id, _, _)| *id == lit.id) {
+            i
+        } else {
+            let n = lit.shape.coords_count();
+            while !cache.is_empty()
+                && (cache.len() >= PREPARED_PER_THREAD
+                    || cache.iter().map(|c| c.1).sum::<usize>() + n > PREPARED_VERTICES_PER_THREAD)
+            {
+                cache.remove(0);
+            }
+            cache.push((lit.id, n, PreparedGeometry::from(lit.shape.clone())));
+            cache.len() - 1
+        };
+        match cache.get(i) {
+            Some((_, _, prepared)) => prepared.relate(feature),
+            None => lit.shape.relate(feature),
+        }
+    })
 }
 
 /// A compiled predicate.
@@ -113,9 +184,16 @@ enum Node {
     In(Scalar, Vec<Scalar>),
     Between(Scalar, Scalar, Scalar),
     IsNull(Scalar),
+    /// `(condition) IS NULL`: whether the condition is unknown.
+    IsUnknown(Box<Node>),
+    /// `geometry IS NULL`.
+    GeometryIsNull,
     Like(Scalar, Scalar),
     /// A spatial predicate with the feature's geometry on the left.
     Spatial(SpatialOp, GeomLit),
+    /// A spatial predicate of the feature's geometry with itself: its value
+    /// when the feature has a geometry.
+    SelfSpatial(bool),
 }
 
 /// A filter compiled against one collection.
@@ -138,22 +216,20 @@ fn err(detail: impl std::fmt::Display) -> ApiError {
     ApiError::bad_parameter("filter", format!("a valid CQL2 expression ({detail})"))
 }
 
-/// Parses a filter in the given language.
+/// Parses a filter in the given language, within [`cql2::Limits::default`]
+/// (16 KiB, 64 levels of nesting, 16 geometry literals, 1,000 vertices per
+/// literal and 2,000 in all): parsing is linear in the text, so any filter is
+/// parsed in milliseconds, and the limits on literals bound the exact tests
+/// evaluation can need per feature.
 ///
 /// # Errors
-/// A 400 for any syntax error.
+/// A 400 naming `filter`, with the byte offset of the first problem.
 pub fn parse(text: &str, lang: FilterLang) -> Result<Expr, ApiError> {
-    // The parser has internal `unreachable!`s for input its grammar should
-    // never produce; a panic there must still be a 400, not a dropped connection.
-    let parsed = std::panic::catch_unwind(|| match lang {
-        FilterLang::Text => cql2::parse_text(text).map_err(|e| e.to_string()),
-        FilterLang::Json => cql2::parse_json(text).map_err(|e| e.to_string()),
-    });
-    match parsed {
-        Ok(Ok(expr)) => Ok(expr),
-        Ok(Err(e)) => Err(err(format!("could not parse: {e}"))),
-        Err(_) => Err(err("could not parse")),
-    }
+    let parsed = match lang {
+        FilterLang::Text => cql2::parse_text(text),
+        FilterLang::Json => cql2::parse_json(text),
+    };
+    parsed.map_err(|e| err(format!("could not parse: {e}")))
 }
 
 impl Filter {
@@ -161,9 +237,10 @@ impl Filter {
     /// literals are taken to be in `crs` (`filter-crs`).
     ///
     /// # Errors
-    /// A 400 naming an unknown property, an unsupported operator or a type mismatch.
+    /// A 400 naming an unknown property, an unsupported operator, a type
+    /// mismatch, or a literal coordinate outside the range of `crs`.
     pub fn compile(expr: &Expr, collection: &Collection, crs: Crs) -> Result<Self, ApiError> {
-        let c = Compiler { collection };
+        let c = Compiler { collection, crs };
         Ok(Self {
             root: c.node(expr, 0)?,
             crs,
@@ -178,15 +255,62 @@ impl Filter {
 
 struct Compiler<'a> {
     collection: &'a Collection,
+    crs: Crs,
 }
 
-const MAX_DEPTH: usize = 64;
+/// A guard for trees built by hand; parsed trees are already bounded by
+/// [`cql2::Limits::max_depth`].
+const MAX_DEPTH: usize = 128;
 
-fn arity<'e>(op: &str, args: &'e [Box<Expr>], n: usize) -> Result<&'e [Box<Expr>], ApiError> {
+fn arity(op: Op, args: &[Expr], n: usize) -> Result<&[Expr], ApiError> {
     if args.len() == n {
         Ok(args)
     } else {
-        Err(err(format!("{op} takes {n} arguments, got {}", args.len())))
+        Err(err(format!(
+            "'{}' takes {n} arguments, got {}",
+            op.name(),
+            args.len()
+        )))
+    }
+}
+
+fn cmp_op(op: Op) -> Option<CmpOp> {
+    Some(match op {
+        Op::Eq => CmpOp::Eq,
+        Op::Ne => CmpOp::Ne,
+        Op::Lt => CmpOp::Lt,
+        Op::Le => CmpOp::Le,
+        Op::Gt => CmpOp::Gt,
+        Op::Ge => CmpOp::Ge,
+        _ => return None,
+    })
+}
+
+fn arith_op(op: Op) -> Option<ArithOp> {
+    Some(match op {
+        Op::Add => ArithOp::Add,
+        Op::Sub => ArithOp::Sub,
+        Op::Mul => ArithOp::Mul,
+        Op::Div => ArithOp::Div,
+        Op::Mod => ArithOp::Mod,
+        Op::IntDiv => ArithOp::IntDiv,
+        Op::Pow => ArithOp::Pow,
+        _ => return None,
+    })
+}
+
+fn unsupported_function(name: &str) -> ApiError {
+    let lower = name.to_ascii_lowercase();
+    if lower.starts_with("t_") {
+        err(format!(
+            "temporal operator {name} is not supported: these collections have no temporal properties"
+        ))
+    } else if lower.starts_with("a_") {
+        err(format!(
+            "array operator {name} is not supported: these collections have no array properties"
+        ))
+    } else {
+        err(format!("unsupported function '{name}'"))
     }
 }
 
@@ -198,7 +322,7 @@ impl Compiler<'_> {
         let d = depth + 1;
         match e {
             Expr::Bool(b) => Ok(Node::Const(Some(*b))),
-            Expr::Property { .. } => {
+            Expr::Property(_) => {
                 let s = self.scalar(e, d)?;
                 if self.kind(&s) == Kind::Bool {
                     Ok(Node::Truthy(s))
@@ -206,7 +330,8 @@ impl Compiler<'_> {
                     Err(err("a property used as a condition must be boolean"))
                 }
             }
-            Expr::Operation { op, args } => self.operation(op, args, d),
+            Expr::Op(op, args) => self.operation(*op, args, d),
+            Expr::Function(name, _) => Err(unsupported_function(name)),
             other => Err(err(format!(
                 "expected a condition, found {}",
                 describe(other)
@@ -214,31 +339,30 @@ impl Compiler<'_> {
         }
     }
 
-    fn operation(&self, op: &str, args: &[Box<Expr>], d: usize) -> Result<Node, ApiError> {
+    fn operation(&self, op: Op, args: &[Expr], d: usize) -> Result<Node, ApiError> {
+        if let Some(cmp) = cmp_op(op) {
+            let a = arity(op, args, 2)?;
+            let (l, r) = (self.scalar(&a[0], d)?, self.scalar(&a[1], d)?);
+            self.check_same(op, &l, &r)?;
+            return Ok(Node::Cmp(cmp, l, r));
+        }
         match op {
-            "and" | "or" => {
-                let nodes = args.iter().map(|a| self.node(a, d)).collect::<Result<Vec<_>, _>>()?;
-                Ok(if op == "and" { Node::And(nodes) } else { Node::Or(nodes) })
+            Op::And | Op::Or => {
+                let nodes = args
+                    .iter()
+                    .map(|a| self.node(a, d))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(if op == Op::And {
+                    Node::And(nodes)
+                } else {
+                    Node::Or(nodes)
+                })
             }
-            "not" => {
+            Op::Not => {
                 let a = arity(op, args, 1)?;
                 Ok(Node::Not(Box::new(self.node(&a[0], d)?)))
             }
-            "=" | "<>" | "<" | "<=" | ">" | ">=" => {
-                let a = arity(op, args, 2)?;
-                let cmp = match op {
-                    "=" => CmpOp::Eq,
-                    "<>" => CmpOp::Ne,
-                    "<" => CmpOp::Lt,
-                    "<=" => CmpOp::Le,
-                    ">" => CmpOp::Gt,
-                    _ => CmpOp::Ge,
-                };
-                let (l, r) = (self.scalar(&a[0], d)?, self.scalar(&a[1], d)?);
-                self.check_same(op, &l, &r)?;
-                Ok(Node::Cmp(cmp, l, r))
-            }
-            "between" => {
+            Op::Between => {
                 let a = arity(op, args, 3)?;
                 let v = self.scalar(&a[0], d)?;
                 let lo = self.scalar(&a[1], d)?;
@@ -247,23 +371,32 @@ impl Compiler<'_> {
                 self.check_same(op, &v, &hi)?;
                 Ok(Node::Between(v, lo, hi))
             }
-            "in" => {
+            Op::In => {
                 let a = arity(op, args, 2)?;
                 let v = self.scalar(&a[0], d)?;
-                let Expr::Array(items) = a[1].as_ref() else {
+                let Expr::Array(items) = &a[1] else {
                     return Err(err("IN expects a list"));
                 };
-                let list = items.iter().map(|i| self.scalar(i, d)).collect::<Result<Vec<_>, _>>()?;
+                let list = items
+                    .iter()
+                    .map(|i| self.scalar(i, d))
+                    .collect::<Result<Vec<_>, _>>()?;
                 for item in &list {
                     self.check_same(op, &v, item)?;
                 }
                 Ok(Node::In(v, list))
             }
-            "isNull" => {
+            Op::IsNull => {
                 let a = arity(op, args, 1)?;
-                Ok(Node::IsNull(self.scalar(&a[0], d)?))
+                match &a[0] {
+                    Expr::Property(p) if p == GEOMETRY_PROPERTY => Ok(Node::GeometryIsNull),
+                    Expr::Op(inner, _) if cmp_op(*inner).is_some() || is_condition(*inner) => {
+                        Ok(Node::IsUnknown(Box::new(self.node(&a[0], d)?)))
+                    }
+                    other => Ok(Node::IsNull(self.scalar(other, d)?)),
+                }
             }
-            "like" => {
+            Op::Like => {
                 let a = arity(op, args, 2)?;
                 let (v, p) = (self.scalar(&a[0], d)?, self.scalar(&a[1], d)?);
                 for s in [&v, &p] {
@@ -273,49 +406,64 @@ impl Compiler<'_> {
                 }
                 Ok(Node::Like(v, p))
             }
-            "s_intersects" | "s_disjoint" | "s_within" | "s_contains" | "s_touches" | "s_overlaps" | "s_crosses"
-            | "s_equals" => {
+            Op::Spatial(spatial) => {
                 let a = arity(op, args, 2)?;
-                let spatial = match op {
-                    "s_intersects" => SpatialOp::Intersects,
-                    "s_disjoint" => SpatialOp::Disjoint,
-                    "s_within" => SpatialOp::Within,
-                    "s_contains" => SpatialOp::Contains,
-                    "s_touches" => SpatialOp::Touches,
-                    "s_overlaps" => SpatialOp::Overlaps,
-                    "s_crosses" => SpatialOp::Crosses,
-                    _ => SpatialOp::Equals,
-                };
-                let (l, r) = (a[0].as_ref(), a[1].as_ref());
-                match (is_geometry_property(l), is_geometry_property(r)) {
-                    (true, false) => Ok(Node::Spatial(spatial, geometry_literal(r)?)),
-                    // Swapping the operands inverts within/contains; the rest are symmetric.
-                    (false, true) => {
-                        let swapped = match spatial {
-                            SpatialOp::Within => SpatialOp::Contains,
-                            SpatialOp::Contains => SpatialOp::Within,
-                            s => s,
-                        };
-                        Ok(Node::Spatial(swapped, geometry_literal(l)?))
-                    }
-                    (false, false) => {
-                        let (g1, g2) = (geometry_literal(l)?, geometry_literal(r)?);
-                        Ok(Node::Const(Some(spatial_test(spatial, &g1.shape, &g2))))
-                    }
-                    (true, true) => Ok(Node::Const(Some(matches!(
-                        spatial,
-                        SpatialOp::Intersects | SpatialOp::Within | SpatialOp::Contains | SpatialOp::Equals
-                    )))),
-                }
+                self.spatial(spatial, &a[0], &a[1])
             }
-            other if other.starts_with("t_") => Err(err(format!(
-                "temporal operator {other} is not supported: these collections have no temporal properties"
+            other => Err(err(format!(
+                "expected a condition, found the value operator '{}'",
+                other.name()
             ))),
-            other if other.starts_with("a_") => Err(err(format!(
-                "array operator {other} is not supported: these collections have no array properties"
-            ))),
-            other => Err(err(format!("unsupported operator or function '{other}'"))),
         }
+    }
+
+    fn spatial(&self, op: SpatialOp, l: &Expr, r: &Expr) -> Result<Node, ApiError> {
+        match (is_geometry_property(l), is_geometry_property(r)) {
+            (true, false) => Ok(Node::Spatial(op, self.geometry_literal(r)?)),
+            // Swapping the operands inverts within/contains; the rest are symmetric.
+            (false, true) => {
+                let swapped = match op {
+                    SpatialOp::Within => SpatialOp::Contains,
+                    SpatialOp::Contains => SpatialOp::Within,
+                    s => s,
+                };
+                Ok(Node::Spatial(swapped, self.geometry_literal(l)?))
+            }
+            (false, false) => {
+                let (g1, g2) = (self.geometry_literal(l)?, self.geometry_literal(r)?);
+                Ok(Node::Const(Some(spatial_test(op, &g1.shape, &g2.shape))))
+            }
+            // A geometry compared with itself.
+            (true, true) => Ok(Node::SelfSpatial(matches!(
+                op,
+                SpatialOp::Intersects | SpatialOp::Within | SpatialOp::Contains | SpatialOp::Equals
+            ))),
+        }
+    }
+
+    fn property_index(&self, property: &str) -> Result<usize, ApiError> {
+        let i = self.collection.prop(property).ok_or_else(|| {
+            err(format!(
+                "unknown property '{property}'; queryables of '{}': {}, {GEOMETRY_PROPERTY}",
+                self.collection.id,
+                self.collection
+                    .props
+                    .iter()
+                    .filter(|p| p.kind != PropType::Json)
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        if self
+            .collection
+            .props
+            .get(i)
+            .is_some_and(|p| p.kind == PropType::Json)
+        {
+            return Err(err(format!("property '{property}' is not queryable")));
+        }
+        Ok(i)
     }
 
     fn scalar(&self, e: &Expr, depth: usize) -> Result<Scalar, ApiError> {
@@ -324,63 +472,52 @@ impl Compiler<'_> {
         }
         let d = depth + 1;
         match e {
-            Expr::Property { property } => {
-                let i = self.collection.prop(property).ok_or_else(|| {
-                    err(format!(
-                        "unknown property '{property}'; queryables of '{}': {}",
-                        self.collection.id,
-                        self.collection
-                            .props
-                            .iter()
-                            .filter(|p| p.kind != PropType::Json)
-                            .map(|p| p.name.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                })?;
-                if self
-                    .collection
-                    .props
-                    .get(i)
-                    .is_some_and(|p| p.kind == PropType::Json)
-                {
-                    return Err(err(format!("property '{property}' is not queryable")));
-                }
-                Ok(Scalar::Prop(i))
+            Expr::Property(p) if p == GEOMETRY_PROPERTY && self.collection.prop(p).is_none() => {
+                Err(err(format!(
+                    "'{GEOMETRY_PROPERTY}' can be used only in spatial functions and IS NULL"
+                )))
             }
-            Expr::Float(f) => Ok(Scalar::Lit(PropValue::Float(*f))),
-            Expr::Literal(s) => Ok(Scalar::Lit(PropValue::Str(s.clone()))),
+            Expr::Property(property) => Ok(Scalar::Prop(self.property_index(property)?)),
+            Expr::Number(f) => Ok(Scalar::Lit(PropValue::Float(*f))),
+            Expr::String(s) => Ok(Scalar::Lit(PropValue::Str(s.clone()))),
             Expr::Bool(b) => Ok(Scalar::Lit(PropValue::Bool(*b))),
             Expr::Null => Ok(Scalar::Lit(PropValue::Null)),
-            Expr::Operation { op, args } => match op.as_str() {
-                "casei" => {
-                    let a = arity(op, args, 1)?;
-                    let s = self.scalar(&a[0], d)?;
-                    if !matches!(self.kind(&s), Kind::Str | Kind::Null) {
-                        return Err(err("CASEI takes text"));
-                    }
-                    Ok(Scalar::Casei(Box::new(s)))
+            Expr::Op(Op::Casei, args) => {
+                let a = arity(Op::Casei, args, 1)?;
+                let s = self.scalar(&a[0], d)?;
+                if !matches!(self.kind(&s), Kind::Str | Kind::Null) {
+                    return Err(err("CASEI takes text"));
                 }
-                "+" | "-" | "*" | "/" => {
-                    let a = arity(op, args, 2)?;
-                    let (l, r) = (self.scalar(&a[0], d)?, self.scalar(&a[1], d)?);
-                    for s in [&l, &r] {
-                        if !matches!(self.kind(s), Kind::Num | Kind::Null) {
-                            return Err(err(format!("'{op}' takes numbers")));
-                        }
-                    }
-                    let aop = match op.as_str() {
-                        "+" => ArithOp::Add,
-                        "-" => ArithOp::Sub,
-                        "*" => ArithOp::Mul,
-                        _ => ArithOp::Div,
-                    };
-                    Ok(Scalar::Arith(aop, Box::new(l), Box::new(r)))
+                Ok(Scalar::Casei(Box::new(s)))
+            }
+            Expr::Op(Op::Accenti, _) => Err(err(
+                "ACCENTI is not supported (accent-insensitive comparison is not a conformance class of this server)",
+            )),
+            Expr::Op(Op::Neg, args) => {
+                let a = arity(Op::Neg, args, 1)?;
+                let s = self.scalar(&a[0], d)?;
+                if !matches!(self.kind(&s), Kind::Num | Kind::Null) {
+                    return Err(err("unary '-' takes a number"));
                 }
-                other => Err(err(format!(
-                    "unsupported function '{other}' in a value position"
-                ))),
-            },
+                Ok(Scalar::Neg(Box::new(s)))
+            }
+            Expr::Op(op, args) => {
+                let Some(aop) = arith_op(*op) else {
+                    return Err(err(format!(
+                        "expected a value, found the condition operator '{}'",
+                        op.name()
+                    )));
+                };
+                let a = arity(*op, args, 2)?;
+                let (l, r) = (self.scalar(&a[0], d)?, self.scalar(&a[1], d)?);
+                for s in [&l, &r] {
+                    if !matches!(self.kind(s), Kind::Num | Kind::Null) {
+                        return Err(err(format!("'{}' takes numbers", op.name())));
+                    }
+                }
+                Ok(Scalar::Arith(aop, Box::new(l), Box::new(r)))
+            }
+            Expr::Function(name, _) => Err(unsupported_function(name)),
             other => Err(err(format!("expected a value, found {}", describe(other)))),
         }
     }
@@ -401,11 +538,11 @@ impl Compiler<'_> {
                 PropValue::Json(_) => Kind::Other,
             },
             Scalar::Casei(_) => Kind::Str,
-            Scalar::Arith(..) => Kind::Num,
+            Scalar::Arith(..) | Scalar::Neg(_) => Kind::Num,
         }
     }
 
-    fn check_same(&self, op: &str, a: &Scalar, b: &Scalar) -> Result<(), ApiError> {
+    fn check_same(&self, op: Op, a: &Scalar, b: &Scalar) -> Result<(), ApiError> {
         let (ka, kb) = (self.kind(a), self.kind(b));
         if ka == kb || ka == Kind::Null || kb == Kind::Null {
             return Ok(());
@@ -422,10 +559,136 @@ impl Compiler<'_> {
             _ => format!("a {} value", kind_name(k)),
         };
         Err(err(format!(
-            "'{op}' compares {} with {}",
+            "'{}' compares {} with {}",
+            op.name(),
             name(a, ka),
             name(b, kb)
         )))
+    }
+
+    /// Converts a geometry literal (or `BBOX`) after checking that every
+    /// coordinate is within the range of the filter CRS.
+    fn geometry_literal(&self, e: &Expr) -> Result<GeomLit, ApiError> {
+        let shape = match e {
+            Expr::Geometry(g) => {
+                for c in g.coords() {
+                    self.check_coord(*c)?;
+                }
+                to_geo(g)
+            }
+            Expr::BBox(b) => self.bbox(*b)?,
+            Expr::Property(p) => {
+                // An unknown name is reported as such (with the queryables).
+                self.property_index(p)?;
+                return Err(err(format!(
+                    "spatial functions compare the '{GEOMETRY_PROPERTY}' property with a geometry; '{p}' is not a geometry"
+                )));
+            }
+            other => {
+                return Err(err(format!(
+                    "expected a geometry, found {}",
+                    describe(other)
+                )))
+            }
+        };
+        let envelope = shape
+            .bounding_rect()
+            .ok_or_else(|| err("empty geometries are not supported"))?;
+        let dim = shape.dimensions();
+        Ok(GeomLit {
+            id: NEXT_LITERAL.fetch_add(1, atomic::Ordering::Relaxed),
+            shape,
+            envelope,
+            dim,
+        })
+    }
+
+    fn check_coord(&self, c: cql2::Coord) -> Result<(), ApiError> {
+        let [x, y] = c;
+        let ok = match self.crs {
+            Crs::Crs84 => (-180.0..=180.0).contains(&x) && (-90.0..=90.0).contains(&y),
+            Crs::Bng => {
+                (BNG_EASTINGS.0..=BNG_EASTINGS.1).contains(&x)
+                    && (BNG_NORTHINGS.0..=BNG_NORTHINGS.1).contains(&y)
+            }
+        };
+        if ok {
+            Ok(())
+        } else {
+            let mut xs = String::new();
+            let mut ys = String::new();
+            let _ = cql2::write_number(&mut xs, x);
+            let _ = cql2::write_number(&mut ys, y);
+            Err(err(match self.crs {
+                Crs::Crs84 => format!(
+                    "the position ({xs} {ys}) is outside CRS84, where longitude is within [-180, 180] and latitude within [-90, 90]; for British National Grid metres give filter-crs={}",
+                    Crs::Bng.uri()
+                ),
+                Crs::Bng => format!(
+                    "the position ({xs} {ys}) is outside British National Grid (EPSG:27700), whose eastings lie within [-200000, 900000] and northings within [-200000, 1500000] metres"
+                ),
+            }))
+        }
+    }
+
+    /// `BBOX(west, south, east, north)`; in CRS84 a box with west > east
+    /// crosses the antimeridian and becomes two boxes.
+    fn bbox(&self, b: [f64; 4]) -> Result<Geometry<f64>, ApiError> {
+        let [w, s, e, n] = b;
+        self.check_coord([w, s])?;
+        self.check_coord([e, n])?;
+        if s > n {
+            return Err(err("BBOX: the south edge must not exceed the north edge"));
+        }
+        let rect = |w: f64, e: f64| Rect::new((w, s), (e, n)).to_polygon();
+        if w <= e {
+            Ok(Geometry::Polygon(rect(w, e)))
+        } else if self.crs == Crs::Crs84 {
+            Ok(Geometry::MultiPolygon(MultiPolygon(vec![
+                rect(w, 180.0),
+                rect(-180.0, e),
+            ])))
+        } else {
+            Err(err("BBOX: the west edge must not exceed the east edge"))
+        }
+    }
+}
+
+/// Operators whose value is a condition (for `(…) IS NULL`).
+fn is_condition(op: Op) -> bool {
+    matches!(
+        op,
+        Op::And | Op::Or | Op::Not | Op::Like | Op::Between | Op::In | Op::IsNull | Op::Spatial(_)
+    )
+}
+
+fn to_geo(g: &cql2::Geometry) -> Geometry<f64> {
+    fn line(c: &[cql2::Coord]) -> LineString<f64> {
+        LineString::from(c.iter().map(|&[x, y]| (x, y)).collect::<Vec<_>>())
+    }
+    fn polygon(rings: &[Vec<cql2::Coord>]) -> Polygon<f64> {
+        let mut it = rings.iter();
+        let exterior = it
+            .next()
+            .map_or_else(|| LineString(Vec::new()), |r| line(r));
+        Polygon::new(exterior, it.map(|r| line(r)).collect())
+    }
+    match g {
+        cql2::Geometry::Point([x, y]) => Geometry::Point(Point::new(*x, *y)),
+        cql2::Geometry::LineString(c) => Geometry::LineString(line(c)),
+        cql2::Geometry::Polygon(r) => Geometry::Polygon(polygon(r)),
+        cql2::Geometry::MultiPoint(c) => Geometry::MultiPoint(MultiPoint(
+            c.iter().map(|&[x, y]| Point::new(x, y)).collect(),
+        )),
+        cql2::Geometry::MultiLineString(l) => {
+            Geometry::MultiLineString(geo::MultiLineString(l.iter().map(|c| line(c)).collect()))
+        }
+        cql2::Geometry::MultiPolygon(p) => {
+            Geometry::MultiPolygon(MultiPolygon(p.iter().map(|r| polygon(r)).collect()))
+        }
+        cql2::Geometry::GeometryCollection(members) => Geometry::GeometryCollection(
+            geo::GeometryCollection(members.iter().map(to_geo).collect()),
+        ),
     }
 }
 
@@ -441,14 +704,15 @@ fn kind_name(k: Kind) -> &'static str {
 
 fn describe(e: &Expr) -> &'static str {
     match e {
-        Expr::Operation { .. } => "an operation",
-        Expr::Interval { .. } | Expr::Timestamp { .. } | Expr::Date { .. } => {
-            "a temporal value (not supported)"
+        Expr::Op(..) => "an operation",
+        Expr::Function(..) => "a function call",
+        Expr::Interval(..) | Expr::Timestamp(_) | Expr::Date(_) => {
+            "a temporal value (not supported: these collections have no temporal properties)"
         }
-        Expr::Property { .. } => "a property",
-        Expr::BBox { .. } | Expr::Geometry(_) => "a geometry",
-        Expr::Float(_) => "a number",
-        Expr::Literal(_) => "text",
+        Expr::Property(_) => "a property",
+        Expr::BBox(_) | Expr::Geometry(_) => "a geometry",
+        Expr::Number(_) => "a number",
+        Expr::String(_) => "text",
         Expr::Bool(_) => "a boolean",
         Expr::Array(_) => "a list",
         Expr::Null => "null",
@@ -456,38 +720,113 @@ fn describe(e: &Expr) -> &'static str {
 }
 
 fn is_geometry_property(e: &Expr) -> bool {
-    matches!(e, Expr::Property { property } if property == GEOMETRY_PROPERTY)
+    matches!(e, Expr::Property(p) if p == GEOMETRY_PROPERTY)
 }
 
-fn geometry_literal(e: &Expr) -> Result<GeomLit, ApiError> {
-    match e {
-        Expr::Geometry(_) | Expr::BBox { .. } => {
-            let shape = Geometry::try_from(e.clone()).map_err(|x| err(format!("bad geometry: {x}")))?;
-            let envelope = shape.bounding_rect();
-            Ok(GeomLit { shape, envelope })
-        }
-        Expr::Property { property } => Err(err(format!(
-            "spatial operators compare the '{GEOMETRY_PROPERTY}' property with a geometry; '{property}' is not a geometry"
-        ))),
-        other => Err(err(format!("expected a geometry, found {}", describe(other)))),
+/// The exact test, by DE-9IM (intersects and disjoint by `Intersects`,
+/// which agrees with the matrix and is cheaper).
+fn spatial_test(op: SpatialOp, feature: &Geometry<f64>, lit: &Geometry<f64>) -> bool {
+    match op {
+        SpatialOp::Intersects => feature.intersects(lit),
+        SpatialOp::Disjoint => !feature.intersects(lit),
+        _ => matrix_says(op, &feature.relate(lit)),
     }
 }
 
-fn spatial_test(op: SpatialOp, feature: &Geometry<f64>, lit: &GeomLit) -> bool {
+/// What the matrix of (feature, literal) says about `op`.
+fn matrix_says(op: SpatialOp, m: &IntersectionMatrix) -> bool {
     match op {
-        SpatialOp::Intersects => feature.intersects(&lit.shape),
-        SpatialOp::Disjoint => !feature.intersects(&lit.shape),
-        _ => {
-            let m = feature.relate(&lit.shape);
-            match op {
-                SpatialOp::Within => m.is_within(),
-                SpatialOp::Contains => m.is_contains(),
-                SpatialOp::Touches => m.is_touches(),
-                SpatialOp::Overlaps => m.is_overlaps(),
-                SpatialOp::Crosses => m.is_crosses(),
-                _ => m.is_equal_topo(),
-            }
+        SpatialOp::Intersects => m.is_intersects(),
+        SpatialOp::Disjoint => m.is_disjoint(),
+        SpatialOp::Within => m.is_within(),
+        SpatialOp::Contains => m.is_contains(),
+        SpatialOp::Touches => m.is_touches(),
+        SpatialOp::Overlaps => m.is_overlaps(),
+        SpatialOp::Crosses => m.is_crosses(),
+        SpatialOp::Equals => m.is_equal_topo(),
+    }
+}
+
+/// [`spatial_test`] of a feature against a prepared literal (faster than
+/// `Intersects` too, whose polygon test has no index). The matrix has the
+/// literal first: within and contains swap, the other relations are
+/// symmetric.
+fn literal_test(op: SpatialOp, feature: &Geometry<f64>, lit: &GeomLit) -> bool {
+    match op {
+        SpatialOp::Within => relate_literal(lit, feature).is_contains(),
+        SpatialOp::Contains => relate_literal(lit, feature).is_within(),
+        other => matrix_says(other, &relate_literal(lit, feature)),
+    }
+}
+
+/// A point feature against a literal, from the point's position relative
+/// to the literal (interior, boundary by the mod-2 rule, exterior): the
+/// DE-9IM matrix of a point has only that one row to fill.
+fn point_test(op: SpatialOp, p: geo::Coord<f64>, lit: &GeomLit) -> bool {
+    let pos = || match &lit.shape {
+        // The parts of a multipolygon may touch at points, where a point is
+        // on the boundary of two parts: that is still the boundary (the
+        // mod-2 rule that `CoordinatePosition` applies to the sum is for lines).
+        Geometry::MultiPolygon(mp) => mp.0.iter().map(|poly| poly.coordinate_position(&p)).fold(
+            CoordPos::Outside,
+            |acc, x| match (acc, x) {
+                (CoordPos::Inside, _) | (_, CoordPos::Inside) => CoordPos::Inside,
+                (CoordPos::OnBoundary, _) | (_, CoordPos::OnBoundary) => CoordPos::OnBoundary,
+                _ => CoordPos::Outside,
+            },
+        ),
+        other => other.coordinate_position(&p),
+    };
+    match op {
+        SpatialOp::Intersects => pos() != CoordPos::Outside,
+        SpatialOp::Disjoint => pos() == CoordPos::Outside,
+        SpatialOp::Within => pos() == CoordPos::Inside,
+        // A point has no boundary: it touches what it meets only on the other's boundary.
+        SpatialOp::Touches => pos() == CoordPos::OnBoundary,
+        // A point contains (and equals) only points that are all the point itself.
+        SpatialOp::Contains | SpatialOp::Equals => {
+            lit.dim == Dimensions::ZeroDimensional && lit.shape.coords_iter().all(|c| c == p)
         }
+        // Both need a part of the point inside the other and a part outside.
+        SpatialOp::Overlaps | SpatialOp::Crosses => false,
+    }
+}
+
+/// Whether `a` lies within `b` (edges included).
+fn rect_within(a: Rect<f64>, b: Rect<f64>) -> bool {
+    a.min().x >= b.min().x
+        && a.min().y >= b.min().y
+        && a.max().x <= b.max().x
+        && a.max().y <= b.max().y
+}
+
+/// The spatial test for one feature: envelope and dimension tests first,
+/// which settle most features without exact geometry.
+fn spatial_eval(op: SpatialOp, shape: &Geometry<f64>, bbox: Rect<f64>, lit: &GeomLit) -> bool {
+    if !rects_intersect(bbox, lit.envelope) {
+        return op == SpatialOp::Disjoint;
+    }
+    let settled = match op {
+        SpatialOp::Within => !rect_within(bbox, lit.envelope),
+        SpatialOp::Contains => !rect_within(lit.envelope, bbox),
+        // Equal point sets have equal envelopes: their extremes are vertices.
+        SpatialOp::Equals => bbox != lit.envelope,
+        // Overlaps needs equal dimensions; crosses is not defined for two
+        // areas or two points (the relate matrix says false).
+        SpatialOp::Overlaps => shape.dimensions() != lit.dim,
+        SpatialOp::Crosses => {
+            shape.dimensions() == lit.dim && lit.dim != Dimensions::OneDimensional
+        }
+        _ => false,
+    };
+    if settled {
+        return false;
+    }
+    match shape {
+        Geometry::Point(p) if !matches!(lit.shape, Geometry::GeometryCollection(_)) => {
+            point_test(op, p.0, lit)
+        }
+        _ => literal_test(op, shape, lit),
     }
 }
 
@@ -517,13 +856,22 @@ fn value<'a>(s: &'a Scalar, f: &'a Feature) -> Val<'a> {
             Val::Str(s) => Val::Str(Cow::Owned(s.to_lowercase())),
             other => other,
         },
+        Scalar::Neg(inner) => match value(inner, f) {
+            Val::Num(a) => Val::Num(-a),
+            _ => Val::Null,
+        },
         Scalar::Arith(op, l, r) => match (value(l, f), value(r, f)) {
             (Val::Num(a), Val::Num(b)) => {
+                // Division by zero and overflow give no number: the
+                // comparison is then unknown, as with a null operand.
                 let x = match op {
                     ArithOp::Add => a + b,
                     ArithOp::Sub => a - b,
                     ArithOp::Mul => a * b,
                     ArithOp::Div => a / b,
+                    ArithOp::Mod => a % b,
+                    ArithOp::IntDiv => (a / b).trunc(),
+                    ArithOp::Pow => a.powf(b),
                 };
                 if x.is_finite() {
                     Val::Num(x)
@@ -615,15 +963,12 @@ fn eval(n: &Node, f: &Feature, slot: usize) -> Option<bool> {
         },
         Node::Spatial(op, lit) => {
             let g = f.geometry.as_ref()?;
-            let shape = g.shapes.get(slot)?;
-            // Envelopes that do not meet settle most tests without exact geometry.
-            if let (Some(env), Some(b)) = (lit.envelope, g.bboxes.get(slot)) {
-                if !rects_intersect(env, *b) {
-                    return Some(*op == SpatialOp::Disjoint);
-                }
-            }
-            Some(spatial_test(*op, shape, lit))
+            let (shape, bbox) = (g.shapes.get(slot)?, g.bboxes.get(slot)?);
+            Some(spatial_eval(*op, shape, *bbox, lit))
         }
+        Node::SelfSpatial(b) => f.geometry.as_ref().map(|_| *b),
+        Node::GeometryIsNull => Some(f.geometry.is_none()),
+        Node::IsUnknown(x) => Some(eval(x, f, slot).is_none()),
     }
 }
 
@@ -678,7 +1023,109 @@ fn like(s: &str, pattern: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::like;
+    use super::{like, point_test, spatial_test, GeomLit};
+    use crate::cql2::SpatialOp;
+    use geo::{BoundingRect, Geometry, HasDimensions, Point};
+
+    fn lit(wkt: &str) -> GeomLit {
+        let e = crate::cql2::parse_text(&format!("S_INTERSECTS(geometry,{wkt})")).unwrap();
+        let crate::cql2::Expr::Op(_, args) = e else {
+            panic!("{wkt}")
+        };
+        let crate::cql2::Expr::Geometry(g) = &args[1] else {
+            panic!("{wkt}")
+        };
+        let shape = super::to_geo(g);
+        GeomLit {
+            id: super::NEXT_LITERAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            envelope: shape.bounding_rect().unwrap(),
+            dim: shape.dimensions(),
+            shape,
+        }
+    }
+
+    /// The point fast path gives the DE-9IM answer (`Relate`) for points
+    /// inside, outside and on the boundary of every kind of literal.
+    #[test]
+    fn point_test_agrees_with_relate() {
+        let literals = [
+            "POLYGON((0 0,4 0,4 4,0 4,0 0),(1 1,2 1,2 2,1 2,1 1))",
+            "MULTIPOLYGON(((0 0,1 0,1 1,0 1,0 0)),((1 1,2 1,2 2,1 2,1 1)))",
+            "LINESTRING(0 0,2 2,4 0)",
+            "LINESTRING(0 0,4 0,4 4,0 4,0 0)",
+            "MULTILINESTRING((0 0,2 0),(2 0,2 2),(2 0,4 0))",
+            "POINT(2 2)",
+            "MULTIPOINT((2 2),(1 1))",
+            "MULTIPOINT((2 2),(2 2))",
+        ];
+        let mut checked = 0;
+        for wkt in literals {
+            let l = lit(wkt);
+            for i in -2..=18 {
+                for j in -2..=18 {
+                    let p = geo::Coord {
+                        x: f64::from(i) * 0.25,
+                        y: f64::from(j) * 0.25,
+                    };
+                    let feature = Geometry::Point(Point(p));
+                    for op in SpatialOp::ALL {
+                        assert_eq!(
+                            point_test(op, p, &l),
+                            spatial_test(op, &feature, &l.shape),
+                            "{op:?} of POINT({} {}) and {wkt}",
+                            p.x,
+                            p.y
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 3000);
+    }
+
+    /// Areas and lines against prepared literals give what plain `Relate`
+    /// gives, including the swap of within and contains.
+    #[test]
+    fn prepared_literals_agree_with_relate() {
+        let features = [
+            "POLYGON((0 0,4 0,4 4,0 4,0 0))",
+            "POLYGON((1 1,2 1,2 2,1 2,1 1))",
+            "POLYGON((3 3,6 3,6 6,3 6,3 3))",
+            "POLYGON((4 0,8 0,8 4,4 4,4 0))",
+            "MULTIPOLYGON(((0 0,1 0,1 1,0 1,0 0)),((5 5,6 5,6 6,5 6,5 5)))",
+            "LINESTRING(-1 2,5 2)",
+            "LINESTRING(1 1,3 3)",
+        ];
+        let literals = [
+            "POLYGON((0 0,4 0,4 4,0 4,0 0))",
+            "POLYGON((0 0,4 0,4 4,0 4,0 0),(1 1,2 1,2 2,1 2,1 1))",
+            "LINESTRING(0 2,4 2)",
+            "MULTIPOINT((1 1),(9 9))",
+            "GEOMETRYCOLLECTION(POINT(1 1),LINESTRING(5 0,5 9))",
+        ];
+        for lw in literals {
+            let l = lit(lw);
+            for fw in features {
+                let f = lit(fw).shape;
+                for op in SpatialOp::ALL {
+                    assert_eq!(
+                        super::literal_test(op, &f, &l),
+                        spatial_test(op, &f, &l.shape),
+                        "{op:?} of {fw} and {lw}"
+                    );
+                }
+            }
+        }
+    }
+
+    /// Filters stay shareable across threads: prepared geometries (which
+    /// are not) live in a per-thread cache, not in the filter.
+    #[test]
+    fn filters_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<super::Filter>();
+    }
 
     #[test]
     fn like_patterns() {
