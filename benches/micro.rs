@@ -416,7 +416,7 @@ fn geojson_encode_lsoa(c: &mut Criterion, fx: &Fixture) {
 }
 
 /// `cql2_filter`: a CQL2 text filter over every `lsoa` feature, split as the
-/// items handler splits it: parsing the text (`cql2` crate), compiling it
+/// items handler splits it: parsing the text (`gapmap::cql2`, our bounded parser), compiling it
 /// against the collection's schema (names to columns, literals typed, once
 /// per request), and evaluating the compiled tree per feature
 /// ([`Filter::matches`]), for an attribute filter and a spatial one. Every
