@@ -321,3 +321,20 @@ async fn carried_2019_deciles_are_served_as_integers() {
     }
     assert!(seen > 0, "no carried 2019 decile was checked");
 }
+
+/// Every operation that takes a query parameter documents the 400 it
+/// answers to a bad or repeated one (Schemathesis found queryables' missing).
+#[tokio::test]
+async fn every_operation_with_parameters_documents_its_400() {
+    let api: Value = serde_json::from_str(&send(Method::GET, "/api?f=json").await.body).unwrap();
+    for (path, item) in api["paths"].as_object().unwrap() {
+        let op = &item["get"];
+        let has_params = op["parameters"].as_array().is_some_and(|p| !p.is_empty());
+        if has_params && !path.ends_with("{path}") && path != "/map" && path != "/wards/{code}" {
+            assert!(
+                op["responses"].get("400").is_some(),
+                "{path} takes parameters but documents no 400"
+            );
+        }
+    }
+}

@@ -72,13 +72,13 @@ pub fn document(ogc: &OgcState, base: &str) -> Value {
     paths.insert("/conformance".into(), json!({ "get": { "summary": "Conformance classes", "operationId": "getConformance", "tags": ["Capabilities"],
         "parameters": [p("f")], "responses": { "200": json_response("Conformance declaration", &json!({"$ref": "#/components/schemas/confClasses"})), "400": problem() } } }));
     paths.insert("/api".into(), json!({ "get": { "summary": "This API definition", "operationId": "getApi", "tags": ["Capabilities"],
-        "parameters": [p("f")], "responses": { "200": { "description": "OpenAPI 3.0 document", "content": { media::OPENAPI: { "schema": { "type": "object" } } } } } } }));
+        "parameters": [p("f")], "responses": { "200": { "description": "OpenAPI 3.0 document", "content": { media::OPENAPI: { "schema": { "type": "object" } } } }, "400": problem() } } }));
     paths.insert("/collections".into(), json!({ "get": { "summary": "Feature collections", "operationId": "getCollections", "tags": ["Capabilities"],
         "parameters": [p("f")], "responses": { "200": json_response("Collections", &json!({"type": "object"})), "400": problem() } } }));
     paths.insert("/collections/{collectionId}".into(), json!({ "get": { "summary": "One collection", "operationId": "describeCollection", "tags": ["Capabilities"],
         "parameters": [p("collectionId"), p("f")], "responses": { "200": json_response("Collection", &json!({"type": "object"})), "400": problem(), "404": problem() } } }));
     paths.insert("/collections/{collectionId}/queryables".into(), json!({ "get": { "summary": "Queryable properties", "operationId": "getQueryables", "tags": ["Capabilities"],
-        "parameters": [p("collectionId"), p("f")], "responses": { "200": { "description": "JSON Schema of the queryables", "content": { media::SCHEMA: { "schema": { "type": "object" } } } }, "404": problem() } } }));
+        "parameters": [p("collectionId"), p("f")], "responses": { "200": { "description": "JSON Schema of the queryables", "content": { media::SCHEMA: { "schema": { "type": "object" } } } }, "400": problem(), "404": problem() } } }));
     let items_params = [
         "collectionId",
         "f",
