@@ -8,7 +8,7 @@
 use super::ast::{Coord, Expr, Geometry, Op};
 use super::error::{Cql2Error, ErrorKind};
 use super::text::{check_instant, check_ring};
-use super::Limits;
+use super::{GeometryBudget, Limits};
 
 /// A JSON value and the byte offset where it starts.
 #[derive(Debug)]
@@ -62,8 +62,7 @@ pub fn parse(src: &str, limits: &Limits) -> Result<Expr, Cql2Error> {
     }
     let mut c = Converter {
         limits,
-        total_vertices: 0,
-        geometries: 0,
+        budget: GeometryBudget::default(),
     };
     c.expr(&v).map(|(e, _)| e)
 }
@@ -313,8 +312,7 @@ type Parsed = (Expr, usize);
 
 struct Converter<'l> {
     limits: &'l Limits,
-    total_vertices: usize,
-    geometries: usize,
+    budget: GeometryBudget,
 }
 
 fn member<'v, 'a>(members: &'v [(String, JValue<'a>)], key: &str) -> Option<&'v JValue<'a>> {
@@ -496,29 +494,11 @@ impl Converter<'_> {
     }
 
     fn count_geometry(&mut self, pos: usize) -> Result<(), Cql2Error> {
-        self.geometries += 1;
-        if self.geometries > self.limits.max_geometries {
-            return Err(Cql2Error::new(
-                pos,
-                ErrorKind::TooManyGeometries {
-                    max: self.limits.max_geometries,
-                },
-            ));
-        }
-        Ok(())
+        self.budget.geometry(self.limits, pos)
     }
 
     fn count_total(&mut self, n: usize, pos: usize) -> Result<(), Cql2Error> {
-        self.total_vertices += n;
-        if self.total_vertices > self.limits.max_total_vertices {
-            return Err(Cql2Error::new(
-                pos,
-                ErrorKind::TooManyVerticesInAll {
-                    max: self.limits.max_total_vertices,
-                },
-            ));
-        }
-        Ok(())
+        self.budget.vertices(self.limits, n, pos)
     }
 
     fn geometry(

@@ -45,6 +45,50 @@ pub struct Limits {
     pub max_geometries: usize,
 }
 
+/// What the geometry literals of one filter have used of their [`Limits`]:
+/// the text and JSON parsers both count through it, so the two encodings are
+/// bounded alike.
+#[derive(Debug, Default)]
+pub(crate) struct GeometryBudget {
+    geometries: usize,
+    vertices: usize,
+}
+
+impl GeometryBudget {
+    /// Counts one more geometry literal.
+    pub(crate) fn geometry(&mut self, limits: &Limits, pos: usize) -> Result<(), Cql2Error> {
+        self.geometries += 1;
+        if self.geometries > limits.max_geometries {
+            return Err(Cql2Error::new(
+                pos,
+                error::ErrorKind::TooManyGeometries {
+                    max: limits.max_geometries,
+                },
+            ));
+        }
+        Ok(())
+    }
+
+    /// Counts `n` more positions across all literals.
+    pub(crate) fn vertices(
+        &mut self,
+        limits: &Limits,
+        n: usize,
+        pos: usize,
+    ) -> Result<(), Cql2Error> {
+        self.vertices += n;
+        if self.vertices > limits.max_total_vertices {
+            return Err(Cql2Error::new(
+                pos,
+                error::ErrorKind::TooManyVerticesInAll {
+                    max: limits.max_total_vertices,
+                },
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for Limits {
     /// 16 KiB, 64 levels, 1,000 positions per literal, 2,000 in all, 16
     /// literals.

@@ -15,7 +15,7 @@
 use super::ast::{Coord, Expr, Geometry, Op, SpatialOp};
 use super::error::{Cql2Error, ErrorKind};
 use super::lexer::{is_reserved, tokenize, Tok, Token};
-use super::Limits;
+use super::{GeometryBudget, Limits};
 
 /// An expression and the height of its tree (a leaf is 1).
 type Parsed = (Expr, usize);
@@ -41,8 +41,7 @@ pub fn parse(src: &str, limits: &Limits) -> Result<Expr, Cql2Error> {
         i: 0,
         depth: 0,
         limits,
-        total_vertices: 0,
-        geometries: 0,
+        budget: GeometryBudget::default(),
     };
     let (e, _) = p.expr()?;
     match p.tok() {
@@ -82,8 +81,7 @@ struct Parser<'a, 'l> {
     i: usize,
     depth: usize,
     limits: &'l Limits,
-    total_vertices: usize,
-    geometries: usize,
+    budget: GeometryBudget,
 }
 
 const GEOMETRY_TAGS: [&str; 7] = [
@@ -624,29 +622,11 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn count_geometry(&mut self, pos: usize) -> Result<(), Cql2Error> {
-        self.geometries += 1;
-        if self.geometries > self.limits.max_geometries {
-            return Err(Cql2Error::new(
-                pos,
-                ErrorKind::TooManyGeometries {
-                    max: self.limits.max_geometries,
-                },
-            ));
-        }
-        Ok(())
+        self.budget.geometry(self.limits, pos)
     }
 
     fn count_vertices(&mut self, n: usize, pos: usize) -> Result<(), Cql2Error> {
-        self.total_vertices += n;
-        if self.total_vertices > self.limits.max_total_vertices {
-            return Err(Cql2Error::new(
-                pos,
-                ErrorKind::TooManyVerticesInAll {
-                    max: self.limits.max_total_vertices,
-                },
-            ));
-        }
-        Ok(())
+        self.budget.vertices(self.limits, n, pos)
     }
 
     /// A WKT geometry; the current token is its tag.
