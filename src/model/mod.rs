@@ -6,6 +6,7 @@
 pub mod codes;
 pub mod geometry;
 pub mod postcode;
+pub mod register;
 
 pub use codes::{ChangeCode, IndicatorValue, RuralUrban};
 pub use geometry::{Crs, DualPoint, DualPolygon};

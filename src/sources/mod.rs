@@ -7,6 +7,7 @@ pub mod boundaries;
 pub mod error;
 mod gdal_errors;
 pub mod postcodes;
+pub mod register;
 pub mod reproject;
 pub mod table;
 pub mod tables;
