@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::auth::{require, Peer};
 use super::COLLECTION;
 use crate::api::error::ApiError;
-use crate::api::query::ApiPath;
+use crate::api::query::{ApiPath, Params};
 use crate::api::AppState;
 use crate::live::{validate::InputCrs, LiveError};
 use crate::model::register::{parse_feature_id, Change, RegisterCategory, Role};
@@ -48,8 +48,10 @@ fn change_json(c: &Change) -> Value {
 pub async fn history_page(
     State(state): State<Arc<AppState>>,
     ApiPath((collection, fid)): ApiPath<(String, String)>,
+    params: Params,
 ) -> Response {
     let result = async {
+        params.only(&[])?;
         let missing =
             || ApiError::not_found(format!("no feature '{fid}' in collection '{collection}'"));
         if collection != COLLECTION {

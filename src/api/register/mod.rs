@@ -9,6 +9,7 @@
 pub mod auth;
 pub mod etag;
 mod extra;
+pub mod openapi;
 mod write;
 
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
