@@ -339,7 +339,7 @@ fn geojson_encode_lsoa(c: &mut Criterion, fx: &Fixture) {
             && lsoa
                 .features
                 .iter()
-                .zip(&atlas.lsoa21)
+                .zip(atlas.lsoa21.iter())
                 .all(|(f, l)| f.id == l.code),
         "lsoa features follow atlas.lsoa21"
     );
@@ -349,7 +349,7 @@ fn geojson_encode_lsoa(c: &mut Criterion, fx: &Fixture) {
         for (n, (f, l)) in lsoa
             .features
             .iter()
-            .zip(&atlas.lsoa21)
+            .zip(atlas.lsoa21.iter())
             .take(limit)
             .enumerate()
         {

@@ -241,7 +241,7 @@ fn lsoa21(atlas: &Atlas) -> Collection {
         ),
     ]);
     add_indicator_props(&mut b, &atlas.imd2025);
-    for l in &atlas.lsoa21 {
+    for l in atlas.lsoa21.iter() {
         let ward = atlas.ward_of(l);
         let district = atlas.district_of(l);
         let ru = l.rural_urban.as_ref();
@@ -290,7 +290,7 @@ fn lsoa11(atlas: &Atlas) -> Collection {
         ),
     ]);
     add_indicator_props(&mut b, &atlas.imd2019);
-    for l in &atlas.lsoa11 {
+    for l in atlas.lsoa11.iter() {
         let mut values = vec![
             l.code.as_str().into(),
             l.name.as_str().into(),
