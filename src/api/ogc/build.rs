@@ -2,6 +2,7 @@
 //! typed property rows, their JSON text, and geometries as GeoJSON in both CRSs.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use geo::{Geometry, Rect};
 
@@ -11,7 +12,7 @@ use super::model::{
 };
 use crate::analysis::Results;
 use crate::atlas::{
-    AssetSource, Atlas, DeprivationRelease, DualPoint, DualPolygon, IndicatorValue,
+    AssetSource, Atlas, CategoryIdx, DeprivationRelease, DualPoint, DualPolygon, IndicatorValue,
 };
 
 /// Accumulates a collection's schema and features.
@@ -677,6 +678,70 @@ pub fn build(atlas: &Atlas, results: &Results, tag: u64) -> OgcState {
     for c in 0..atlas.categories.len() {
         collections.push(assets(atlas, Some(c)));
     }
+    assemble(atlas, collections.into_iter().map(Arc::new).collect(), tag)
+}
+
+/// The collections of a snapshot whose atlas derives from `previous`'s
+/// ([`Atlas::with_assets`]: same areas, other assets) and whose `results`
+/// were updated for the `changed` categories ([`Results::update`]).
+/// Collections that depend neither on assets nor on those categories are
+/// shared with `previous`: `lsoa` and `lsoa-2011` always, `assets-<id>` of
+/// every category not in `changed` that `previous` has, and `wards` and
+/// `districts` (whose roll-ups cover every category) when no category
+/// changed or was added. The rest is built as [`build`] builds it. No
+/// collection holds the tag: ETags are made per request from `tag`.
+///
+/// Equals [`build`] on `atlas` and `results` provided `changed` lists
+/// every category whose assets, sources, label or coverage differ between
+/// the two atlases.
+pub fn rebuild(
+    atlas: &Atlas,
+    results: &Results,
+    tag: u64,
+    previous: &OgcState,
+    changed: &[CategoryIdx],
+) -> OgcState {
+    let reuse = |id: &str| {
+        previous
+            .by_id
+            .get(id)
+            .and_then(|&i| previous.collections.get(i))
+    };
+    let or_build = |id: &str, make: &dyn Fn() -> Collection| {
+        reuse(id).map_or_else(|| Arc::new(make()), Arc::clone)
+    };
+    let category_id = |c: usize| {
+        atlas
+            .categories
+            .get(c)
+            .map(|cat| format!("assets-{}", cat.id))
+    };
+    let unchanged = |c: usize| !changed.iter().any(|&x| usize::from(x) == c);
+    let all_known = (0..atlas.categories.len())
+        .all(|c| unchanged(c) && category_id(c).is_some_and(|id| reuse(&id).is_some()));
+    let mut collections = vec![
+        or_build("lsoa", &|| lsoa21(atlas)),
+        or_build("lsoa-2011", &|| lsoa11(atlas)),
+    ];
+    if all_known {
+        collections.push(or_build("wards", &|| wards(atlas, results)));
+        collections.push(or_build("districts", &|| districts(atlas, results)));
+    } else {
+        collections.push(Arc::new(wards(atlas, results)));
+        collections.push(Arc::new(districts(atlas, results)));
+    }
+    collections.push(Arc::new(assets(atlas, None)));
+    for c in 0..atlas.categories.len() {
+        let kept = category_id(c)
+            .filter(|_| unchanged(c))
+            .and_then(|id| reuse(&id));
+        collections.push(kept.map_or_else(|| Arc::new(assets(atlas, Some(c))), Arc::clone));
+    }
+    assemble(atlas, collections, tag)
+}
+
+/// The state serving `collections`.
+fn assemble(atlas: &Atlas, collections: Vec<Arc<Collection>>, tag: u64) -> OgcState {
     let by_id = collections
         .iter()
         .enumerate()
