@@ -372,6 +372,19 @@ fn rebuilt_collections_equal_a_full_build_and_share_the_rest() {
     for id in ["wards", "districts", "assets", "assets-gp_practice"] {
         assert!(!shared(&first, &previous, id), "{id} is rebuilt");
     }
+    // Rebuilt wards share their boundaries with the previous ones.
+    let geometries = |s: &gapmap::api::ogc::OgcState| {
+        let wards = s.collection("wards").unwrap();
+        wards
+            .features
+            .iter()
+            .filter_map(|f| f.geometry.clone())
+            .collect::<Vec<_>>()
+    };
+    let (now, then) = (geometries(&first), geometries(&previous));
+    assert!(!now.is_empty());
+    assert_eq!(now.len(), then.len());
+    assert!(now.iter().zip(&then).all(|(a, b)| Arc::ptr_eq(a, b)));
     let gp_items = &first.collection("assets-gp_practice").unwrap();
     assert!(gp_items.by_id.contains_key(NEW_GP));
 

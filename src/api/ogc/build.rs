@@ -41,7 +41,12 @@ impl Builder {
     }
 
     /// Adds a feature whose values follow the schema; missing values are null.
-    fn push(&mut self, id: &str, mut values: Vec<PropValue>, geometry: Option<FeatureGeometry>) {
+    fn push(
+        &mut self,
+        id: &str,
+        mut values: Vec<PropValue>,
+        geometry: Option<Arc<FeatureGeometry>>,
+    ) {
         values.resize(self.props.len(), PropValue::Null);
         let properties_json = write_properties(&self.props, &values, None);
         self.features.push(Feature {
@@ -259,7 +264,11 @@ fn lsoa21(atlas: &Atlas) -> Collection {
             ru.map(|r| r.classification.as_str()).into(),
         ];
         values.extend(indicator_values(&atlas.imd2025, &l.imd));
-        b.push(&l.code, values, Some(polygon_geometry(&l.geometry)));
+        b.push(
+            &l.code,
+            values,
+            Some(Arc::new(polygon_geometry(&l.geometry))),
+        );
     }
     b.finish(
         "lsoa",
@@ -300,7 +309,11 @@ fn lsoa11(atlas: &Atlas) -> Collection {
             l.population_2015.into(),
         ];
         values.extend(indicator_values(&atlas.imd2019, &l.imd));
-        b.push(&l.code, values, Some(polygon_geometry(&l.geometry)));
+        b.push(
+            &l.code,
+            values,
+            Some(Arc::new(polygon_geometry(&l.geometry))),
+        );
     }
     b.finish(
         "lsoa-2011",
@@ -470,7 +483,29 @@ fn count(n: usize) -> PropValue {
     PropValue::Int(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
-fn wards(atlas: &Atlas, results: &Results) -> Collection {
+/// The geometry of the `i`-th feature, `id`: shared with the same feature
+/// of `previous` (an earlier build of the same collection over the same
+/// areas) when there is one, else `make()`: encoding the polygons is most
+/// of the cost of the `wards` and `districts` collections, and only their
+/// roll-ups change with the assets.
+fn shared_geometry(
+    previous: Option<&Collection>,
+    i: usize,
+    id: &str,
+    make: impl FnOnce() -> Option<FeatureGeometry>,
+) -> Option<Arc<FeatureGeometry>> {
+    match previous
+        .and_then(|c| c.features.get(i))
+        .filter(|f| f.id == id)
+    {
+        Some(f) => f.geometry.clone(),
+        None => make().map(Arc::new),
+    }
+}
+
+/// The `wards` collection; geometries are shared with `previous` (see
+/// [`shared_geometry`]).
+fn wards(atlas: &Atlas, results: &Results, previous: Option<&Collection>) -> Collection {
     use PropType::{Integer, String as Str};
     let mut b = Builder::new(&[
         ("code", Str, "Electoral ward code (2024)"),
@@ -514,8 +549,11 @@ fn wards(atlas: &Atlas, results: &Results) -> Collection {
         );
     }
     merge_extra(&mut b, &mut rows, extra, &|k| rollup_title(atlas, k));
-    for (w, row) in atlas.wards.iter().zip(rows) {
-        b.push(&w.code, row, w.geometry.as_ref().map(polygon_geometry));
+    for (i, (w, row)) in atlas.wards.iter().zip(rows).enumerate() {
+        let geometry = shared_geometry(previous, i, &w.code, || {
+            w.geometry.as_ref().map(polygon_geometry)
+        });
+        b.push(&w.code, row, geometry);
     }
     b.finish(
         "wards",
@@ -526,7 +564,9 @@ fn wards(atlas: &Atlas, results: &Results) -> Collection {
     )
 }
 
-fn districts(atlas: &Atlas, results: &Results) -> Collection {
+/// The `districts` collection; geometries are shared with `previous` (see
+/// [`shared_geometry`]).
+fn districts(atlas: &Atlas, results: &Results, previous: Option<&Collection>) -> Collection {
     use PropType::{Integer, String as Str};
     let mut b = Builder::new(&[
         ("code", Str, "Local authority district code (2024)"),
@@ -557,8 +597,10 @@ fn districts(atlas: &Atlas, results: &Results) -> Collection {
         );
     }
     merge_extra(&mut b, &mut rows, extra, &|k| rollup_title(atlas, k));
-    for (d, row) in atlas.districts.iter().zip(rows) {
-        b.push(&d.code, row, Some(polygon_geometry(&d.geometry)));
+    for (i, (d, row)) in atlas.districts.iter().zip(rows).enumerate() {
+        let geometry =
+            shared_geometry(previous, i, &d.code, || Some(polygon_geometry(&d.geometry)));
+        b.push(&d.code, row, geometry);
     }
     b.finish(
         "districts",
@@ -628,7 +670,7 @@ fn assets(atlas: &Atlas, only: Option<usize>) -> Collection {
                 .into(),
             PropValue::Bool(a.in_region),
         ];
-        b.push(&a.id, values, Some(point_geometry(a.location)));
+        b.push(&a.id, values, Some(Arc::new(point_geometry(a.location))));
     }
     // Sources are credited even when a category has no asset from them yet.
     let sources: Vec<usize> = match only {
@@ -671,8 +713,8 @@ pub fn build(atlas: &Atlas, results: &Results, tag: u64) -> OgcState {
     let mut collections = vec![
         lsoa21(atlas),
         lsoa11(atlas),
-        wards(atlas, results),
-        districts(atlas, results),
+        wards(atlas, results, None),
+        districts(atlas, results, None),
         assets(atlas, None),
     ];
     for c in 0..atlas.categories.len() {
@@ -688,8 +730,10 @@ pub fn build(atlas: &Atlas, results: &Results, tag: u64) -> OgcState {
 /// shared with `previous`: `lsoa` and `lsoa-2011` always, `assets-<id>` of
 /// every category not in `changed` that `previous` has, and `wards` and
 /// `districts` (whose roll-ups cover every category) when no category
-/// changed or was added. The rest is built as [`build`] builds it. No
-/// collection holds the tag: ETags are made per request from `tag`.
+/// changed or was added. The rest is built as [`build`] builds it, except
+/// that rebuilt `wards` and `districts` share their features' geometries
+/// with `previous`. No collection holds the tag: ETags are made per
+/// request from `tag`.
 ///
 /// Equals [`build`] on `atlas` and `results` provided `changed` lists
 /// every category whose assets, sources, label or coverage differ between
@@ -724,11 +768,14 @@ pub fn rebuild(
         or_build("lsoa-2011", &|| lsoa11(atlas)),
     ];
     if all_known {
-        collections.push(or_build("wards", &|| wards(atlas, results)));
-        collections.push(or_build("districts", &|| districts(atlas, results)));
+        collections.push(or_build("wards", &|| wards(atlas, results, None)));
+        collections.push(or_build("districts", &|| districts(atlas, results, None)));
     } else {
-        collections.push(Arc::new(wards(atlas, results)));
-        collections.push(Arc::new(districts(atlas, results)));
+        // The roll-ups change; the boundaries do not.
+        let wards = wards(atlas, results, reuse("wards").map(Arc::as_ref));
+        collections.push(Arc::new(wards));
+        let districts = districts(atlas, results, reuse("districts").map(Arc::as_ref));
+        collections.push(Arc::new(districts));
     }
     collections.push(Arc::new(assets(atlas, None)));
     for c in 0..atlas.categories.len() {

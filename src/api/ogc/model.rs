@@ -162,7 +162,9 @@ pub struct Feature {
     /// All properties written as one JSON object.
     pub properties_json: String,
     /// Geometry; `None` for the few wards without a published boundary.
-    pub geometry: Option<FeatureGeometry>,
+    /// Shared (`Arc`) between the collections of successive snapshots when
+    /// the feature's geometry did not change (see `build::rebuild`).
+    pub geometry: Option<Arc<FeatureGeometry>>,
 }
 
 /// Provenance of a dataset a collection is built from: the same record the
