@@ -17,6 +17,7 @@ pub mod atlas;
 pub mod cli;
 pub mod config;
 pub mod cql2;
+pub mod live;
 pub mod model;
 pub mod parallel;
 pub mod sources;

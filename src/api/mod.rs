@@ -3,11 +3,13 @@
 //! priority areas) under [`planner`], and the browser map under [`web`].
 //! Handlers read the atlas and analysis results only; they never see files.
 
+mod derive_tmp;
 pub mod error;
 pub mod ogc;
 pub mod openapi;
 pub mod planner;
 pub mod query;
+pub mod register;
 pub mod routes;
 pub mod server;
 pub mod state;
@@ -41,22 +43,60 @@ pub fn route_paths() -> Vec<&'static str> {
 /// limits are added by [`server::serve`].
 pub fn app(state: Arc<AppState>) -> Router {
     let (router, _) = routes().into_parts();
-    // Open data, read-only: any origin may GET it from a browser.
+    // Open data: any origin may read it from a browser, and write to the
+    // register with a bearer token (no cookies, so no credentials mode).
+    // `Authorization` must be listed: a wildcard does not cover it.
     let cors = CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([Method::GET, Method::HEAD, Method::OPTIONS])
-        .allow_headers(Any)
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::OPTIONS,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            header::HeaderName::from_static("content-crs"),
+        ])
         .expose_headers([
             header::ETAG,
             header::LINK,
+            header::LOCATION,
+            header::ALLOW,
             header::HeaderName::from_static("content-crs"),
         ]);
-    router
+    let plain = router
         .fallback(error::fallback)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            register::auth::read_gate,
+        ))
         .with_state(state)
         // Innermost, so that the problem documents it writes are compressed too.
         .layer(axum::middleware::from_fn(server::problem_json_errors))
-        .layer(CompressionLayer::new().gzip(true).br(true))
-        .layer(cors)
+        .layer(CompressionLayer::new().gzip(true).br(true));
+    // The CORS layer takes every OPTIONS for a preflight; an OPTIONS that
+    // is not one (QGIS asking which methods an items path allows) goes to
+    // the routes, which answer with `Allow`.
+    let with_cors = plain.clone().layer(cors);
+    Router::new().fallback_service(tower::service_fn(move |request: axum::extract::Request| {
+        let preflight = request.method() == Method::OPTIONS
+            && request
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        let service = if request.method() == Method::OPTIONS && !preflight {
+            plain.clone()
+        } else {
+            with_cors.clone()
+        };
+        tower::ServiceExt::oneshot(service, request)
+    }))
 }

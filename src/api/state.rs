@@ -17,7 +17,9 @@ use axum::http::request::Parts;
 
 use super::ogc::{self, OgcState};
 use crate::analysis::Results;
-use crate::atlas::Atlas;
+use crate::atlas::register::PlacedEntry;
+use crate::atlas::{Atlas, CategoryIdx};
+use crate::live::{Publisher, Register};
 
 /// Everything a request reads, built by [`Snapshot::build`] and never changed
 /// afterwards.
@@ -32,6 +34,9 @@ pub struct Snapshot {
     /// Distinguishes this snapshot from every other one of this process and
     /// of earlier processes: part of every ETag.
     pub tag: u64,
+    /// The community asset register's entries (also in `ogc` as the
+    /// `register` collection, and as assets in `atlas` while open).
+    pub register: Arc<Vec<PlacedEntry>>,
 }
 
 impl Snapshot {
@@ -60,14 +65,56 @@ impl Snapshot {
             results,
             ogc,
             tag,
+            register: Arc::new(Vec::new()),
         }
+    }
+
+    /// Adds the register collection built from `entries`.
+    #[must_use]
+    pub fn with_register(mut self, entries: Arc<Vec<PlacedEntry>>) -> Self {
+        let collection = ogc::register_collection::collection(&self.atlas, &entries);
+        self.ogc.insert(collection);
+        self.register = entries;
+        self
     }
 }
 
-/// The state the router holds: the current snapshot, swapped whole.
+/// The state the router holds: the current snapshot, swapped whole, and
+/// the community asset register when one is attached.
 #[derive(Debug)]
 pub struct AppState {
-    current: ArcSwap<Snapshot>,
+    current: Arc<ArcSwap<Snapshot>>,
+    register: std::sync::OnceLock<Arc<Register>>,
+    /// Failed authentications per client address.
+    pub auth_failures: super::register::FailureLimiter,
+    /// Whether reading needs a token too.
+    pub read_access: ReadAccess,
+}
+
+/// Who may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum ReadAccess {
+    /// Anyone (open data).
+    #[default]
+    Public,
+    /// Holders of any valid token (viewer, editor or admin).
+    Token,
+}
+
+/// Publishes snapshots into an [`AppState`]'s swap: the register's way to
+/// serve a new atlas.
+struct SnapshotSwap(Arc<ArcSwap<Snapshot>>);
+
+impl Publisher for SnapshotSwap {
+    fn atlas(&self) -> Arc<Atlas> {
+        Arc::clone(&self.0.load().atlas)
+    }
+
+    fn publish(&self, atlas: Atlas, entries: Arc<Vec<PlacedEntry>>, changed: &[CategoryIdx]) {
+        let current = self.0.load_full();
+        let next = current.derive(atlas, changed).with_register(entries);
+        self.0.store(Arc::new(next));
+    }
 }
 
 impl AppState {
@@ -81,8 +128,28 @@ impl AppState {
     #[must_use]
     pub fn from_snapshot(snapshot: Snapshot) -> Self {
         Self {
-            current: ArcSwap::from_pointee(snapshot),
+            current: Arc::new(ArcSwap::from_pointee(snapshot)),
+            register: std::sync::OnceLock::new(),
+            auth_failures: super::register::FailureLimiter::default(),
+            read_access: ReadAccess::Public,
         }
+    }
+
+    /// The publisher the register swaps snapshots through.
+    #[must_use]
+    pub fn publisher(&self) -> Arc<dyn Publisher> {
+        Arc::new(SnapshotSwap(Arc::clone(&self.current)))
+    }
+
+    /// Attaches the register (once).
+    pub fn attach_register(&self, register: Arc<Register>) {
+        let _ = self.register.set(register);
+    }
+
+    /// The register, when one is attached.
+    #[must_use]
+    pub fn register(&self) -> Option<&Arc<Register>> {
+        self.register.get()
     }
 
     /// The current snapshot. Hold it for the whole request.

@@ -11,8 +11,10 @@ pub mod build;
 pub mod deprivation;
 pub mod index;
 pub mod postcode;
+pub mod register;
 pub mod report;
 mod validate;
+mod with_assets_tmp;
 
 use std::collections::HashMap;
 

@@ -22,6 +22,95 @@ pub enum Command {
     Serve(ServeArgs),
     /// List LSOAs both deprived and far from a category of asset.
     Gaps(GapsArgs),
+    /// Manage the bearer tokens that may write to the register.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Work on the community asset register directly.
+    #[command(subcommand)]
+    Register(RegisterCommand),
+}
+
+/// Where the community asset register is stored.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoreArgs {
+    /// Directory of the embedded register (`register.gpkg`, a GeoPackage),
+    /// created on first use.
+    #[arg(long, env = "GAPMAP_STATE_DIR", default_value = "./state")]
+    pub state_dir: PathBuf,
+    /// A shared register instead: `postgresql://user@host/db` (PostGIS),
+    /// or the path of a GeoPackage.
+    #[arg(long, env = "GAPMAP_REGISTER")]
+    pub register: Option<String>,
+}
+
+/// `gapmap token ...`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token and print it once (only its hash is stored).
+    Add {
+        /// Unique name, recorded as the author of each change.
+        #[arg(long)]
+        name: String,
+        /// What it may do.
+        #[arg(long, value_enum)]
+        role: TokenRole,
+        /// Where the register is.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// List tokens (names, roles, dates; never secrets).
+    List {
+        /// Where the register is.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Revoke a token by name.
+    Revoke {
+        /// The token's name.
+        name: String,
+        /// Where the register is.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+/// Token roles on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TokenRole {
+    /// Read only (when reading needs a token).
+    Viewer,
+    /// Create, change and delete entries.
+    Editor,
+    /// Also import and manage categories.
+    Admin,
+}
+
+/// `gapmap register ...`.
+#[derive(Debug, Subcommand)]
+pub enum RegisterCommand {
+    /// Import a CSV, GeoJSON or GeoPackage file of entries: every row is
+    /// validated first; all are written in one transaction, or none.
+    Import(ImportArgs),
+}
+
+/// Arguments of `register import`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportArgs {
+    /// The file (.csv, .geojson/.json or .gpkg).
+    pub file: PathBuf,
+    /// Recorded as the author of the entries.
+    #[arg(long = "as", default_value = "cli-import")]
+    pub actor: String,
+    /// CRS of the file's coordinates: CRS84 (default), EPSG:4326 or EPSG:27700
+    /// (a GeoPackage's own CRS wins).
+    #[arg(long, default_value = "CRS84")]
+    pub crs: String,
+    /// Where the register is.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Which atlas entries are validated against.
+    #[command(flatten)]
+    pub atlas: AtlasArgs,
 }
 
 /// Arguments of `serve`.
@@ -47,6 +136,16 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub trusted_proxies: Vec<String>,
+    /// Where the community asset register is stored.
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Who may read: `public` (anyone) or `token` (any valid token).
+    #[arg(long, env = "GAPMAP_READ_ACCESS", value_enum, default_value_t = crate::api::state::ReadAccess::Public)]
+    pub read_access: crate::api::state::ReadAccess,
+    /// How often to look for register changes other servers made (shared
+    /// PostGIS registers), e.g. `250ms`.
+    #[arg(long, env = "GAPMAP_FOLLOW_INTERVAL", default_value = "250ms", value_parser = super::serve::parse_duration)]
+    pub follow_interval: std::time::Duration,
     /// Which atlas to load.
     #[command(flatten)]
     pub atlas: AtlasArgs,

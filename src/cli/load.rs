@@ -32,11 +32,27 @@ impl LoadObserver for Bar {
 /// # Errors
 /// A message naming the file, row and column at fault.
 pub fn load_atlas(args: &AtlasArgs) -> Result<Atlas, String> {
-    let config = match &args.config {
+    let config = load_config(args)?;
+    load_atlas_with(args, &config)
+}
+
+/// Reads the atlas definition the arguments name.
+///
+/// # Errors
+/// A message naming the file, line and key at fault.
+pub fn load_config(args: &AtlasArgs) -> Result<AtlasConfig, String> {
+    match &args.config {
         Some(path) => AtlasConfig::from_file(path),
         None => AtlasConfig::default_definition(),
     }
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| e.to_string())
+}
+
+/// Loads the atlas of an already read definition.
+///
+/// # Errors
+/// A message naming the file, row and column at fault.
+pub fn load_atlas_with(args: &AtlasArgs, config: &AtlasConfig) -> Result<Atlas, String> {
     let region = args
         .region
         .clone()
@@ -58,7 +74,7 @@ pub fn load_atlas(args: &AtlasArgs) -> Result<Atlas, String> {
     );
     let observer = Bar { bar };
     let request = LoadRequest {
-        config: &config,
+        config,
         data_dir: &args.data_dir,
         region: &region,
     };

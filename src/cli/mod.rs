@@ -8,7 +8,9 @@ mod check;
 mod gaps;
 mod load;
 mod memory;
+mod register;
 mod serve;
+mod token;
 
 use std::process::ExitCode;
 
@@ -27,6 +29,8 @@ pub fn main() -> ExitCode {
         Command::Check(a) => check::run(a),
         Command::Serve(a) => serve::run(a),
         Command::Gaps(a) => gaps::run(a),
+        Command::Token(t) => token::run(t),
+        Command::Register(r) => register::run(r),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,10 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::args::ServeArgs;
-use super::load::load_atlas;
+use super::load::{load_atlas_with, load_config};
 use crate::api::ogc::respond::{with_link_base, LinkBase};
 use crate::api::server::{self, ServerLimits, MIN_HEAD_BYTES};
 use crate::api::{app, AppState};
+use crate::live::Register;
+use crate::sources::register::{self, RegisterStore};
 
 /// Limits on connections and requests (`serve`); see [`ServerLimits`].
 /// Durations are a number with a unit: `500ms`, `10s`, `2m` (no unit means
@@ -55,7 +57,7 @@ impl LimitArgs {
 }
 
 /// Parses `500ms`, `10s`, `2m` or a bare number of seconds; zero is refused.
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
     let (number, unit) = text
         .find(|c: char| !c.is_ascii_digit())
@@ -96,8 +98,32 @@ fn parse_head_bytes(text: &str) -> Result<usize, String> {
 /// When the atlas cannot be loaded or the address cannot be bound.
 pub fn run(args: &ServeArgs) -> Result<(), String> {
     let link_base = LinkBase::new(args.public_url.as_deref(), &args.trusted_proxies)?;
-    let atlas = load_atlas(&args.atlas)?;
-    let state = Arc::new(AppState::new(atlas));
+    let config = load_config(&args.atlas)?;
+    let atlas = load_atlas_with(&args.atlas, &config)?;
+    let store: Arc<dyn RegisterStore> = Arc::from(
+        register::open(args.store.register.as_deref(), &args.store.state_dir)
+            .map_err(|e| e.to_string())?,
+    );
+    let prepared =
+        Register::prepare(store.as_ref(), &atlas, &config.register).map_err(|e| e.to_string())?;
+    let crate::live::Prepared {
+        atlas,
+        entries,
+        state: register_state,
+    } = prepared;
+    let mut state = AppState::from_snapshot(
+        crate::api::Snapshot::build(Arc::new(atlas)).with_register(entries),
+    );
+    state.read_access = args.read_access;
+    let state = Arc::new(state);
+    let live = Arc::new(Register::new(
+        Arc::clone(&store),
+        state.publisher(),
+        config.register.clone(),
+        register_state,
+    ));
+    state.attach_register(Arc::clone(&live));
+    tracing::info!(store = %live.location(), entries = state.snapshot().register.len(), "register attached");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -113,6 +139,7 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
             state.snapshot().atlas.region.name
         );
         tracing::info!(%addr, "listening");
+        tokio::spawn(Arc::clone(&live).follow(args.follow_interval));
         // The peer address lets the link base trust configured proxies only.
         let router = with_link_base(app(state), link_base);
         server::serve(listener, router, args.limits.limits(), stop)

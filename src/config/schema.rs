@@ -30,6 +30,40 @@ pub struct AtlasConfig {
     pub categories: Vec<CategoryConfig>,
     /// Asset sources.
     pub asset_sources: Vec<AssetSourceConfig>,
+    /// The community asset register: its provenance and the categories only
+    /// it holds.
+    #[serde(default)]
+    pub register: RegisterConfig,
+}
+
+/// The community asset register's description (`[register]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterConfig {
+    /// Title, e.g. "Community asset register".
+    pub title: String,
+    /// Who records it.
+    pub publisher: String,
+    /// Licence of the entries, e.g. `OGL-UK-3.0`.
+    pub licence: String,
+    /// Attribution line shown with register entries.
+    pub attribution: String,
+    /// Categories only the register holds (`community_larder`,
+    /// `warm_space`...), besides the atlas categories it may also hold.
+    #[serde(default)]
+    pub categories: Vec<CategoryConfig>,
+}
+
+impl Default for RegisterConfig {
+    fn default() -> Self {
+        Self {
+            title: "GapMap community asset register".to_owned(),
+            publisher: "Teams using this GapMap".to_owned(),
+            licence: "OGL-UK-3.0".to_owned(),
+            attribution: "Community asset register, recorded by local teams".to_owned(),
+            categories: Vec::new(),
+        }
+    }
 }
 
 /// A region: either a list of districts or an LSOA code prefix.

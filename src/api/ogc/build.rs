@@ -15,13 +15,13 @@ use crate::atlas::{
 };
 
 /// Accumulates a collection's schema and features.
-struct Builder {
+pub(super) struct Builder {
     props: Vec<PropDef>,
     features: Vec<Feature>,
 }
 
 impl Builder {
-    fn new(fixed: &[(&str, PropType, &str)]) -> Self {
+    pub(super) fn new(fixed: &[(&str, PropType, &str)]) -> Self {
         Self {
             props: fixed
                 .iter()
@@ -40,7 +40,12 @@ impl Builder {
     }
 
     /// Adds a feature whose values follow the schema; missing values are null.
-    fn push(&mut self, id: &str, mut values: Vec<PropValue>, geometry: Option<FeatureGeometry>) {
+    pub(super) fn push(
+        &mut self,
+        id: &str,
+        mut values: Vec<PropValue>,
+        geometry: Option<FeatureGeometry>,
+    ) {
         values.resize(self.props.len(), PropValue::Null);
         let properties_json = write_properties(&self.props, &values, None);
         self.features.push(Feature {
@@ -51,7 +56,7 @@ impl Builder {
         });
     }
 
-    fn finish(
+    pub(super) fn finish(
         self,
         id: &str,
         title: String,
@@ -95,6 +100,7 @@ impl Builder {
             by_id,
             extent,
             geometry_type,
+            temporal: None,
         }
     }
 }
@@ -134,7 +140,7 @@ fn polygon_geometry(p: &DualPolygon) -> FeatureGeometry {
     }
 }
 
-fn point_geometry(p: DualPoint) -> FeatureGeometry {
+pub(super) fn point_geometry(p: DualPoint) -> FeatureGeometry {
     FeatureGeometry {
         shapes: [Geometry::Point(p.lonlat), Geometry::Point(p.bng)],
         bboxes: [
@@ -145,7 +151,7 @@ fn point_geometry(p: DualPoint) -> FeatureGeometry {
     }
 }
 
-fn provenance(s: &AssetSource) -> Provenance {
+pub(super) fn provenance(s: &AssetSource) -> Provenance {
     Provenance {
         title: s.title.clone(),
         publisher: s.publisher.clone(),

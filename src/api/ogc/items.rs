@@ -56,9 +56,12 @@ pub struct ItemsQuery {
     properties: Option<Vec<usize>>,
     equals: Vec<(usize, PropValue)>,
     filter: Option<Filter>,
-    /// Checked, then unused: no collection has a temporal property, so
-    /// every valid `datetime` selects every feature.
+    /// The `datetime` asked. Collections without temporal properties
+    /// select every feature for any valid value; the register selects the
+    /// entries open during it.
     pub datetime: Option<TimeInterval>,
+    /// The collection's temporal properties (start and end dates).
+    temporal: Option<(usize, usize)>,
     /// `sortby` keys: property position and whether descending.
     sort: Vec<(usize, bool)>,
 }
@@ -205,6 +208,7 @@ impl ItemsQuery {
             equals,
             filter,
             datetime,
+            temporal: c.temporal,
             sort,
         })
     }
@@ -233,6 +237,11 @@ impl ItemsQuery {
             .all(|(i, want)| f.values.get(*i).is_some_and(|have| equal(have, want)))
         {
             return false;
+        }
+        if let (Some(when), Some((from, to))) = (&self.datetime, self.temporal) {
+            if !open_during(f.values.get(from), f.values.get(to), when) {
+                return false;
+            }
         }
         self.filter.as_ref().is_none_or(|flt| flt.matches(f))
     }
@@ -269,6 +278,29 @@ impl ItemsQuery {
         }
         out
     }
+}
+
+/// Whether days `from`..=`to` (`YYYY-MM-DD`, either end open when null)
+/// intersect a `datetime` instant or interval: the first day starts at its
+/// 00:00 UTC and the last day ends before the next day's.
+fn open_during(from: Option<&PropValue>, to: Option<&PropValue>, when: &TimeInterval) -> bool {
+    let day_start = |v: Option<&PropValue>| -> Option<i64> {
+        let PropValue::Str(s) = v? else { return None };
+        let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
+        Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp())
+    };
+    let secs = |i: &super::params::Instant| (i.secs, i.nanos);
+    // Open when the entry starts no later than the interval ends...
+    let starts_in_time = match (day_start(from), when.end) {
+        (Some(f), Some(end)) => (f, 0) <= secs(&end),
+        _ => true,
+    };
+    // ...and ends (the day after `to` begins) after the interval starts.
+    let ends_in_time = match (day_start(to), when.start) {
+        (Some(t), Some(start)) => secs(&start) < (t + 86_400, 0),
+        _ => true,
+    };
+    starts_in_time && ends_in_time
 }
 
 /// Resolves `sortby` names to queryable properties of the collection.

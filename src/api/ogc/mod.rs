@@ -21,11 +21,12 @@ pub mod openapi;
 pub mod params;
 pub mod provider;
 pub mod queryables;
+pub mod register_collection;
 pub mod respond;
 
 use axum::http::{header, HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::Value;
 
 pub use model::OgcState;
@@ -34,6 +35,7 @@ use respond::{cached, media, RequestInfo};
 
 use super::error::ApiError;
 use super::query::ApiPath;
+use super::register;
 use super::routes::Routes;
 use super::state::{Snap, Snapshot};
 
@@ -49,11 +51,29 @@ pub fn routes() -> Routes {
             "/collections/{collection_id}/queryables",
             get(queryables_page),
         )
-        .route("/collections/{collection_id}/items", get(items_page))
+        .route(
+            "/collections/{collection_id}/items",
+            get(items_page)
+                .post(register::create_item)
+                .options(register::items_options),
+        )
         .route(
             "/collections/{collection_id}/items/{feature_id}",
-            get(feature_page),
+            get(feature_page)
+                .put(register::replace_item)
+                .patch(register::patch_item)
+                .delete(register::delete_item)
+                .options(register::item_options),
         )
+        .route(
+            "/collections/{collection_id}/items/{feature_id}/history",
+            get(register::history_page),
+        )
+        .route(
+            "/collections/{collection_id}/import",
+            post(register::import_page),
+        )
+        .route("/register/categories", post(register::categories_page))
 }
 
 /// Answers a metadata document (landing, conformance, collections...) as JSON
@@ -235,7 +255,19 @@ fn feature(
     if !c.contains(fid) {
         return Err(missing());
     }
-    let etag = info.etag(state.tag, format, "");
+    let mut etag = info.etag(state.tag, format, "");
+    if id == register::COLLECTION {
+        // Strong, carrying the entry's version, so that If-Match can guard a write.
+        if let Some(p) = crate::model::register::parse_feature_id(fid).and_then(|n| {
+            let i = state
+                .register
+                .binary_search_by_key(&n, |p| p.entry.id)
+                .ok()?;
+            state.register.get(i)
+        }) {
+            etag = register::etag::feature_etag(p.entry.version, &etag);
+        }
+    }
     let content_type = if format == Format::Html {
         media::HTML
     } else {

@@ -189,6 +189,9 @@ pub struct Collection {
     pub extent: Option<Rect<f64>>,
     /// Geometry type of the features.
     pub geometry_type: &'static str,
+    /// Properties holding each feature's first and last day (`YYYY-MM-DD`),
+    /// which `datetime` selects on; `None` when features are not dated.
+    pub temporal: Option<(usize, usize)>,
 }
 
 impl Collection {

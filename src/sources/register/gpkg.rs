@@ -90,6 +90,8 @@ impl GpkgStore {
     /// # Errors
     /// [`StoreError::Open`] naming the file.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        // 0x47504B47 = "GPKG".
+        const GPKG: i64 = 0x4750_4B47;
         let open_err = |message: String| StoreError::Open {
             location: path.display().to_string(),
             message,
@@ -109,8 +111,6 @@ impl GpkgStore {
         let app_id: i64 = conn
             .pragma_query_value(None, "application_id", |r| r.get(0))
             .map_err(|e| open_err(e.to_string()))?;
-        // 0x47504B47 = "GPKG".
-        const GPKG: i64 = 0x4750_4B47;
         if app_id != 0 && app_id != GPKG {
             return Err(open_err(format!(
                 "not a GeoPackage (application_id {app_id:#x})"
@@ -653,7 +653,7 @@ mod tests {
                 at: "2026-01-01T00:00:00Z",
             };
             let c = s
-                .create(&[fields.clone()], Action::Create, stamp)
+                .create(std::slice::from_ref(&fields), Action::Create, stamp)
                 .expect("create");
             assert_eq!(c[0].entry_id, 1);
         }

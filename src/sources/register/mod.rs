@@ -11,6 +11,7 @@
 
 pub mod gpkg;
 mod gpkg_blob;
+pub mod import;
 pub mod postgis;
 
 use crate::model::register::{Action, Change, Entry, EntryFields, RegisterCategory, TokenRecord};
