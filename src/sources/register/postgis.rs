@@ -283,7 +283,7 @@ impl PostgisStore {
         let mut committing = false;
         let first = f(self.ensure(&mut slot)?, &mut committing);
         match first {
-            Err(_) if !committing && slot.as_ref().is_none_or(Client::is_closed) => {
+            Err(StoreError::Query { .. }) if !committing && lost(&mut slot) => {
                 committing = false;
                 f(self.ensure(&mut slot)?, &mut committing)
             }
@@ -307,6 +307,19 @@ impl PostgisStore {
             tx.commit().map_err(query_err(format!("commit {what}")))?;
             Ok(out)
         })
+    }
+}
+
+/// Whether the connection in `slot` is gone, after a statement failed.
+/// The driver may not know yet: a server ending an idle session sends a
+/// FATAL message, which the next statement receives as its own error,
+/// before the driver reads the end of the stream. So unless it already
+/// knows, an empty query (at most 5 s) asks; this costs a round trip only
+/// after a failed statement, never after `NotFound` and the like.
+fn lost(slot: &mut Option<Client>) -> bool {
+    match slot {
+        None => true,
+        Some(client) => client.is_closed() || client.is_valid(Duration::from_secs(5)).is_err(),
     }
 }
 
@@ -469,9 +482,11 @@ const INSERT_CHANGE: &str =
      VALUES ($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb) RETURNING seq";
 
 /// Appends a change to the log inside the caller's transaction, which holds
-/// [`lock_log`].
-fn log_change(
+/// [`lock_log`]. `insert` is [`INSERT_CHANGE`], or that statement prepared
+/// (a bulk creation saves a round trip per entry).
+fn log_change<S: postgres::ToStatement + ?Sized>(
     tx: &mut Transaction<'_>,
+    insert: &S,
     entry_id: i64,
     action: Action,
     stamp: Stamp<'_>,
@@ -480,7 +495,7 @@ fn log_change(
 ) -> Result<Change, StoreError> {
     let seq: i64 = tx
         .query_one(
-            INSERT_CHANGE,
+            insert,
             &[
                 &entry_id,
                 &action.as_str(),
@@ -625,6 +640,9 @@ impl RegisterStore for PostgisStore {
         self.write("create", |tx| {
             lock_log(tx)?;
             // Prepared once: a bulk import runs them per entry.
+            let log = tx
+                .prepare(INSERT_CHANGE)
+                .map_err(query_err("prepare create"))?;
             let insert = tx
                 .prepare(
                     "INSERT INTO register_entries (geom, name, category, address, postcode, organisation, contact, description, opening_hours, capacity, valid_from, valid_to, version, created_by, created_at, updated_by, updated_at)
@@ -654,7 +672,7 @@ impl RegisterStore for PostgisStore {
                     updated_by: stamp.actor.to_owned(),
                     updated_at: stamp.at.to_owned(),
                 };
-                changes.push(log_change(tx, id, action, stamp, None, Some(after))?);
+                changes.push(log_change(tx, &log, id, action, stamp, None, Some(after))?);
             }
             Ok(changes)
         })
@@ -695,7 +713,7 @@ impl RegisterStore for PostgisStore {
                 updated_at: stamp.at.to_owned(),
             };
             lock_log(tx)?;
-            log_change(tx, id, action, stamp, Some(before), Some(after))
+            log_change(tx, INSERT_CHANGE, id, action, stamp, Some(before), Some(after))
         })
     }
 
@@ -710,7 +728,15 @@ impl RegisterStore for PostgisStore {
             tx.execute("DELETE FROM register_entries WHERE fid = $1", &[&id])
                 .map_err(query_err(format!("delete entry {id}")))?;
             lock_log(tx)?;
-            log_change(tx, id, Action::Delete, stamp, Some(before), None)
+            log_change(
+                tx,
+                INSERT_CHANGE,
+                id,
+                Action::Delete,
+                stamp,
+                Some(before),
+                None,
+            )
         })
     }
 
