@@ -6,13 +6,15 @@
    /gaps and check the LSOA is gone; DELETE it and check it is back. The time
    from sending the POST to the GET that no longer lists the LSOA is one
    sample (the POST is acknowledged only once the new snapshot is served).
-2. Sustained writes: W writer threads POST warm_space entries for S seconds
+2. Sustained writes: W writer threads POST warm_space entries (spread over
+   Oxford, as a register's entries are) for S seconds
    while wrk (run by register.sh) reads items at full speed; reports writes/s
    and write latency percentiles.
 """
 import argparse
 import http.client
 import json
+import random
 import statistics
 import threading
 import time
@@ -106,13 +108,14 @@ def bench_writes(url, token, seconds, writers):
 
     def run(k):
         c = conn(url)
+        rng = random.Random(k)
         i = 0
         while time.perf_counter() < stop:
             i += 1
             t0 = time.perf_counter()
             s, data = request(c, "POST", "/collections/register/items", {
                 "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [-1.2577 + k * 1e-4, 51.7520 + i * 1e-6]},
+                "geometry": {"type": "Point", "coordinates": [rng.uniform(-1.30, -1.18), rng.uniform(51.70, 51.79)]},
                 "properties": {"name": f"Warm space {k}-{i}", "category": "warm_space"}}, token)
             with lock:
                 (lat if s == 201 else errors).append(time.perf_counter() - t0 if s == 201 else s)
