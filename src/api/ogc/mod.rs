@@ -74,6 +74,7 @@ pub fn routes() -> Routes {
             post(register::import_page),
         )
         .route("/register/categories", post(register::categories_page))
+        .route("/register/session", get(register::session_page))
 }
 
 /// Answers a metadata document (landing, conformance, collections...) as JSON

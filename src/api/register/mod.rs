@@ -16,7 +16,7 @@ use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 pub use auth::FailureLimiter;
-pub use extra::{categories_page, history_page, import_page};
+pub use extra::{categories_page, history_page, import_page, session_page};
 pub use write::{create_item, delete_item, item_options, items_options, patch_item, replace_item};
 
 use super::error::ApiError;
