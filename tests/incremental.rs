@@ -260,7 +260,10 @@ fn a_derived_atlas_shares_the_areas_and_indexes_its_own_assets() {
             .count(),
         0
     );
-    assert_eq!(atlas.category_by_id("gp_practice").unwrap().0, u16::try_from(gp).unwrap());
+    assert_eq!(
+        atlas.category_by_id("gp_practice").unwrap().0,
+        u16::try_from(gp).unwrap()
+    );
 }
 
 #[test]

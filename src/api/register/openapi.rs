@@ -250,6 +250,18 @@ pub fn extend(doc: &mut Value) {
         r.insert("409".into(), problem("A category with that id exists"));
     }
     set("/register/categories", "post", categories);
+    set(
+        "/register/session",
+        "get",
+        json!({
+        "summary": "Who a bearer token is (name and role), for sign-in", "operationId": "getRegisterSession",
+        "tags": ["Register"], "security": [{ "bearer": [] }], "parameters": [],
+        "responses": { "200": { "description": "The token's name and role", "content": { "application/json": { "schema": {
+                           "type": "object", "properties": { "name": { "type": "string" }, "role": { "type": "string", "enum": ["viewer", "editor", "admin"] } } } } } },
+                       "400": problem("Unknown query parameter"),
+                       "401": problem("No valid bearer token"), "403": problem("Token revoked"),
+                       "404": problem("No register attached"), "429": problem("Too many failed authentications") } }),
+    );
     if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
         components.insert(
             "securitySchemes".into(),
