@@ -220,7 +220,13 @@ fn gpkg_rows(bytes: &[u8]) -> Result<ImportRows, ImportError> {
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = format!("/vsimem/gapmap-import-{}-{n}.gpkg", std::process::id());
     let err = |e: gdal::errors::GdalError| ImportError::GeoPackage(e.to_string());
-    gdal::vsi::create_mem_file(&path, bytes.to_vec()).map_err(err)?;
+    // GDAL reads the bytes in place and never owns them: `create_mem_file`
+    // would hand it a buffer from Rust's allocator (mimalloc in the binary)
+    // for GDAL to release with libc's free() on unlink, which aborts the
+    // process ("free(): invalid pointer"). The reference unlinks the file
+    // when dropped, after the dataset (closed inside the closure).
+    let mut buffer = bytes.to_vec();
+    let file = gdal::vsi::create_mem_file_from_ref(&path, &mut buffer).map_err(err)?;
     let result = (|| {
         let ds = gdal::Dataset::open(&path).map_err(err)?;
         let mut layer = ds
@@ -266,7 +272,7 @@ fn gpkg_rows(bytes: &[u8]) -> Result<ImportRows, ImportError> {
         }
         Ok(ImportRows { rows, epsg })
     })();
-    let _ = gdal::vsi::unlink_mem_file(&path);
+    drop(file);
     result
 }
 
