@@ -5,6 +5,7 @@
 //! server sees as another client: the failed-authentication limit counts
 //! per address.
 
+use std::fmt::Write as _;
 use std::io::{Read, Write};
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 /// How long a response may take before the test fails (a "not hung" bound).
-const REPLY_LIMIT: Duration = Duration::from_secs(120);
+const REPLY_LIMIT: Duration = Duration::from_mins(2);
 
 /// A response.
 #[derive(Debug, Clone)]
@@ -82,7 +83,7 @@ impl Client {
 
     /// The same server, from loopback address `127.0.0.<n>` (n ≥ 2).
     #[must_use]
-    pub fn from_loopback(self, n: u8) -> Self {
+    pub fn via_loopback(self, n: u8) -> Self {
         Self {
             from: Some(IpAddr::from([127, 0, 0, n])),
             ..self
@@ -130,10 +131,10 @@ impl Client {
             self.addr
         );
         for (k, v) in headers {
-            head.push_str(&format!("{k}: {v}\r\n"));
+            let _ = write!(head, "{k}: {v}\r\n");
         }
         if let Some(b) = body {
-            head.push_str(&format!("Content-Length: {}\r\n", b.len()));
+            let _ = write!(head, "Content-Length: {}\r\n", b.len());
         }
         head.push_str("\r\n");
         let mut request = head.into_bytes();
