@@ -372,7 +372,17 @@ impl Store {
     fn ogr_source(&self) -> String {
         match &self.pg {
             None => self.gpkg().display().to_string(),
-            Some(pg) => format!("PG:{}", pg.url),
+            // GDAL's PostgreSQL driver takes the schema in the layer name
+            // (see `ogr_layer`), not from a search_path in the URL.
+            Some(pg) => format!("PG:{}", pg.base),
+        }
+    }
+
+    /// GDAL's name of the entries table in the store.
+    fn ogr_layer(&self) -> String {
+        match &self.pg {
+            None => "register_entries".to_owned(),
+            Some(pg) => format!("{}.register_entries", pg.schema),
         }
     }
 }
@@ -847,7 +857,7 @@ fn acknowledged_writes_survive_kill_9(kind: Kind, test: &str) {
             validate_gpkg(&store.gpkg());
         }
         Kind::Postgis => {
-            let n = ogr_count(&store.ogr_source(), "register_entries");
+            let n = ogr_count(&store.ogr_source(), &store.ogr_layer());
             assert_eq!(n, items.len() + 1);
         }
     }
