@@ -14,11 +14,11 @@
 //! ```
 //!
 //! Groups: [`rtree_nearest`], [`point_in_polygon`], [`geojson_encode_lsoa`],
-//! [`cql2_filter`], [`access_per_lsoa`]. Warm-up and measurement times are
-//! short (1 s and 2 s, 50 samples) so a full run stays short on a 2-core
-//! machine; `--warm-up-time`, `--measurement-time` and `--sample-size`
-//! override them (except for `access_per_lsoa/compute_region`, which fixes 10
-//! flat samples). Set-up prints what each group runs on (counts, matches,
+//! [`cql2_filter`], [`access_per_lsoa`], [`snapshot_derive`]. Warm-up and
+//! measurement times are short (1 s and 2 s, 50 samples) so a full run stays
+//! short on a 2-core machine; `--warm-up-time`, `--measurement-time` and
+//! `--sample-size` override them (except for `access_per_lsoa/compute_region`
+//! and `snapshot_derive`, which fix 10 flat samples). Set-up prints what each group runs on (counts, matches,
 //! response sizes) to stderr.
 // Set-up may fail loudly: a missing data set should stop the benchmarks.
 #![allow(clippy::expect_used)]
@@ -34,6 +34,8 @@ use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
 use gapmap::analysis::access::{self, AccessParams};
 use gapmap::analysis::nearest::{group_candidates, nearest_among, nearest_geodesic};
 use gapmap::analysis::origins::{self, Origins};
+use gapmap::analysis::Results;
+use gapmap::api::ogc::build::rebuild;
 use gapmap::api::ogc::build::write_properties;
 use gapmap::api::ogc::encode;
 use gapmap::api::ogc::filter::{self, Filter, FilterLang};
@@ -42,7 +44,7 @@ use gapmap::api::ogc::model::Collection;
 use gapmap::api::ogc::params::Params;
 use gapmap::api::{AppState, Snapshot};
 use gapmap::atlas::build::{load, LoadRequest, Quiet};
-use gapmap::atlas::{Atlas, Crs, Postcode};
+use gapmap::atlas::{Asset, Atlas, CategoryIdx, Crs, Postcode};
 use gapmap::config::AtlasConfig;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -339,7 +341,7 @@ fn geojson_encode_lsoa(c: &mut Criterion, fx: &Fixture) {
             && lsoa
                 .features
                 .iter()
-                .zip(&atlas.lsoa21)
+                .zip(atlas.lsoa21.iter())
                 .all(|(f, l)| f.id == l.code),
         "lsoa features follow atlas.lsoa21"
     );
@@ -349,7 +351,7 @@ fn geojson_encode_lsoa(c: &mut Criterion, fx: &Fixture) {
         for (n, (f, l)) in lsoa
             .features
             .iter()
-            .zip(&atlas.lsoa21)
+            .zip(atlas.lsoa21.iter())
             .take(limit)
             .enumerate()
         {
@@ -506,6 +508,83 @@ fn access_per_lsoa(c: &mut Criterion, fx: &Fixture) {
     g.finish();
 }
 
+/// The snapshot's atlas plus one GP practice at a real postcode (the middle
+/// one of the batch), placed as a register write would place it.
+fn with_one_more_gp(atlas: &Atlas, at: &Postcode) -> (Atlas, CategoryIdx) {
+    let (gp, cat) = atlas
+        .category_by_id("gp_practice")
+        .expect("a gp_practice category");
+    let lsoa = atlas
+        .lsoa21
+        .get(at.lsoa21 as usize)
+        .expect("the postcode's LSOA");
+    let mut assets = atlas.assets.clone();
+    assets.push(Asset {
+        id: "bench-register-gp".into(),
+        name: "Bench register GP practice".into(),
+        category: gp,
+        source: cat.sources.first().copied().unwrap_or(0),
+        location: at.location,
+        address: None,
+        postcode: Some(at.code.clone()),
+        area_m2: None,
+        lsoa21: Some(at.lsoa21),
+        ward: lsoa.ward,
+        district: lsoa.district,
+        in_region: true,
+    });
+    let derived = atlas.with_assets(assets, atlas.categories.clone(), atlas.sources.clone());
+    (derived, gp)
+}
+
+/// `snapshot_derive`: what a register write costs before `/gaps`, the ward
+/// profiles and the OGC collections see it. One GP practice is added to the
+/// served atlas ([`Atlas::with_assets`]), then the snapshot is derived
+/// ([`Snapshot::derive`]: [`Results::update`] for the one changed category
+/// and [`rebuild`] of the collections that depend on it), against
+/// [`Snapshot::build`] of the same atlas (everything recomputed, as before
+/// incremental snapshots). `results_update` and `ogc_rebuild` time the two
+/// halves of `derive`; `derive` includes `with_assets`.
+fn snapshot_derive(c: &mut Criterion, fx: &Fixture) {
+    let snapshot = &fx.snapshot;
+    let at = &fx.batch[fx.batch.len() / 2];
+    let (derived, gp) = with_one_more_gp(&snapshot.atlas, at);
+    let results = snapshot.results.update(&derived, &[gp]);
+    eprintln!(
+        "micro: snapshot_derive: one GP practice added at {} ({} assets)",
+        at.code,
+        derived.assets.len()
+    );
+    let mut g = c.benchmark_group("snapshot_derive");
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    g.bench_function("with_assets", |b| {
+        b.iter(|| with_one_more_gp(black_box(&snapshot.atlas), at));
+    });
+    g.bench_function("results_update", |b| {
+        b.iter(|| snapshot.results.update(black_box(&derived), &[gp]));
+    });
+    g.bench_function("ogc_rebuild", |b| {
+        b.iter(|| rebuild(black_box(&derived), &results, 1, &snapshot.ogc, &[gp]));
+    });
+    g.bench_function("derive", |b| {
+        b.iter(|| {
+            let (atlas, gp) = with_one_more_gp(black_box(&snapshot.atlas), at);
+            snapshot.derive(atlas, &[gp])
+        });
+    });
+    let shared = Arc::new(derived);
+    g.bench_function("full_build", |b| {
+        b.iter(|| Snapshot::build(Arc::clone(black_box(&shared))));
+    });
+    g.bench_function("full_results", |b| {
+        b.iter(|| Results::new(black_box(&shared)));
+    });
+    g.finish();
+}
+
 fn main() {
     let mut c = Criterion::default()
         .sample_size(50)
@@ -518,5 +597,6 @@ fn main() {
     geojson_encode_lsoa(&mut c, &fx);
     cql2_filter(&mut c, &fx);
     access_per_lsoa(&mut c, &fx);
+    snapshot_derive(&mut c, &fx);
     c.final_summary();
 }

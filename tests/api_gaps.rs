@@ -282,7 +282,7 @@ async fn priority_areas_2025_match_a_hand_selection() {
     let body = get_json("/priority-areas?year=2025&max_decile=2").await;
     let k = atlas.imd2025.position("imd").unwrap();
     let mut expect: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for l in &atlas.lsoa21 {
+    for l in atlas.lsoa21.iter() {
         if l.imd[k].decile.unwrap() <= 2 {
             expect
                 .entry(atlas.ward_of(l).unwrap().code.clone())

@@ -224,7 +224,7 @@ async fn collections_list_every_collection_with_extent_and_crs() {
     let lsoa = get_ok("/collections/lsoa").await;
     // Extent = union of the LSOA polygons' CRS84 bounding boxes, computed here.
     let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-    for l in &atlas.lsoa21 {
+    for l in atlas.lsoa21.iter() {
         let b = l.geometry.lonlat_bbox;
         x0 = x0.min(b.min().x);
         y0 = y0.min(b.min().y);

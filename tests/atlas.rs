@@ -44,7 +44,7 @@ fn lsoa_and_ward_counts_per_district_match_the_lookups() {
 #[test]
 fn every_lsoa_joins_to_imd_population_ward_and_district() {
     let a = atlas();
-    for l in &a.lsoa21 {
+    for l in a.lsoa21.iter() {
         assert!(
             !l.imd.iter().all(gapmap::atlas::IndicatorValue::is_empty),
             "{} has IMD 2025",
@@ -66,7 +66,7 @@ fn every_lsoa_joins_to_imd_population_ward_and_district() {
             l.code
         );
     }
-    for l in &a.lsoa11 {
+    for l in a.lsoa11.iter() {
         assert!(
             !l.imd.iter().all(gapmap::atlas::IndicatorValue::is_empty),
             "{} has IMD 2019",

@@ -25,6 +25,8 @@
 //! destinations, so residents near the county boundary are not pushed to
 //! far-away assets inside it.
 
+use std::sync::Arc;
+
 use geo::Point;
 
 use super::nearest::{geodesic_m, group_candidates, nearest_among, within_geodesic};
@@ -114,6 +116,10 @@ pub struct AccessTable {
     /// "no data: …" reason per category, from its sources' coverage descriptions.
     pub no_data_reasons: Vec<String>,
     cells: Vec<Access>,
+    /// Ids of the atlas's assets, in `atlas.assets` order: what
+    /// [`Measured::nearest_asset`] points at, so that [`update`] can follow
+    /// the indices of reused cells into an atlas with other assets.
+    asset_ids: Arc<Vec<String>>,
 }
 
 impl AccessTable {
@@ -165,6 +171,90 @@ pub fn compute(atlas: &Atlas, origins: &Origins, params: &AccessParams) -> Acces
             .collect(),
         no_data_reasons: (0..categories).map(|c| no_data_reason(atlas, c)).collect(),
         cells: rows.into_iter().flatten().collect(),
+        asset_ids: asset_ids(atlas),
+    }
+}
+
+fn asset_ids(atlas: &Atlas) -> Arc<Vec<String>> {
+    Arc::new(atlas.assets.iter().map(|a| a.id.clone()).collect())
+}
+
+/// Access for an atlas derived from the one `previous` was computed on
+/// ([`Atlas::with_assets`]: same LSOAs and origins, other assets), with the
+/// parameters of `previous`: categories whose `recompute` flag is set, and
+/// categories beyond `previous.categories`, are computed anew; the others
+/// are copied, with their nearest-asset indices moved to the new positions
+/// of the same assets (looked up by id).
+///
+/// Equals [`compute`] on `atlas` provided every category whose assets,
+/// sources or coverage differ between the two atlases is flagged. A reused
+/// category whose nearest asset is gone from `atlas` is computed anew.
+pub fn update(
+    previous: &AccessTable,
+    atlas: &Atlas,
+    origins: &Origins,
+    recompute: &[bool],
+) -> AccessTable {
+    let categories = atlas.categories.len();
+    let n = atlas.lsoa21.len();
+    // Old asset index -> new index (u32::MAX when the asset is gone).
+    let moved: Vec<u32> = previous
+        .asset_ids
+        .iter()
+        .map(|id| atlas.asset_index(id).unwrap_or(u32::MAX))
+        .collect();
+    let reused_cell = |lsoa: usize, c: usize| -> Option<Access> {
+        let mut cell = previous.get(lsoa, c)?.clone();
+        if let Access::Measured(m) = &mut cell {
+            m.nearest_asset = moved
+                .get(m.nearest_asset as usize)
+                .copied()
+                .filter(|&i| i != u32::MAX)?;
+        }
+        Some(cell)
+    };
+    let mut fresh: Vec<bool> = (0..categories)
+        .map(|c| c >= previous.categories || recompute.get(c).copied().unwrap_or(false))
+        .collect();
+    // A category that cannot be copied cell for cell is computed anew.
+    if previous.lsoas() != n {
+        fresh.fill(true);
+    }
+    let reusable = |c: usize| {
+        (0..n).all(|i| match previous.get(i, c) {
+            Some(Access::Measured(m)) => moved
+                .get(m.nearest_asset as usize)
+                .is_some_and(|&j| j != u32::MAX),
+            Some(_) => true,
+            None => false,
+        })
+    };
+    for (c, f) in fresh.iter_mut().enumerate() {
+        if !*f && !reusable(c) {
+            *f = true;
+        }
+    }
+    let params = &previous.params;
+    let lsoas: Vec<usize> = (0..n).collect();
+    let rows = par_map(&lsoas, |&i| {
+        (0..categories)
+            .map(|c| {
+                if fresh.get(c).copied().unwrap_or(true) {
+                    lsoa_access(atlas, origins, params, i, c)
+                } else {
+                    reused_cell(i, c).unwrap_or(Access::NoData)
+                }
+            })
+            .collect::<Vec<_>>()
+    });
+    AccessTable {
+        params: params.clone(),
+        categories,
+        origin_kinds: origins.kinds.clone(),
+        origin_counts: (0..n).map(|i| origins.of(i).len()).collect(),
+        no_data_reasons: (0..categories).map(|c| no_data_reason(atlas, c)).collect(),
+        cells: rows.into_iter().flatten().collect(),
+        asset_ids: asset_ids(atlas),
     }
 }
 

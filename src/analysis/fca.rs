@@ -159,85 +159,15 @@ fn weighted_among(
 /// ratio to the origin's accessibility.
 pub fn compute(atlas: &Atlas, origins: &Origins, params: &FcaParams) -> FcaTable {
     let categories = atlas.categories.len();
-    let n = atlas.lsoa21.len();
-    let asset_lonlat = |i: u32| atlas.assets.get(i as usize).map(|a| a.location.lonlat);
-    let lsoas: Vec<usize> = (0..n).collect();
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let blocks: Vec<std::ops::Range<usize>> = (0..n)
-        .step_by(n.div_ceil(threads * 4).max(1))
-        .map(|a| a..(a + n.div_ceil(threads * 4).max(1)).min(n))
+    let per_category: Vec<Vec<Option<f64>>> = (0..categories)
+        .map(|c| compute_category(atlas, origins, params, c))
         .collect();
-    let mut per_category: Vec<Vec<Option<f64>>> = Vec::with_capacity(categories);
-    for (c, category) in atlas.categories.iter().enumerate() {
-        let d0 = params
-            .catchment_m
-            .get(c)
-            .copied()
-            .unwrap_or_else(|| default_catchment_m(&category.id));
-        let Some(tree) = atlas.indexes.assets.category(c).filter(|t| t.size() > 0) else {
-            per_category.push(vec![None; n]);
-            continue;
-        };
-        let candidates_of = |i: usize| {
-            origins
-                .bounds
-                .get(i)
-                .copied()
-                .flatten()
-                .map(|g| group_within(tree, g, d0, asset_lonlat))
-                .unwrap_or_default()
-        };
-        // Step 1: demand on each asset, from every origin in the region.
-        let partial: Vec<Vec<f64>> = par_map(&blocks, |block| {
-            let mut demand = vec![0.0; atlas.assets.len()];
-            for i in block.clone() {
-                let candidates = candidates_of(i);
-                for o in origins.of(i) {
-                    weighted_among(&candidates, &o.location, d0, params.decay, |j, w| {
-                        if let Some(slot) = demand.get_mut(j as usize) {
-                            *slot += o.residents * w;
-                        }
-                    });
-                }
-            }
-            demand
-        });
-        let mut ratio_of = vec![0.0; atlas.assets.len()];
-        for part in &partial {
-            for (total, d) in ratio_of.iter_mut().zip(part) {
-                *total += d;
-            }
-        }
-        for r in &mut ratio_of {
-            *r = if *r > 0.0 { 1.0 / *r } else { 0.0 };
-        }
-        // Step 2: accessibility of each origin, then the LSOA's resident-weighted mean.
-        let cat = u16::try_from(c).unwrap_or(u16::MAX);
-        per_category.push(par_map(&lsoas, |&i| {
-            let lsoa = atlas.lsoa21.get(i)?;
-            if !atlas.category_covers(cat, lsoa) {
-                return None;
-            }
-            let pts = origins.of(i);
-            let people: f64 = pts.iter().map(|o| o.residents).sum();
-            if people <= 0.0 {
-                return None;
-            }
-            let candidates = candidates_of(i);
-            let total: f64 = pts
-                .iter()
-                .map(|o| {
-                    let mut a = 0.0;
-                    weighted_among(&candidates, &o.location, d0, params.decay, |j, w| {
-                        a += w * ratio_of.get(j as usize).copied().unwrap_or(0.0);
-                    });
-                    a * o.residents
-                })
-                .sum();
-            Some(total / people * 10_000.0)
-        }));
-    }
-    let n = atlas.lsoa21.len();
+    assemble(atlas.lsoa21.len(), params, per_category)
+}
+
+/// Lays per-category columns out as the LSOA × category table.
+fn assemble(n: usize, params: &FcaParams, per_category: Vec<Vec<Option<f64>>>) -> FcaTable {
+    let categories = per_category.len();
     let mut values = vec![None; n * categories];
     for (c, col) in per_category.into_iter().enumerate() {
         for (i, v) in col.into_iter().enumerate() {
@@ -251,4 +181,138 @@ pub fn compute(atlas: &Atlas, origins: &Origins, params: &FcaParams) -> FcaTable
         categories,
         values,
     }
+}
+
+/// 2SFCA for an atlas derived from the one `previous` was computed on
+/// ([`Atlas::with_assets`]: same LSOAs and origins, other assets):
+/// categories whose `recompute` flag is set, and categories beyond
+/// `previous.categories`, are computed anew; the others' values are copied
+/// (a category's values depend on its own assets only). Catchments of
+/// copied categories are those of `previous`; the others take their
+/// default ([`default_catchment_m`]); the decay is that of `previous`.
+///
+/// Equals [`compute`] with those parameters provided every category whose
+/// assets, sources or coverage differ between the two atlases is flagged.
+pub fn update(
+    previous: &FcaTable,
+    atlas: &Atlas,
+    origins: &Origins,
+    recompute: &[bool],
+) -> FcaTable {
+    let n = atlas.lsoa21.len();
+    let same_lsoas = previous.values.len() == n * previous.categories;
+    let reused = |c: usize| {
+        same_lsoas && c < previous.categories && !recompute.get(c).copied().unwrap_or(false)
+    };
+    let old = previous.params.as_ref();
+    let params = FcaParams {
+        catchment_m: atlas
+            .categories
+            .iter()
+            .enumerate()
+            .map(|(c, cat)| {
+                old.filter(|_| reused(c))
+                    .and_then(|p| p.catchment_m.get(c).copied())
+                    .unwrap_or_else(|| default_catchment_m(&cat.id))
+            })
+            .collect(),
+        decay: old.map_or(Decay::None, |p| p.decay),
+    };
+    let per_category: Vec<Vec<Option<f64>>> = (0..atlas.categories.len())
+        .map(|c| {
+            if reused(c) {
+                (0..n).map(|i| previous.get(i, c)).collect()
+            } else {
+                compute_category(atlas, origins, &params, c)
+            }
+        })
+        .collect();
+    assemble(n, &params, per_category)
+}
+
+/// 2SFCA values of one category, per LSOA (all `None` for an unknown or
+/// empty category).
+fn compute_category(
+    atlas: &Atlas,
+    origins: &Origins,
+    params: &FcaParams,
+    c: usize,
+) -> Vec<Option<f64>> {
+    let n = atlas.lsoa21.len();
+    let asset_lonlat = |i: u32| atlas.assets.get(i as usize).map(|a| a.location.lonlat);
+    let lsoas: Vec<usize> = (0..n).collect();
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let blocks: Vec<std::ops::Range<usize>> = (0..n)
+        .step_by(n.div_ceil(threads * 4).max(1))
+        .map(|a| a..(a + n.div_ceil(threads * 4).max(1)).min(n))
+        .collect();
+    let Some(category) = atlas.categories.get(c) else {
+        return vec![None; n];
+    };
+    let d0 = params
+        .catchment_m
+        .get(c)
+        .copied()
+        .unwrap_or_else(|| default_catchment_m(&category.id));
+    let Some(tree) = atlas.indexes.assets.category(c).filter(|t| t.size() > 0) else {
+        return vec![None; n];
+    };
+    let candidates_of = |i: usize| {
+        origins
+            .bounds
+            .get(i)
+            .copied()
+            .flatten()
+            .map(|g| group_within(tree, g, d0, asset_lonlat))
+            .unwrap_or_default()
+    };
+    // Step 1: demand on each asset, from every origin in the region.
+    let partial: Vec<Vec<f64>> = par_map(&blocks, |block| {
+        let mut demand = vec![0.0; atlas.assets.len()];
+        for i in block.clone() {
+            let candidates = candidates_of(i);
+            for o in origins.of(i) {
+                weighted_among(&candidates, &o.location, d0, params.decay, |j, w| {
+                    if let Some(slot) = demand.get_mut(j as usize) {
+                        *slot += o.residents * w;
+                    }
+                });
+            }
+        }
+        demand
+    });
+    let mut ratio_of = vec![0.0; atlas.assets.len()];
+    for part in &partial {
+        for (total, d) in ratio_of.iter_mut().zip(part) {
+            *total += d;
+        }
+    }
+    for r in &mut ratio_of {
+        *r = if *r > 0.0 { 1.0 / *r } else { 0.0 };
+    }
+    // Step 2: accessibility of each origin, then the LSOA's resident-weighted mean.
+    let cat = u16::try_from(c).unwrap_or(u16::MAX);
+    par_map(&lsoas, |&i| {
+        let lsoa = atlas.lsoa21.get(i)?;
+        if !atlas.category_covers(cat, lsoa) {
+            return None;
+        }
+        let pts = origins.of(i);
+        let people: f64 = pts.iter().map(|o| o.residents).sum();
+        if people <= 0.0 {
+            return None;
+        }
+        let candidates = candidates_of(i);
+        let total: f64 = pts
+            .iter()
+            .map(|o| {
+                let mut a = 0.0;
+                weighted_among(&candidates, &o.location, d0, params.decay, |j, w| {
+                    a += w * ratio_of.get(j as usize).copied().unwrap_or(0.0);
+                });
+                a * o.residents
+            })
+            .sum();
+        Some(total / people * 10_000.0)
+    })
 }

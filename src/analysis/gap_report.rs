@@ -510,7 +510,7 @@ fn attributions(atlas: &Atlas, category: usize) -> Vec<String> {
         .collect();
     v.push(atlas.imd2025.attribution.clone());
     v.push(atlas.imd2019.attribution.clone());
-    for s in &atlas.area_sources {
+    for s in atlas.area_sources.iter() {
         if !v.contains(&s.attribution) {
             v.push(s.attribution.clone());
         }

@@ -65,7 +65,7 @@ impl Origins {
 pub fn build(atlas: &Atlas) -> Origins {
     let n = atlas.lsoa21.len();
     let mut per: Vec<Vec<DualPoint>> = vec![Vec::new(); n];
-    for p in &atlas.postcodes {
+    for p in atlas.postcodes.iter() {
         if let Some(v) = per.get_mut(p.lsoa21 as usize) {
             v.push(p.location);
         }

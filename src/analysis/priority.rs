@@ -38,7 +38,7 @@ pub fn wards_2025(atlas: &Atlas, indicator: &str, max_decile: u8) -> Vec<Priorit
         return Vec::new();
     };
     let mut by_ward: BTreeMap<String, PriorityWard> = BTreeMap::new();
-    for l in &atlas.lsoa21 {
+    for l in atlas.lsoa21.iter() {
         let Some(d) = l.imd.get(k).and_then(|v| v.decile) else {
             continue;
         };
@@ -69,7 +69,7 @@ pub fn wards_2019(atlas: &Atlas, indicator: &str, max_decile: u8) -> Vec<Priorit
         return Vec::new();
     };
     let mut by_ward: BTreeMap<String, PriorityWard> = BTreeMap::new();
-    for l in &atlas.lsoa11 {
+    for l in atlas.lsoa11.iter() {
         let Some(d) = l.imd.get(k).and_then(|v| v.decile) else {
             continue;
         };

@@ -2,13 +2,16 @@
 //! IMD 2019 carried onto 2021 LSOAs per LSOA ([`Analysis`]), and ward,
 //! district and region roll-ups ([`Results`]).
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::access::{self, AccessParams, AccessTable};
 use super::fca::{self, FcaParams, FcaTable};
-use super::rollup::{self, AreaRollup};
+use super::origins::Origins;
+use super::rollup::{self, AreaRollup, AssetsPerLsoa};
 use super::{history, origins};
-use crate::atlas::{Atlas, IndicatorValue};
+use crate::atlas::{Atlas, CategoryIdx, IndicatorValue};
+use crate::parallel::par_map;
 
 /// The per-LSOA analysis the gap query reads (access, 2SFCA, IMD 2019 on
 /// 2021 LSOAs). Built by [`Analysis::new`], which the CLI also uses.
@@ -18,8 +21,12 @@ pub struct Analysis {
     pub access: AccessTable,
     /// 2SFCA assets per 10,000 residents per LSOA × category.
     pub fca: FcaTable,
-    /// IMD 2019 values carried onto each 2021 LSOA.
-    pub imd2019: Vec<Vec<IndicatorValue>>,
+    /// IMD 2019 values carried onto each 2021 LSOA (shared by the analyses
+    /// [`Results::update`] derives: it does not depend on assets).
+    pub imd2019: Arc<Vec<Vec<IndicatorValue>>>,
+    /// The access origins (postcodes per LSOA) the tables were computed
+    /// from, kept for [`Results::update`] (they do not depend on assets).
+    pub origins: Arc<Origins>,
     /// Wall-clock time of the computation.
     pub elapsed: Duration,
     /// Wall-clock time of each part, for `gapmap gaps --timings`.
@@ -65,18 +72,45 @@ impl Analysis {
         let access_t = split();
         let fca = fca::compute(atlas, &origins, fca_params);
         let fca_t = split();
-        let imd2019 = history::carry_all(atlas);
+        let imd2019 = Arc::new(history::carry_all(atlas));
         let history_t = split();
         Self {
             access,
             fca,
             imd2019,
+            origins: Arc::new(origins),
             elapsed: started.elapsed(),
             timings: AnalysisTimings {
                 origins: origins_t,
                 access: access_t,
                 fca: fca_t,
                 history: history_t,
+            },
+        }
+    }
+}
+
+impl Analysis {
+    /// The analysis of an atlas derived from this one's
+    /// ([`Atlas::with_assets`]): access and 2SFCA are computed anew only for
+    /// the categories flagged in `recompute` and those beyond this
+    /// analysis's; origins and IMD 2019 are shared.
+    fn update(&self, atlas: &Atlas, recompute: &[bool]) -> Self {
+        let started = Instant::now();
+        let access = access::update(&self.access, atlas, &self.origins, recompute);
+        let access_t = started.elapsed();
+        let fca = fca::update(&self.fca, atlas, &self.origins, recompute);
+        Self {
+            access,
+            fca,
+            imd2019: Arc::clone(&self.imd2019),
+            origins: Arc::clone(&self.origins),
+            elapsed: started.elapsed(),
+            timings: AnalysisTimings {
+                origins: Duration::ZERO,
+                access: access_t,
+                fca: started.elapsed().saturating_sub(access_t),
+                history: Duration::ZERO,
             },
         }
     }
@@ -134,6 +168,67 @@ impl Results {
             .filter_map(|i| u32::try_from(i).ok())
             .collect();
         let region = rollup::rollup(atlas, &all, None, &a.imd2019, &a.access, &a.fca);
+        Self {
+            analysis,
+            wards,
+            districts,
+            region,
+        }
+    }
+
+    /// The results for an atlas derived from the one these were computed on
+    /// ([`Atlas::with_assets`]: same areas and postcodes, other assets):
+    /// access, 2SFCA and the per-category roll-ups are computed anew for the
+    /// `changed` categories and for categories beyond those these results
+    /// know; everything else (origins, IMD 2019 carried onto 2021 LSOAs,
+    /// deprivation roll-ups, the other categories) is reused.
+    ///
+    /// Equals [`Results::new`] on `atlas` (timings aside) provided `changed`
+    /// lists every category whose assets, sources or coverage differ
+    /// between the two atlases. Unknown indices in `changed` are ignored.
+    #[must_use]
+    pub fn update(&self, atlas: &Atlas, changed: &[CategoryIdx]) -> Self {
+        let same_areas = self.analysis.origins.kinds.len() == atlas.lsoa21.len()
+            && self.wards.len() == atlas.wards.len()
+            && self.districts.len() == atlas.districts.len();
+        if !same_areas {
+            // Not derived from these results' atlas: nothing can be reused.
+            return Self::new(atlas);
+        }
+        let known = self.analysis.access.categories;
+        let recompute: Vec<bool> = (0..atlas.categories.len())
+            .map(|c| c >= known || changed.iter().any(|&x| usize::from(x) == c))
+            .collect();
+        let analysis = self.analysis.update(atlas, &recompute);
+        let a = &analysis;
+        let per_lsoa = AssetsPerLsoa::count(atlas, &recompute);
+        let redo = |old: &AreaRollup, lsoas: &[u32], boundary| {
+            rollup::update(
+                old, atlas, lsoas, boundary, &a.access, &a.fca, &recompute, &per_lsoa,
+            )
+        };
+        let wards: Vec<(usize, &AreaRollup)> = self.wards.iter().enumerate().collect();
+        let wards = par_map(&wards, |&(i, old)| {
+            let w = atlas.wards.get(i);
+            redo(
+                old,
+                w.map_or(&[][..], |w| w.lsoas.as_slice()),
+                w.and_then(|w| w.geometry.as_ref()),
+            )
+        });
+        let districts: Vec<(usize, &AreaRollup)> = self.districts.iter().enumerate().collect();
+        let districts = par_map(&districts, |&(i, old)| {
+            let d = atlas.districts.get(i);
+            redo(
+                old,
+                d.map_or(&[][..], |d| d.lsoas.as_slice()),
+                d.map(|d| &d.geometry),
+            )
+        });
+        let all: Vec<u32> = (0..atlas.lsoa21.len())
+            .filter_map(|i| u32::try_from(i).ok())
+            .collect();
+        let region = redo(&self.region, &all, None);
         Self {
             analysis,
             wards,

@@ -188,31 +188,34 @@ pub fn asset_counts(
     }
     (0..atlas.categories.len())
         .map(|c| {
-            let near = boundary.map(|b| {
-                let r = b.bng_bbox;
-                let search = Rect::new(
-                    (r.min().x - NEAR_M, r.min().y - NEAR_M),
-                    (r.max().x + NEAR_M, r.max().y + NEAR_M),
-                );
-                let Some(tree) = atlas.indexes.assets.category(c) else {
-                    return 0;
-                };
-                let envelope = rstar::AABB::from_corners(
-                    [search.min().x, search.min().y],
-                    [search.max().x, search.max().y],
-                );
-                let n = tree
-                    .locate_in_envelope(&envelope)
-                    .filter(|e| {
-                        Euclidean.distance(&geo::Point::new(e.geom()[0], e.geom()[1]), &b.bng)
-                            <= NEAR_M
-                    })
-                    .count();
-                u32::try_from(n).unwrap_or(u32::MAX)
-            });
+            let near = boundary.map(|b| assets_near(atlas, c, b));
             (inside.get(c).copied().unwrap_or(0), near)
         })
         .collect()
+}
+
+/// Assets of category `c` inside or within [`NEAR_M`] of a boundary (BNG
+/// planar distance).
+fn assets_near(atlas: &Atlas, c: usize, b: &DualPolygon) -> u32 {
+    let r = b.bng_bbox;
+    let search = Rect::new(
+        (r.min().x - NEAR_M, r.min().y - NEAR_M),
+        (r.max().x + NEAR_M, r.max().y + NEAR_M),
+    );
+    let Some(tree) = atlas.indexes.assets.category(c) else {
+        return 0;
+    };
+    let envelope = rstar::AABB::from_corners(
+        [search.min().x, search.min().y],
+        [search.max().x, search.max().y],
+    );
+    let n = tree
+        .locate_in_envelope(&envelope)
+        .filter(|e| {
+            Euclidean.distance(&geo::Point::new(e.geom()[0], e.geom()[1]), &b.bng) <= NEAR_M
+        })
+        .count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// The whole roll-up of an area.
@@ -238,36 +241,10 @@ pub fn rollup(
         |id| atlas.imd2019.position(id),
     );
     let counts = asset_counts(atlas, lsoas, boundary);
-    let categories = atlas
-        .categories
-        .iter()
-        .enumerate()
-        .map(|(c, cat)| {
-            let measured: Vec<(f64, f64)> = lsoas
-                .iter()
-                .filter_map(|&i| match access.get(i as usize, c) {
-                    Some(Access::Measured(m)) => Some((m.mean_m, f64::from(people(i)))),
-                    _ => None,
-                })
-                .collect();
-            let covered = lsoas
-                .iter()
-                .filter(|&&i| !matches!(access.get(i as usize, c), Some(Access::NoData) | None))
-                .count();
-            let per_10k = super::history::weighted_mean(
-                lsoas
-                    .iter()
-                    .filter_map(|&i| Some((fca.get(i as usize, c)?, f64::from(people(i))))),
-            );
-            let (inside, near) = counts.get(c).copied().unwrap_or((0, None));
-            CategoryRollup {
-                category: cat.id.clone(),
-                assets_inside: inside,
-                assets_within_1km: near,
-                mean_distance_m: super::history::weighted_mean(measured.into_iter()),
-                covered_lsoas: u32::try_from(covered).unwrap_or(u32::MAX),
-                per_10k_residents: per_10k,
-            }
+    let categories = (0..atlas.categories.len())
+        .map(|c| {
+            let counts = counts.get(c).copied().unwrap_or((0, None));
+            category_rollup(atlas, lsoas, c, counts, access, fca)
         })
         .collect();
     AreaRollup {
@@ -275,6 +252,135 @@ pub fn rollup(
         residents: lsoas.iter().map(|&i| u64::from(people(i))).sum(),
         y2019,
         y2025,
+        categories,
+    }
+}
+
+/// The roll-up of category `c` over LSOAs, given its `(inside, near)` asset
+/// counts (see [`asset_counts`]).
+fn category_rollup(
+    atlas: &Atlas,
+    lsoas: &[u32],
+    c: usize,
+    (inside, near): (u32, Option<u32>),
+    access: &AccessTable,
+    fca: &FcaTable,
+) -> CategoryRollup {
+    let people = |i: u32| atlas.residents(i);
+    let measured: Vec<(f64, f64)> = lsoas
+        .iter()
+        .filter_map(|&i| match access.get(i as usize, c) {
+            Some(Access::Measured(m)) => Some((m.mean_m, f64::from(people(i)))),
+            _ => None,
+        })
+        .collect();
+    let covered = lsoas
+        .iter()
+        .filter(|&&i| !matches!(access.get(i as usize, c), Some(Access::NoData) | None))
+        .count();
+    let per_10k = super::history::weighted_mean(
+        lsoas
+            .iter()
+            .filter_map(|&i| Some((fca.get(i as usize, c)?, f64::from(people(i))))),
+    );
+    CategoryRollup {
+        category: atlas
+            .categories
+            .get(c)
+            .map(|cat| cat.id.clone())
+            .unwrap_or_default(),
+        assets_inside: inside,
+        assets_within_1km: near,
+        mean_distance_m: super::history::weighted_mean(measured.into_iter()),
+        covered_lsoas: u32::try_from(covered).unwrap_or(u32::MAX),
+        per_10k_residents: per_10k,
+    }
+}
+
+/// Assets per 2021 LSOA (by the asset's LSOA) of the categories flagged in
+/// `only`, for [`update`]: counting an area's assets is then a sum over its
+/// LSOAs instead of a pass over every asset.
+#[derive(Debug, Clone, Default)]
+pub struct AssetsPerLsoa {
+    /// Per category: counts per LSOA, `None` for categories not flagged.
+    counts: Vec<Option<Vec<u32>>>,
+}
+
+impl AssetsPerLsoa {
+    /// Counts the assets of the flagged categories.
+    #[must_use]
+    pub fn count(atlas: &Atlas, only: &[bool]) -> Self {
+        let n = atlas.lsoa21.len();
+        let mut counts: Vec<Option<Vec<u32>>> = (0..atlas.categories.len())
+            .map(|c| only.get(c).copied().unwrap_or(false).then(|| vec![0; n]))
+            .collect();
+        for a in &atlas.assets {
+            let slot = counts
+                .get_mut(usize::from(a.category))
+                .and_then(Option::as_mut)
+                .zip(a.lsoa21)
+                .and_then(|(v, l)| v.get_mut(l as usize));
+            if let Some(k) = slot {
+                *k += 1;
+            }
+        }
+        Self { counts }
+    }
+
+    /// Assets of category `c` in a set of distinct LSOAs (0 when not counted).
+    fn inside(&self, c: usize, distinct: &[u32]) -> u32 {
+        let Some(Some(per)) = self.counts.get(c) else {
+            return 0;
+        };
+        distinct
+            .iter()
+            .map(|&i| per.get(i as usize).copied().unwrap_or(0))
+            .fold(0_u32, u32::saturating_add)
+    }
+}
+
+/// The roll-up of an area over an atlas derived from the one `previous` was
+/// computed on ([`Atlas::with_assets`]: same areas, other assets), with the
+/// access and 2SFCA of the derived atlas: the categories flagged in
+/// `recompute` (which `per_lsoa` must have counted) and those beyond
+/// `previous`'s are rolled up anew, everything else (deprivation, residents,
+/// the other categories) is copied. Equals [`rollup`] provided every
+/// category whose assets differ is flagged.
+#[allow(clippy::too_many_arguments)] // the same inputs as `rollup`, plus what to redo
+pub fn update(
+    previous: &AreaRollup,
+    atlas: &Atlas,
+    lsoas: &[u32],
+    boundary: Option<&DualPolygon>,
+    access: &AccessTable,
+    fca: &FcaTable,
+    recompute: &[bool],
+    per_lsoa: &AssetsPerLsoa,
+) -> AreaRollup {
+    // `rollup` counts an asset once however often its LSOA is listed.
+    let mut distinct = lsoas.to_vec();
+    if !lsoas.windows(2).all(|w| w[0] < w[1]) {
+        distinct.sort_unstable();
+        distinct.dedup();
+    }
+    let categories = (0..atlas.categories.len())
+        .map(|c| {
+            let redo = recompute.get(c).copied().unwrap_or(true);
+            match previous.categories.get(c) {
+                Some(old) if !redo => old.clone(),
+                _ => {
+                    let inside = per_lsoa.inside(c, &distinct);
+                    let near = boundary.map(|b| assets_near(atlas, c, b));
+                    category_rollup(atlas, lsoas, c, (inside, near), access, fca)
+                }
+            }
+        })
+        .collect();
+    AreaRollup {
+        lsoas: previous.lsoas,
+        residents: previous.residents,
+        y2019: previous.y2019.clone(),
+        y2025: previous.y2025.clone(),
         categories,
     }
 }

@@ -3,7 +3,6 @@
 //! priority areas) under [`planner`], and the browser map under [`web`].
 //! Handlers read the atlas and analysis results only; they never see files.
 
-mod derive_tmp;
 pub mod error;
 pub mod ogc;
 pub mod openapi;

@@ -351,6 +351,7 @@ pub fn document(ogc: &OgcState, base: &str) -> Value {
             tags.push(json!({ "name": t }));
         }
     }
+    super::register::openapi::extend(&mut doc);
     if let Some(info) = doc.get_mut("info").and_then(Value::as_object_mut) {
         info.insert("description".into(), json!("OGC API – Features (Part 1 Core, Part 2 CRS, Part 3 Filtering with CQL2) over deprivation, areas and community assets; asset-gap and profile endpoints for planners; the map's data endpoints and vector tiles."));
     }

@@ -43,16 +43,10 @@ impl Snapshot {
     /// Builds a snapshot: runs the analysis and builds the collections.
     #[must_use]
     pub fn build(atlas: Arc<Atlas>) -> Self {
-        static SEQUENCE: AtomicU64 = AtomicU64::new(0);
         let started = Instant::now();
         let results = Results::new(&atlas);
         tracing::info!(elapsed_ms = started.elapsed().as_millis(), "analysis ready");
-        // Start time in microseconds plus a sequence number: ETags from an
-        // earlier process or an earlier snapshot never match this one.
-        let tag = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
-            .wrapping_add(SEQUENCE.fetch_add(1, Ordering::Relaxed));
+        let tag = fresh_tag();
         let started = Instant::now();
         let ogc = ogc::build::build(&atlas, &results, tag);
         tracing::info!(
@@ -77,6 +71,57 @@ impl Snapshot {
         self.register = entries;
         self
     }
+
+    /// The snapshot of an atlas derived from this one's with
+    /// [`Atlas::with_assets`] (same areas and postcodes, other assets), in
+    /// which the assets of the `changed` categories (and of any category
+    /// appended) differ: only what depends on those is computed again
+    /// ([`Results::update`], [`ogc::build::rebuild`]); the rest is shared.
+    /// The new snapshot has a fresh tag, so no ETag of this one matches it.
+    ///
+    /// Equals [`Snapshot::build`] of the same atlas (tag and timings aside)
+    /// provided `changed` lists every category whose assets, sources, label
+    /// or coverage differ.
+    #[must_use]
+    pub fn derive(&self, atlas: Atlas, changed: &[CategoryIdx]) -> Snapshot {
+        let started = Instant::now();
+        let results = self.results.update(&atlas, changed);
+        let analysis = started.elapsed();
+        let timings = results.analysis.timings;
+        let tag = fresh_tag();
+        let started = Instant::now();
+        let ogc = ogc::build::rebuild(&atlas, &results, tag, &self.ogc, changed);
+        tracing::info!(
+            analysis_ms = analysis.as_millis(),
+            access_ms = timings.access.as_millis(),
+            fca_ms = timings.fca.as_millis(),
+            rollups_ms = analysis
+                .saturating_sub(timings.access + timings.fca)
+                .as_millis(),
+            collections_ms = started.elapsed().as_millis(),
+            changed = ?changed,
+            "snapshot derived"
+        );
+        Snapshot {
+            atlas: Arc::new(atlas),
+            results,
+            ogc,
+            tag,
+            register: Arc::clone(&self.register),
+        }
+    }
+}
+
+/// A tag no other snapshot of this process or of an earlier one has: the
+/// time in microseconds plus a sequence number.
+fn fresh_tag() -> u64 {
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    // Start time in microseconds plus a sequence number: ETags from an
+    // earlier process or an earlier snapshot never match this one.
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+        .wrapping_add(SEQUENCE.fetch_add(1, Ordering::Relaxed))
 }
 
 /// The state the router holds: the current snapshot, swapped whole, and

@@ -14,9 +14,9 @@ pub mod postcode;
 pub mod register;
 pub mod report;
 mod validate;
-mod with_assets_tmp;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use geo::Point;
 
@@ -42,38 +42,45 @@ pub struct RegionInfo {
     pub edge_buffer_m: f64,
 }
 
-/// Indexes of the atlas layers.
+/// Indexes of the atlas layers. The area trees are shared (behind `Arc`)
+/// by every atlas [`Atlas::with_assets`] derives; the asset trees are each
+/// atlas's own.
 #[derive(Debug, Default)]
 pub struct Indexes {
     /// 2021 LSOA envelopes.
-    pub lsoa21: AreaIndex,
+    pub lsoa21: Arc<AreaIndex>,
     /// 2011 LSOA envelopes.
-    pub lsoa11: AreaIndex,
+    pub lsoa11: Arc<AreaIndex>,
     /// Ward envelopes (wards with a boundary).
-    pub wards: AreaIndex,
+    pub wards: Arc<AreaIndex>,
     /// District envelopes.
-    pub districts: AreaIndex,
+    pub districts: Arc<AreaIndex>,
     /// Asset points.
     pub assets: AssetIndex,
 }
 
 /// The joined, indexed, read-only model every feature reads from.
+///
+/// Everything that does not depend on the assets (areas, deprivation,
+/// postcodes, area indexes and lookups, the load report) sits behind `Arc`,
+/// so that [`Atlas::with_assets`] can derive an atlas with other assets
+/// without copying it.
 #[derive(Debug)]
 pub struct Atlas {
     /// The region loaded.
     pub region: RegionInfo,
     /// 2021 LSOAs in the region, sorted by code.
-    pub lsoa21: Vec<Lsoa21>,
+    pub lsoa21: Arc<Vec<Lsoa21>>,
     /// 2011 LSOAs in the region, sorted by code.
-    pub lsoa11: Vec<Lsoa11>,
+    pub lsoa11: Arc<Vec<Lsoa11>>,
     /// 2024 wards in the region, sorted by code.
-    pub wards: Vec<Ward>,
+    pub wards: Arc<Vec<Ward>>,
     /// Districts in the region, sorted by code.
-    pub districts: Vec<District>,
+    pub districts: Arc<Vec<District>>,
     /// IMD 2025 (on 2021 LSOAs).
-    pub imd2025: DeprivationRelease,
+    pub imd2025: Arc<DeprivationRelease>,
     /// IMD 2019 (on 2011 LSOAs).
-    pub imd2019: DeprivationRelease,
+    pub imd2019: Arc<DeprivationRelease>,
     /// Asset categories.
     pub categories: Vec<Category>,
     /// Asset sources.
@@ -81,25 +88,33 @@ pub struct Atlas {
     /// Assets, sorted by id.
     pub assets: Vec<Asset>,
     /// Residential postcodes inside the region's LSOAs, sorted by code.
-    pub postcodes: Vec<Postcode>,
+    pub postcodes: Arc<Vec<Postcode>>,
     /// Provenance of the areas layers (boundaries, lookups, population).
-    pub area_sources: Vec<AssetSource>,
+    pub area_sources: Arc<Vec<AssetSource>>,
     /// R-trees.
     pub indexes: Indexes,
-    /// What happened during the load.
-    pub report: LoadReport,
+    /// What happened during the load (of the atlas this one derives from,
+    /// for a derived atlas).
+    pub report: Arc<LoadReport>,
     lookup: CodeLookup,
 }
 
 /// Code → position maps.
 #[derive(Debug, Default)]
 struct CodeLookup {
+    /// Area codes, shared by derived atlases.
+    areas: Arc<AreaCodes>,
+    assets: HashMap<String, u32>,
+    categories: HashMap<String, CategoryIdx>,
+}
+
+/// Area code → position maps.
+#[derive(Debug, Default)]
+struct AreaCodes {
     lsoa21: HashMap<String, AreaIdx>,
     lsoa11: HashMap<String, AreaIdx>,
     wards: HashMap<String, AreaIdx>,
     districts: HashMap<String, AreaIdx>,
-    assets: HashMap<String, u32>,
-    categories: HashMap<String, CategoryIdx>,
 }
 
 impl CodeLookup {
@@ -110,34 +125,42 @@ impl CodeLookup {
             .filter_map(|(i, t)| Some((key(t).to_owned(), u32::try_from(i).ok()?)))
             .collect()
     }
+
+    fn categories(categories: &[Category]) -> HashMap<String, CategoryIdx> {
+        categories
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| Some((c.id.clone(), CategoryIdx::try_from(i).ok()?)))
+            .collect()
+    }
 }
 
 impl Atlas {
     /// 2021 LSOA by ONS code.
     #[must_use]
     pub fn lsoa21_by_code(&self, code: &str) -> Option<(AreaIdx, &Lsoa21)> {
-        let i = *self.lookup.lsoa21.get(code)?;
+        let i = *self.lookup.areas.lsoa21.get(code)?;
         Some((i, self.lsoa21.get(i as usize)?))
     }
 
     /// 2011 LSOA by ONS code.
     #[must_use]
     pub fn lsoa11_by_code(&self, code: &str) -> Option<(AreaIdx, &Lsoa11)> {
-        let i = *self.lookup.lsoa11.get(code)?;
+        let i = *self.lookup.areas.lsoa11.get(code)?;
         Some((i, self.lsoa11.get(i as usize)?))
     }
 
     /// Ward by 2024 code.
     #[must_use]
     pub fn ward_by_code(&self, code: &str) -> Option<(AreaIdx, &Ward)> {
-        let i = *self.lookup.wards.get(code)?;
+        let i = *self.lookup.areas.wards.get(code)?;
         Some((i, self.wards.get(i as usize)?))
     }
 
     /// District by code.
     #[must_use]
     pub fn district_by_code(&self, code: &str) -> Option<(AreaIdx, &District)> {
-        let i = *self.lookup.districts.get(code)?;
+        let i = *self.lookup.areas.districts.get(code)?;
         Some((i, self.districts.get(i as usize)?))
     }
 
@@ -145,6 +168,73 @@ impl Atlas {
     #[must_use]
     pub fn asset_by_id(&self, id: &str) -> Option<&Asset> {
         self.assets.get(*self.lookup.assets.get(id)? as usize)
+    }
+
+    /// Position of an asset in [`Atlas::assets`], by id.
+    #[must_use]
+    pub fn asset_index(&self, id: &str) -> Option<u32> {
+        self.lookup.assets.get(id).copied()
+    }
+
+    /// A new atlas with other assets, categories and sources, sharing every
+    /// area layer, deprivation release, postcode list, area index, area code
+    /// lookup and the load report with `self` (nothing of those is copied).
+    /// Only the asset vector (sorted here by id), the asset R-trees and the
+    /// asset and category lookups are built anew.
+    ///
+    /// `categories` may extend `self.categories` (new ones at the end;
+    /// existing indices keep their meaning); each category's `sources`
+    /// indexes `sources`, and each asset's `category` and `source` index
+    /// them. Assets must come with `lsoa21`, `ward`, `district` and
+    /// `in_region` set (see [`Atlas::lsoa21_at`]) and unique ids; of
+    /// duplicates, the id lookup finds the last after sorting.
+    #[must_use]
+    pub fn with_assets(
+        &self,
+        mut assets: Vec<Asset>,
+        categories: Vec<Category>,
+        sources: Vec<AssetSource>,
+    ) -> Atlas {
+        // Stable, so that duplicates keep the caller's order.
+        assets.sort_by(|a, b| a.id.cmp(&b.id));
+        let asset_index = AssetIndex::build(
+            categories.len(),
+            assets.iter().enumerate().map(|(i, a)| {
+                (
+                    u32::try_from(i).unwrap_or(u32::MAX),
+                    usize::from(a.category),
+                    a.location,
+                )
+            }),
+        );
+        let lookup = CodeLookup {
+            areas: Arc::clone(&self.lookup.areas),
+            assets: CodeLookup::of(&assets, |a| &a.id),
+            categories: CodeLookup::categories(&categories),
+        };
+        Atlas {
+            region: self.region.clone(),
+            lsoa21: Arc::clone(&self.lsoa21),
+            lsoa11: Arc::clone(&self.lsoa11),
+            wards: Arc::clone(&self.wards),
+            districts: Arc::clone(&self.districts),
+            imd2025: Arc::clone(&self.imd2025),
+            imd2019: Arc::clone(&self.imd2019),
+            categories,
+            sources,
+            assets,
+            postcodes: Arc::clone(&self.postcodes),
+            area_sources: Arc::clone(&self.area_sources),
+            indexes: Indexes {
+                lsoa21: Arc::clone(&self.indexes.lsoa21),
+                lsoa11: Arc::clone(&self.indexes.lsoa11),
+                wards: Arc::clone(&self.indexes.wards),
+                districts: Arc::clone(&self.indexes.districts),
+                assets: asset_index,
+            },
+            report: Arc::clone(&self.report),
+            lookup,
+        }
     }
 
     /// Category by id.

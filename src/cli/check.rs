@@ -89,7 +89,7 @@ pub fn summary(atlas: &Atlas) -> String {
     );
     let _ = writeln!(s, "  LSOAs 2021 without postcodes     {:>6}", {
         let mut has = vec![false; atlas.lsoa21.len()];
-        for p in &atlas.postcodes {
+        for p in atlas.postcodes.iter() {
             if let Some(h) = has.get_mut(p.lsoa21 as usize) {
                 *h = true;
             }

@@ -3,13 +3,15 @@
 //   cd web && npm ci && GAPMAP_BIN=../target/debug/gapmap node --test tests/
 //
 // Starts the real server binary (GAPMAP_BIN, default ../target/debug/gapmap)
-// with `serve --bind 127.0.0.1:0 --quiet` from the repository root (so the
-// default data directory ../shared/geodata resolves), drives Debian's
+// with `serve --bind 127.0.0.1:0 --quiet --state-dir TMP` from the repository
+// root (so the default data directory ../shared/geodata resolves; the
+// community asset register lives in a fresh temporary directory, with tokens
+// made by `gapmap token add`), drives Debian's
 // /usr/bin/chromium (CHROMIUM_PATH to override) through playwright-core, and
 // saves screenshots and a PDF to test-artifacts/ (GAPMAP_ARTIFACTS).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +30,8 @@ let base;
 let context;
 let page;
 let userDataDir;
+let stateDir;
+const tokens = {}; // register tokens by name, from `gapmap token add`
 const pageErrors = [];
 const externalRequests = [];
 
@@ -37,7 +41,7 @@ function startServer() {
       reject(new Error(`server binary not found at ${BIN}: build it with \`cargo build --release\` or set GAPMAP_BIN`));
       return;
     }
-    const child = spawn(BIN, ['serve', '--bind', '127.0.0.1:0', '--quiet'], {
+    const child = spawn(BIN, ['serve', '--bind', '127.0.0.1:0', '--quiet', '--state-dir', stateDir], {
       cwd: repoDir,
       env: { ...process.env, GAPMAP_WEB_DIR: process.env.GAPMAP_WEB_DIR ?? webDir },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -121,6 +125,16 @@ async function openMap(hash = '') {
 
 before(async () => {
   fs.mkdirSync(ARTIFACTS, { recursive: true });
+  stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gapmap-state-'));
+  if (fs.existsSync(BIN)) {
+    for (const name of ['e2e-editor', 'e2e-other']) {
+      // The token is the one line on stdout (the notice goes to stderr).
+      tokens[name] = execFileSync(BIN, ['token', 'add', '--name', name, '--role', 'editor', '--state-dir', stateDir], {
+        cwd: repoDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+      }).trim();
+      assert.match(tokens[name], /^gm_[0-9a-f]{16}_[0-9a-f]{64}$/);
+    }
+  }
   ({ child: server, base } = await startServer());
   userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gapmap-chromium-'));
   context = await chromium.launchPersistentContext(userDataDir, {
@@ -146,6 +160,7 @@ after(async () => {
     await new Promise((r) => { const t = setTimeout(() => { server.kill('SIGKILL'); r(); }, 5000); server.on('exit', () => { clearTimeout(t); r(); }); });
   }
   if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+  if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
 });
 
 test('the map renders the region\'s LSOAs as a choropleth', async () => {
@@ -376,4 +391,308 @@ test('vector tiles (OGC API – Tiles, MVT) render the same LSOAs', async () => 
   const geo = layer.body.features.find((f) => f.properties.code === sample.code).properties;
   for (const k of ['d_imd', 'd_health', 'residents', 'ward_code']) assert.equal(sample[k], geo[k], `${k} differs between tile and GeoJSON`);
   await shot('map-vector-tiles');
+});
+
+// ------------------------------------------------------------ the register
+
+/** The page coordinates of a lon/lat on the map. */
+async function pixelOf(lon, lat) {
+  return page.evaluate(([x, y]) => {
+    const p = window.gapmap.map.project([x, y]);
+    const r = window.gapmap.map.getCanvas().getBoundingClientRect();
+    return { x: r.left + p.x, y: r.top + p.y };
+  }, [lon, lat]);
+}
+
+/** The map canvas's colour at a lon/lat, as [r, g, b]. */
+async function colourAt(lon, lat) {
+  return page.evaluate(([x, y]) => {
+    const { map } = window.gapmap;
+    const p = map.project([x, y]);
+    const src = map.getCanvas();
+    const c = document.createElement('canvas');
+    c.width = src.width;
+    c.height = src.height;
+    const ctx = c.getContext('2d');
+    ctx.drawImage(src, 0, 0);
+    const k = src.width / src.clientWidth;
+    return [...ctx.getImageData(Math.round(p.x * k), Math.round(p.y * k), 1, 1).data.slice(0, 3)];
+  }, [lon, lat]);
+}
+
+/** Metres between two lon/lat points (equirectangular: fine at these distances). */
+function metres([lon1, lat1], [lon2, lat2]) {
+  const k = Math.PI / 180;
+  const x = (lon2 - lon1) * k * Math.cos(((lat1 + lat2) / 2) * k);
+  const y = (lat2 - lat1) * k;
+  return Math.hypot(x, y) * 6371008.8;
+}
+
+async function registerItems() {
+  const r = await fetch(`${base}/collections/register/items?limit=1000`, { headers: { Accept: 'application/geo+json' }, cache: 'no-store' });
+  assert.equal(r.status, 200);
+  return (await r.json()).features;
+}
+
+async function gapsNow(params) {
+  const r = await fetch(`${base}/gaps?${params}`, { headers: { Accept: 'application/geo+json' } });
+  assert.equal(r.status, 200);
+  return (await r.json()).features.map((f) => f.properties.lsoa21_code ?? f.properties.code).sort();
+}
+
+async function renderedEntries() {
+  await idle();
+  return page.evaluate(() => window.gapmap.map.queryRenderedFeatures({ layers: ['register-points'] }).map((f) => f.properties));
+}
+
+test('the register: sign in with a token, add an entry by clicking the map, edit it, see its history', async () => {
+  assert.ok(tokens['e2e-editor'], 'no token was made');
+  const token = tokens['e2e-editor'];
+  const requests = [];
+  const onRequest = (r) => requests.push({ url: r.url(), method: r.method(), headers: r.headers() });
+  page.on('request', onRequest);
+  try {
+    // The gap view the entry should change: GP practices more than 1 km away,
+    // any decile. The entry goes in the most compact LSOA on that list, at its
+    // interior point, so the LSOA's residents end up within 1 km of it.
+    const params = new URLSearchParams({ category: 'gp_practice', max_decile: '10', min_distance_m: '1000', domain: 'imd', year: '2025' });
+    const gapsBefore = await gapsNow(params);
+    assert.ok(gapsBefore.length > 0, 'no GP gaps to close');
+    const layer = (await api('/web/api/lsoa-layer?year=2025')).body.features;
+    const span = (f) => {
+      const xs = [];
+      const ys = [];
+      const walk = (c) => { if (typeof c[0] === 'number') { xs.push(c[0]); ys.push(c[1]); } else c.forEach(walk); };
+      walk(f.geometry.coordinates);
+      return metres([Math.min(...xs), Math.min(...ys)], [Math.max(...xs), Math.max(...ys)]);
+    };
+    const target = layer.filter((f) => gapsBefore.includes(f.properties.code)).sort((a, b) => span(a) - span(b))[0].properties;
+    assert.ok(span(layer.find((f) => f.properties.code === target.code)) < 1500, `the most compact gap LSOA ${target.code} is too large`);
+
+    await openMap(`#domain=imd&year=2025&mode=level&assets=&gap=gp_practice,10,1000&map=15/${target.ly}/${target.lx}`);
+    await page.waitForSelector('#gap-summary');
+    assert.ok((await page.evaluate(() => window.gapmap.state.gapCodes)).includes(target.code));
+    assert.match(await page.textContent('#register-source'), /register.*OGL/);
+    assert.match(await page.textContent('#attribution'), /Community asset register/);
+    assert.deepEqual(await renderedEntries(), [], 'the register starts empty');
+
+    // Sign in: a wrong token is refused; the right one shows its name and role.
+    await page.fill('#register-token', `${token.slice(0, -1)}${token.endsWith('0') ? '1' : '0'}`);
+    await page.click('#register-signin button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('#register-signin-error').textContent.length > 0);
+    assert.match(await page.textContent('#register-signin-error'), /not a valid/);
+    assert.equal(await page.evaluate(() => window.sessionStorage.length), 0);
+    await page.fill('#register-token', token);
+    await page.click('#register-signin button[type=submit]');
+    await page.waitForSelector('#register-signed-in:not([hidden])');
+    assert.equal(await page.textContent('#register-who'), 'e2e-editor');
+    assert.equal(await page.textContent('#register-role'), '(editor)');
+    assert.equal(await page.inputValue('#register-token'), '', 'the token stays in the input');
+
+    // Add: the form, a click on the map, and a bad opening time first.
+    await page.click('#register-add');
+    await page.waitForSelector('#register-form');
+    const at = await pixelOf(target.lx, target.ly);
+    await page.mouse.click(at.x, at.y);
+    await page.waitForSelector('#register-point');
+    const shown = (await page.textContent('#register-point')).split(',').map(Number);
+    assert.ok(metres([shown[1], shown[0]], [target.lx, target.ly]) < 5, `the clicked point ${shown} is not where the map was clicked`);
+    await page.fill('#rf-name', 'E2E pop-up surgery');
+    await page.selectOption('#rf-category', 'gp_practice');
+    await page.fill('#rf-opening_hours', 'whenever');
+    await page.fill('#rf-capacity', '25');
+    await page.click('#register-form button[type=submit]');
+    await page.waitForFunction(() => document.querySelector('#err-opening_hours').textContent.length > 0);
+    // The server's own words for that body, next to the field it names.
+    const direct = await fetch(`${base}/collections/register/items`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/geo+json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ type: 'Feature', geometry: { type: 'Point', coordinates: [shown[1], shown[0]] }, properties: { name: 'x', category: 'gp_practice', opening_hours: 'whenever' } }),
+    });
+    assert.equal(direct.status, 400);
+    const expected = await direct.json();
+    assert.equal(expected.parameter, 'opening_hours');
+    assert.equal(await page.textContent('#err-opening_hours'), expected.detail);
+    assert.equal(await page.getAttribute('#rf-opening_hours', 'aria-invalid'), 'true');
+    await shot('register-form-error');
+    assert.equal((await registerItems()).length, 0, 'a refused entry was written');
+
+    await page.fill('#rf-opening_hours', 'Mo-Fr 09:00-17:00');
+    await page.click('#register-form button[type=submit]');
+    await page.waitForFunction(() => /Added/.test(document.querySelector('#register-status').textContent));
+    let items = await registerItems();
+    assert.equal(items.length, 1);
+    const [entry] = items;
+    assert.equal(entry.id, 'register-1');
+    assert.equal(entry.properties.name, 'E2E pop-up surgery');
+    assert.equal(entry.properties.category, 'gp_practice');
+    assert.equal(entry.properties.capacity, 25);
+    assert.equal(entry.properties.opening_hours, 'Mo-Fr 09:00-17:00');
+    assert.equal(entry.properties.created_by, 'e2e-editor');
+    assert.equal(entry.properties.lsoa21, target.code);
+    assert.ok(metres(entry.geometry.coordinates, [shown[1], shown[0]]) < 0.5, 'the stored point is not the clicked one');
+    const post = requests.find((r) => r.method === 'POST' && r.url.endsWith('/collections/register/items') && r.headers.authorization);
+    assert.equal(post.headers.authorization, `Bearer ${token}`);
+
+    // In the layer (open today: filled black), and the gap view followed without a reload.
+    const gapsAfter = await gapsNow(params);
+    assert.ok(!gapsAfter.includes(target.code), `${target.code} is still a gap on the server`);
+    assert.deepEqual((await page.evaluate(() => window.gapmap.state.gapCodes)).slice().sort(), gapsAfter);
+    let rendered = await renderedEntries();
+    assert.deepEqual(rendered.map((p) => [p.id, p.name, p.open_today]), [['register-1', 'E2E pop-up surgery', true]]);
+    await page.click('.maplibregl-popup-close-button');
+    await idle();
+    const dark = await colourAt(...entry.geometry.coordinates);
+    assert.ok(dark.every((v) => v < 60), `an open entry is drawn filled black, not rgb(${dark})`);
+    await shot('register-added');
+
+    // The token: in this tab's session storage, nowhere else.
+    assert.equal(await page.evaluate(() => window.sessionStorage.getItem('gapmap.register.token')), token);
+    const local = await page.evaluate(() => Object.entries(window.localStorage).flat().join('\n'));
+    assert.ok(!local.includes(token.slice(3, 19)), 'the token is in localStorage');
+    assert.ok(!(await page.evaluate(() => window.location.href)).includes(token.slice(3, 19)), 'the token is in the URL');
+    assert.ok(!(await page.content()).includes(token.slice(3, 19)), 'the token is in the page');
+    assert.deepEqual(requests.filter((r) => r.url.includes(token.slice(3, 19))).map((r) => r.url), [], 'the token went into a URL');
+
+    // Edit from the entry's popup: If-Match carries the ETag the popup read.
+    await page.reload();
+    await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 120000 });
+    await page.waitForSelector('#register-signed-in:not([hidden])');
+    assert.equal(await page.textContent('#register-who'), 'e2e-editor', 'the sign-in did not survive a reload of the tab');
+    await idle();
+    let p = await pixelOf(...entry.geometry.coordinates);
+    await page.mouse.click(p.x, p.y);
+    await page.waitForSelector('.register-popup [data-act=edit]');
+    assert.match(await page.textContent('.register-popup'), /Source: register — GapMap community asset register, OGL-UK-3\.0/);
+    const etag1 = (await fetch(`${base}/collections/register/items/register-1`)).headers.get('etag');
+    await page.click('.register-popup [data-act=edit]');
+    await page.waitForSelector('#register-form');
+    assert.equal(await page.inputValue('#rf-capacity'), '25');
+    await page.fill('#rf-name', 'E2E surgery (Tuesdays)');
+    await page.fill('#rf-capacity', '30');
+    await page.click('#register-form button[type=submit]');
+    await page.waitForFunction(() => /Saved/.test(document.querySelector('#register-status').textContent));
+    const patch = requests.filter((r) => r.method === 'PATCH').at(-1);
+    assert.equal(patch.headers['if-match'], etag1);
+    items = await registerItems();
+    assert.equal(items[0].properties.version, 2);
+    assert.equal(items[0].properties.name, 'E2E surgery (Tuesdays)');
+    assert.equal(items[0].properties.capacity, 30);
+    assert.deepEqual(items[0].geometry.coordinates, entry.geometry.coordinates, 'an edit without a move moved the entry');
+    rendered = await renderedEntries();
+    assert.deepEqual(rendered.map((x) => [x.id, x.name, x.capacity]), [['register-1', 'E2E surgery (Tuesdays)', 30]]);
+
+    // Someone else changes it while the form is open: 412, reloaded, their change shown.
+    await page.click('.register-popup [data-act=edit]');
+    await page.waitForSelector('#register-form');
+    const theirs = await fetch(`${base}/collections/register/items/register-1`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/merge-patch+json', Authorization: `Bearer ${tokens['e2e-other']}` },
+      body: JSON.stringify({ properties: { description: 'Run by the Tuesday club' } }),
+    });
+    assert.equal(theirs.status, 200);
+    await page.fill('#rf-capacity', '40');
+    await page.click('#register-form button[type=submit]');
+    await page.waitForSelector('#register-notice');
+    assert.match(await page.textContent('#register-notice'), /someone else changed this entry.*version 3, by e2e-other/);
+    assert.equal(await page.inputValue('#rf-description'), 'Run by the Tuesday club');
+    assert.equal((await registerItems())[0].properties.capacity, 30, 'the stale write changed the entry');
+    await page.fill('#rf-capacity', '40');
+    await page.click('#register-form button[type=submit]');
+    await page.waitForFunction(() => /version 4/.test(document.querySelector('#register-status').textContent));
+    items = await registerItems();
+    assert.equal(items[0].properties.capacity, 40);
+    assert.equal(items[0].properties.description, 'Run by the Tuesday club');
+
+    // History: who, when, what changed, newest first; as the server's history says.
+    await page.click('.register-popup [data-act=history]');
+    await page.waitForSelector('#register-history li[data-seq]');
+    const history = (await api('/collections/register/items/register-1/history')).body;
+    assert.equal(history.changes.length, 4);
+    const listed = await page.$$eval('#register-history > li', (lis) => lis.map((li) => ({
+      seq: li.dataset.seq,
+      action: li.dataset.action,
+      actor: li.querySelector('.actor').textContent,
+      at: li.querySelector('time').getAttribute('datetime'),
+      fields: [...li.querySelectorAll('li[data-field]')].map((x) => x.dataset.field).sort(),
+      text: li.textContent.replace(/\s+/g, ' '),
+    })));
+    assert.deepEqual(listed.map((l) => [l.seq, l.action, l.actor, l.at]),
+      history.changes.slice().reverse().map((c) => [String(c.seq), c.action, c.actor, c.at]));
+    assert.deepEqual(listed.map((l) => l.actor), ['e2e-editor', 'e2e-other', 'e2e-editor', 'e2e-editor']);
+    assert.deepEqual(listed[0].fields, ['capacity']);
+    assert.match(listed[0].text, /Capacity: 30 → 40/);
+    assert.deepEqual(listed[1].fields, ['description']);
+    assert.deepEqual(listed[2].fields, ['capacity', 'name']);
+    assert.match(listed[2].text, /Name: E2E pop-up surgery → E2E surgery \(Tuesdays\)/);
+    assert.equal(listed[3].action, 'create');
+    assert.ok(listed[3].fields.includes('location') && listed[3].fields.includes('opening_hours'));
+    await shot('register-history');
+
+    // Close it (last day open: yesterday): drawn as closed, and the gap is back.
+    const y = new Date(Date.now() - 86400000);
+    const yesterday = `${y.getFullYear()}-${String(y.getMonth() + 1).padStart(2, '0')}-${String(y.getDate()).padStart(2, '0')}`;
+    await page.click('.register-popup [data-act=close]');
+    await page.fill('#register-close-date', yesterday);
+    await page.click('.register-popup [data-act=close-yes]');
+    await page.waitForFunction(() => /Closed/.test(document.querySelector('#register-status').textContent));
+    items = await registerItems();
+    assert.equal(items[0].properties.valid_to, yesterday);
+    assert.equal(items[0].properties.open_today, false);
+    assert.deepEqual((await page.evaluate(() => window.gapmap.state.gapCodes)).slice().sort(), await gapsNow(params));
+    rendered = await renderedEntries();
+    assert.deepEqual(rendered.map((x) => [x.id, x.open_today]), [['register-1', false]]);
+    await page.click('.maplibregl-popup-close-button');
+    await idle();
+    const white = await colourAt(...entry.geometry.coordinates);
+    assert.ok(white.every((v) => v > 230), `a closed entry is drawn hollow (white), not rgb(${white})`);
+
+    // Delete it from its popup: gone from the layer, history kept.
+    p = await pixelOf(...entry.geometry.coordinates);
+    await page.mouse.click(p.x, p.y);
+    await page.waitForSelector('.register-popup [data-act=delete]');
+    await page.click('.register-popup [data-act=delete]');
+    await page.click('.register-popup [data-act=delete-yes]');
+    await page.waitForFunction(() => /Deleted/.test(document.querySelector('#register-status').textContent));
+    assert.equal((await registerItems()).length, 0);
+    assert.deepEqual(await renderedEntries(), []);
+    const kept = (await api('/collections/register/items/register-1/history')).body;
+    assert.equal(kept.deleted, true);
+    assert.equal(kept.changes.at(-1).actor, 'e2e-editor');
+
+    // Sign out: the token leaves the tab, and writing is offered no more.
+    await page.click('#register-signout');
+    assert.equal(await page.evaluate(() => window.sessionStorage.getItem('gapmap.register.token')), null);
+    assert.equal(await page.isVisible('#register-add'), false);
+    assert.equal(await page.isVisible('#register-signin'), true);
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    page.off('request', onRequest);
+  }
+});
+
+test('an entry placed by postcode lands on the postcode', async () => {
+  const found = await api('/search?q=OX4%206HW');
+  if (!found.body.results?.length) return; // no Code-Point Open in this data set
+  const pc = found.body.results[0];
+  await openMap(`#assets=&map=15/${pc.lat}/${pc.lon}`);
+  await page.fill('#register-token', tokens['e2e-editor']);
+  await page.click('#register-signin button[type=submit]');
+  await page.waitForSelector('#register-signed-in:not([hidden])');
+  await page.click('#register-add');
+  await page.waitForSelector('#register-form');
+  await page.fill('#rf-name', 'Larder by postcode');
+  await page.selectOption('#rf-category', 'community_larder');
+  await page.fill('#rf-postcode', 'OX4 6HW');
+  await page.click('#register-form button[type=submit]');
+  await page.waitForFunction(() => /Added/.test(document.querySelector('#register-status').textContent));
+  const items = await registerItems();
+  const larder = items.find((f) => f.properties.name === 'Larder by postcode');
+  assert.ok(larder, 'not stored');
+  assert.ok(metres(larder.geometry.coordinates, [pc.lon, pc.lat]) < 1, `placed ${larder.geometry.coordinates}, the postcode is at ${pc.lon},${pc.lat}`);
+  assert.deepEqual((await renderedEntries()).map((x) => x.name), ['Larder by postcode']);
+  // The register-only category appears in its own category and in the assets layer.
+  const assets = (await api('/web/api/assets')).body.features.filter((f) => f.properties.source === 'register');
+  assert.deepEqual(assets.map((f) => [f.properties.name, f.properties.category]), [['Larder by postcode', 'community_larder']]);
+  await page.click('#register-signout');
 });

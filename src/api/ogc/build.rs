@@ -2,6 +2,7 @@
 //! typed property rows, their JSON text, and geometries as GeoJSON in both CRSs.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use geo::{Geometry, Rect};
 
@@ -11,7 +12,7 @@ use super::model::{
 };
 use crate::analysis::Results;
 use crate::atlas::{
-    AssetSource, Atlas, DeprivationRelease, DualPoint, DualPolygon, IndicatorValue,
+    AssetSource, Atlas, CategoryIdx, DeprivationRelease, DualPoint, DualPolygon, IndicatorValue,
 };
 
 /// Accumulates a collection's schema and features.
@@ -44,7 +45,7 @@ impl Builder {
         &mut self,
         id: &str,
         mut values: Vec<PropValue>,
-        geometry: Option<FeatureGeometry>,
+        geometry: Option<Arc<FeatureGeometry>>,
     ) {
         values.resize(self.props.len(), PropValue::Null);
         let properties_json = write_properties(&self.props, &values, None);
@@ -247,7 +248,7 @@ fn lsoa21(atlas: &Atlas) -> Collection {
         ),
     ]);
     add_indicator_props(&mut b, &atlas.imd2025);
-    for l in &atlas.lsoa21 {
+    for l in atlas.lsoa21.iter() {
         let ward = atlas.ward_of(l);
         let district = atlas.district_of(l);
         let ru = l.rural_urban.as_ref();
@@ -264,7 +265,11 @@ fn lsoa21(atlas: &Atlas) -> Collection {
             ru.map(|r| r.classification.as_str()).into(),
         ];
         values.extend(indicator_values(&atlas.imd2025, &l.imd));
-        b.push(&l.code, values, Some(polygon_geometry(&l.geometry)));
+        b.push(
+            &l.code,
+            values,
+            Some(Arc::new(polygon_geometry(&l.geometry))),
+        );
     }
     b.finish(
         "lsoa",
@@ -296,7 +301,7 @@ fn lsoa11(atlas: &Atlas) -> Collection {
         ),
     ]);
     add_indicator_props(&mut b, &atlas.imd2019);
-    for l in &atlas.lsoa11 {
+    for l in atlas.lsoa11.iter() {
         let mut values = vec![
             l.code.as_str().into(),
             l.name.as_str().into(),
@@ -305,7 +310,11 @@ fn lsoa11(atlas: &Atlas) -> Collection {
             l.population_2015.into(),
         ];
         values.extend(indicator_values(&atlas.imd2019, &l.imd));
-        b.push(&l.code, values, Some(polygon_geometry(&l.geometry)));
+        b.push(
+            &l.code,
+            values,
+            Some(Arc::new(polygon_geometry(&l.geometry))),
+        );
     }
     b.finish(
         "lsoa-2011",
@@ -475,7 +484,29 @@ fn count(n: usize) -> PropValue {
     PropValue::Int(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
-fn wards(atlas: &Atlas, results: &Results) -> Collection {
+/// The geometry of the `i`-th feature, `id`: shared with the same feature
+/// of `previous` (an earlier build of the same collection over the same
+/// areas) when there is one, else `make()`: encoding the polygons is most
+/// of the cost of the `wards` and `districts` collections, and only their
+/// roll-ups change with the assets.
+fn shared_geometry(
+    previous: Option<&Collection>,
+    i: usize,
+    id: &str,
+    make: impl FnOnce() -> Option<FeatureGeometry>,
+) -> Option<Arc<FeatureGeometry>> {
+    match previous
+        .and_then(|c| c.features.get(i))
+        .filter(|f| f.id == id)
+    {
+        Some(f) => f.geometry.clone(),
+        None => make().map(Arc::new),
+    }
+}
+
+/// The `wards` collection; geometries are shared with `previous` (see
+/// [`shared_geometry`]).
+fn wards(atlas: &Atlas, results: &Results, previous: Option<&Collection>) -> Collection {
     use PropType::{Integer, String as Str};
     let mut b = Builder::new(&[
         ("code", Str, "Electoral ward code (2024)"),
@@ -519,8 +550,11 @@ fn wards(atlas: &Atlas, results: &Results) -> Collection {
         );
     }
     merge_extra(&mut b, &mut rows, extra, &|k| rollup_title(atlas, k));
-    for (w, row) in atlas.wards.iter().zip(rows) {
-        b.push(&w.code, row, w.geometry.as_ref().map(polygon_geometry));
+    for (i, (w, row)) in atlas.wards.iter().zip(rows).enumerate() {
+        let geometry = shared_geometry(previous, i, &w.code, || {
+            w.geometry.as_ref().map(polygon_geometry)
+        });
+        b.push(&w.code, row, geometry);
     }
     b.finish(
         "wards",
@@ -531,7 +565,9 @@ fn wards(atlas: &Atlas, results: &Results) -> Collection {
     )
 }
 
-fn districts(atlas: &Atlas, results: &Results) -> Collection {
+/// The `districts` collection; geometries are shared with `previous` (see
+/// [`shared_geometry`]).
+fn districts(atlas: &Atlas, results: &Results, previous: Option<&Collection>) -> Collection {
     use PropType::{Integer, String as Str};
     let mut b = Builder::new(&[
         ("code", Str, "Local authority district code (2024)"),
@@ -562,8 +598,10 @@ fn districts(atlas: &Atlas, results: &Results) -> Collection {
         );
     }
     merge_extra(&mut b, &mut rows, extra, &|k| rollup_title(atlas, k));
-    for (d, row) in atlas.districts.iter().zip(rows) {
-        b.push(&d.code, row, Some(polygon_geometry(&d.geometry)));
+    for (i, (d, row)) in atlas.districts.iter().zip(rows).enumerate() {
+        let geometry =
+            shared_geometry(previous, i, &d.code, || Some(polygon_geometry(&d.geometry)));
+        b.push(&d.code, row, geometry);
     }
     b.finish(
         "districts",
@@ -633,7 +671,7 @@ fn assets(atlas: &Atlas, only: Option<usize>) -> Collection {
                 .into(),
             PropValue::Bool(a.in_region),
         ];
-        b.push(&a.id, values, Some(point_geometry(a.location)));
+        b.push(&a.id, values, Some(Arc::new(point_geometry(a.location))));
     }
     // Sources are credited even when a category has no asset from them yet.
     let sources: Vec<usize> = match only {
@@ -676,13 +714,82 @@ pub fn build(atlas: &Atlas, results: &Results, tag: u64) -> OgcState {
     let mut collections = vec![
         lsoa21(atlas),
         lsoa11(atlas),
-        wards(atlas, results),
-        districts(atlas, results),
+        wards(atlas, results, None),
+        districts(atlas, results, None),
         assets(atlas, None),
     ];
     for c in 0..atlas.categories.len() {
         collections.push(assets(atlas, Some(c)));
     }
+    assemble(atlas, collections.into_iter().map(Arc::new).collect(), tag)
+}
+
+/// The collections of a snapshot whose atlas derives from `previous`'s
+/// ([`Atlas::with_assets`]: same areas, other assets) and whose `results`
+/// were updated for the `changed` categories ([`Results::update`]).
+/// Collections that depend neither on assets nor on those categories are
+/// shared with `previous`: `lsoa` and `lsoa-2011` always, `assets-<id>` of
+/// every category not in `changed` that `previous` has, and `wards` and
+/// `districts` (whose roll-ups cover every category) when no category
+/// changed or was added. The rest is built as [`build`] builds it, except
+/// that rebuilt `wards` and `districts` share their features' geometries
+/// with `previous`. No collection holds the tag: ETags are made per
+/// request from `tag`.
+///
+/// Equals [`build`] on `atlas` and `results` provided `changed` lists
+/// every category whose assets, sources, label or coverage differ between
+/// the two atlases.
+pub fn rebuild(
+    atlas: &Atlas,
+    results: &Results,
+    tag: u64,
+    previous: &OgcState,
+    changed: &[CategoryIdx],
+) -> OgcState {
+    let reuse = |id: &str| {
+        previous
+            .by_id
+            .get(id)
+            .and_then(|&i| previous.collections.get(i))
+    };
+    let or_build = |id: &str, make: &dyn Fn() -> Collection| {
+        reuse(id).map_or_else(|| Arc::new(make()), Arc::clone)
+    };
+    let category_id = |c: usize| {
+        atlas
+            .categories
+            .get(c)
+            .map(|cat| format!("assets-{}", cat.id))
+    };
+    let unchanged = |c: usize| !changed.iter().any(|&x| usize::from(x) == c);
+    let all_known = (0..atlas.categories.len())
+        .all(|c| unchanged(c) && category_id(c).is_some_and(|id| reuse(&id).is_some()));
+    let mut collections = vec![
+        or_build("lsoa", &|| lsoa21(atlas)),
+        or_build("lsoa-2011", &|| lsoa11(atlas)),
+    ];
+    if all_known {
+        collections.push(or_build("wards", &|| wards(atlas, results, None)));
+        collections.push(or_build("districts", &|| districts(atlas, results, None)));
+    } else {
+        // The roll-ups change; the boundaries do not.
+        let wards = wards(atlas, results, reuse("wards").map(Arc::as_ref));
+        collections.push(Arc::new(wards));
+        let districts = districts(atlas, results, reuse("districts").map(Arc::as_ref));
+        collections.push(Arc::new(districts));
+    }
+    collections.push(Arc::new(assets(atlas, None)));
+    for c in 0..atlas.categories.len() {
+        let kept = category_id(c)
+            .filter(|_| unchanged(c))
+            .and_then(|id| reuse(&id));
+        collections.push(kept.map_or_else(|| Arc::new(assets(atlas, Some(c))), Arc::clone));
+    }
+    assemble(atlas, collections, tag)
+}
+
+/// The state serving `collections`.
+fn assemble(atlas: &Atlas, collections: Vec<Arc<Collection>>, tag: u64) -> OgcState {
     let by_id = collections
         .iter()
         .enumerate()

@@ -74,6 +74,7 @@ pub fn routes() -> Routes {
             post(register::import_page),
         )
         .route("/register/categories", post(register::categories_page))
+        .route("/register/session", get(register::session_page))
 }
 
 /// Answers a metadata document (landing, conformance, collections...) as JSON
@@ -232,7 +233,19 @@ async fn items_page(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    items(&state, &id, &headers, uri).into_response()
+    revalidated(&id, items(&state, &id, &headers, uri).into_response())
+}
+
+/// The register changes at any moment: caches must ask before reusing a
+/// copy (its ETag makes that cheap), instead of keeping it for an hour.
+fn revalidated(collection: &str, mut response: Response) -> Response {
+    if collection == register::COLLECTION && response.status().is_success() {
+        response.headers_mut().insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-cache"),
+        );
+    }
+    response
 }
 
 fn feature(
@@ -299,5 +312,8 @@ async fn feature_page(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    feature(&state, &id, &fid, &headers, uri).into_response()
+    revalidated(
+        &id,
+        feature(&state, &id, &fid, &headers, uri).into_response(),
+    )
 }

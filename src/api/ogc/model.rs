@@ -4,6 +4,7 @@
 //! (for fast output), and the geometries themselves (for spatial filters).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use geo::{Geometry, Rect};
 
@@ -161,7 +162,9 @@ pub struct Feature {
     /// All properties written as one JSON object.
     pub properties_json: String,
     /// Geometry; `None` for the few wards without a published boundary.
-    pub geometry: Option<FeatureGeometry>,
+    /// Shared (`Arc`) between the collections of successive snapshots when
+    /// the feature's geometry did not change (see `build::rebuild`).
+    pub geometry: Option<Arc<FeatureGeometry>>,
 }
 
 /// Provenance of a dataset a collection is built from: the same record the
@@ -215,8 +218,9 @@ impl Collection {
 /// Everything OGC API – Features serves, built once from the atlas.
 #[derive(Debug)]
 pub struct OgcState {
-    /// Collections, in the order listed.
-    pub collections: Vec<Collection>,
+    /// Collections, in the order listed. Shared (`Arc`) with the snapshots
+    /// that `build::rebuild` derives, for those that did not change.
+    pub collections: Vec<Arc<Collection>>,
     /// Collection id → position.
     pub by_id: HashMap<String, usize>,
     /// Every data source, for the landing page.
@@ -230,7 +234,7 @@ pub struct OgcState {
 impl OgcState {
     /// Collection by id.
     pub fn collection(&self, id: &str) -> Option<&Collection> {
-        self.collections.get(*self.by_id.get(id)?)
+        self.collections.get(*self.by_id.get(id)?).map(Arc::as_ref)
     }
 
     /// The provider serving collection `id`: what the handlers read through.

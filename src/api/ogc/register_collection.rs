@@ -99,7 +99,11 @@ pub fn collection(atlas: &Atlas, entries: &[PlacedEntry]) -> Collection {
             e.updated_by.as_str().into(),
             e.updated_at.as_str().into(),
         ];
-        b.push(&e.feature_id(), values, Some(point_geometry(p.location)));
+        b.push(
+            &e.feature_id(),
+            values,
+            Some(std::sync::Arc::new(point_geometry(p.location))),
+        );
     }
     let mut c = b.finish(
         "register",
@@ -117,12 +121,12 @@ impl OgcState {
     pub fn insert(&mut self, collection: Collection) {
         if let Some(&i) = self.by_id.get(&collection.id) {
             if let Some(slot) = self.collections.get_mut(i) {
-                *slot = collection;
+                *slot = std::sync::Arc::new(collection);
             }
         } else {
             self.by_id
                 .insert(collection.id.clone(), self.collections.len());
-            self.collections.push(collection);
+            self.collections.push(std::sync::Arc::new(collection));
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The register's own endpoints beside Part 4: an entry's history, bulk
-//! import (admins) and adding categories (admins).
+//! import (admins), adding categories (admins), and who a token is (the
+//! map's sign-in).
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use serde_json::{json, Value};
 use super::auth::{require, Peer};
 use super::COLLECTION;
 use crate::api::error::ApiError;
-use crate::api::query::ApiPath;
+use crate::api::query::{ApiPath, Params};
 use crate::api::AppState;
 use crate::live::{validate::InputCrs, LiveError};
 use crate::model::register::{parse_feature_id, Change, RegisterCategory, Role};
@@ -48,8 +49,10 @@ fn change_json(c: &Change) -> Value {
 pub async fn history_page(
     State(state): State<Arc<AppState>>,
     ApiPath((collection, fid)): ApiPath<(String, String)>,
+    params: Params,
 ) -> Response {
     let result = async {
+        params.only(&[])?;
         let missing =
             || ApiError::not_found(format!("no feature '{fid}' in collection '{collection}'"));
         if collection != COLLECTION {
@@ -169,5 +172,33 @@ pub async fn categories_page(
     match result {
         Ok(doc) => json_response(StatusCode::CREATED, &doc),
         Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /register/session`: who the request's bearer token belongs to,
+/// `{"name": "alice", "role": "editor"}`, so that the map can show whom it
+/// writes as. The same checks as a write needing the lowest role: no token
+/// or an invalid one 401 (counted towards the failed-authentication limit,
+/// so this is no cheaper a way to guess tokens), revoked 403, 429 while the
+/// address is blocked. 404 when the server has no register. No query
+/// parameters; never cached.
+pub async fn session_page(
+    State(state): State<Arc<AppState>>,
+    Peer(ip): Peer,
+    params: Params,
+    headers: HeaderMap,
+) -> Response {
+    if let Err(e) = params.only(&[]) {
+        return e.into_response();
+    }
+    if state.register().is_none() {
+        return ApiError::not_found("this server has no register attached").into_response();
+    }
+    match require(&state, &headers, ip, Role::Viewer).await {
+        Ok(p) => json_response(
+            StatusCode::OK,
+            &json!({"name": p.name, "role": p.role.as_str()}),
+        ),
+        Err(r) => r,
     }
 }

@@ -9,13 +9,14 @@
 pub mod auth;
 pub mod etag;
 mod extra;
+pub mod openapi;
 mod write;
 
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 pub use auth::FailureLimiter;
-pub use extra::{categories_page, history_page, import_page};
+pub use extra::{categories_page, history_page, import_page, session_page};
 pub use write::{create_item, delete_item, item_options, items_options, patch_item, replace_item};
 
 use super::error::ApiError;

@@ -143,7 +143,7 @@ pub async fn meta(Snap(state): Snap, params: Params) -> Result<Json<Value>, ApiE
         "releases": [release(&atlas.imd2025, &has25), release(&atlas.imd2019, &has19)],
         "categories": categories,
         "sources": atlas.sources,
-        "area_sources": atlas.area_sources,
+        "area_sources": *atlas.area_sources,
         "districts": atlas.districts.iter().map(|d| json!({"code": d.code, "name": d.name})).collect::<Vec<_>>(),
     })))
 }

@@ -36,7 +36,7 @@ pub async fn search(Snap(state): Snap, params: Params) -> Result<Json<Value>, Ap
                 "lon": round5(pc.location.lonlat.x()), "lat": round5(pc.location.lonlat.y()),
             })));
         }
-        for l in &atlas.lsoa21 {
+        for l in atlas.lsoa21.iter() {
             let code = l.code.to_lowercase();
             let name = l.name.to_lowercase();
             let rank = if code == needle || name == needle {
@@ -56,7 +56,7 @@ pub async fn search(Snap(state): Snap, params: Params) -> Result<Json<Value>, Ap
                 "lon": c.map(|c| round5(c.x())), "lat": c.map(|c| round5(c.y())),
             })));
         }
-        for w in &atlas.wards {
+        for w in atlas.wards.iter() {
             let name = w.name.to_lowercase();
             let rank = if name == needle || w.code.to_lowercase() == needle {
                 1
@@ -77,7 +77,7 @@ pub async fn search(Snap(state): Snap, params: Params) -> Result<Json<Value>, Ap
                 }),
             ));
         }
-        for d in &atlas.districts {
+        for d in atlas.districts.iter() {
             let name = d.name.to_lowercase();
             let rank = if name == needle || d.code.to_lowercase() == needle {
                 1

@@ -17,11 +17,12 @@ mod read;
 mod region;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::area::AreaIdx;
 use super::report::{LoadReport, StepTiming};
-use super::{Atlas, CodeLookup, Indexes, RegionInfo};
+use super::{AreaCodes, Atlas, CodeLookup, Indexes, RegionInfo};
 use crate::config::{AtlasConfig, ConfigError};
 use crate::sources::SourceError;
 
@@ -170,10 +171,12 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
 
     // 6. Code lookups, provenance and the load report.
     let lookup = CodeLookup {
-        lsoa21: areas.lookup.lsoa21,
-        lsoa11: areas.lookup.lsoa11,
-        wards: areas.lookup.wards,
-        districts: areas.lookup.districts,
+        areas: Arc::new(AreaCodes {
+            lsoa21: areas.lookup.lsoa21,
+            lsoa11: areas.lookup.lsoa11,
+            wards: areas.lookup.wards,
+            districts: areas.lookup.districts,
+        }),
         assets: CodeLookup::of(&placed.assets, |a| &a.id),
         categories: assets::category_lookup(&placed.categories),
     };
@@ -186,25 +189,25 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
             name: region_cfg.name.clone(),
             edge_buffer_m: region_cfg.edge_buffer_m,
         },
-        lsoa21: areas.lsoa21,
-        lsoa11: areas.lsoa11,
-        wards: areas.wards,
-        districts: areas.districts,
-        imd2025: provenance::release(&cfg.imd2025, "lsoa21"),
-        imd2019: provenance::release(&cfg.imd2019, "lsoa11"),
+        lsoa21: Arc::new(areas.lsoa21),
+        lsoa11: Arc::new(areas.lsoa11),
+        wards: Arc::new(areas.wards),
+        districts: Arc::new(areas.districts),
+        imd2025: Arc::new(provenance::release(&cfg.imd2025, "lsoa21")),
+        imd2019: Arc::new(provenance::release(&cfg.imd2019, "lsoa11")),
         categories: placed.categories,
         sources: placed.sources,
         assets: placed.assets,
-        postcodes,
-        area_sources: provenance::area_sources(cfg),
+        postcodes: Arc::new(postcodes),
+        area_sources: Arc::new(provenance::area_sources(cfg)),
         indexes: Indexes {
-            lsoa21: area_indexes.lsoa21,
-            lsoa11: area_indexes.lsoa11,
-            wards: area_indexes.wards,
-            districts: area_indexes.districts,
+            lsoa21: Arc::new(area_indexes.lsoa21),
+            lsoa11: Arc::new(area_indexes.lsoa11),
+            wards: Arc::new(area_indexes.wards),
+            districts: Arc::new(area_indexes.districts),
             assets: asset_index,
         },
-        report,
+        report: Arc::new(report),
         lookup,
     })
 }

@@ -295,6 +295,12 @@ fn log_change(
     before: Option<Entry>,
     after: Option<Entry>,
 ) -> Result<Change, StoreError> {
+    // GeoPackage readers (QGIS) watch last_change to know the table changed.
+    tx.execute(
+        "UPDATE gpkg_contents SET last_change = ?1 WHERE table_name IN ('register_entries', 'register_changes')",
+        params![stamp.at],
+    )
+    .map_err(query_err("touch gpkg_contents"))?;
     tx.execute(
         "INSERT INTO register_changes (entry_id, action, actor, at, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![entry_id, action.as_str(), stamp.actor, stamp.at, to_json(before.as_ref()), to_json(after.as_ref())],

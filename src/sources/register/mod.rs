@@ -212,14 +212,7 @@ pub fn open(
 ) -> Result<Box<dyn RegisterStore>, StoreError> {
     match register {
         Some(url) if url.starts_with("postgresql://") || url.starts_with("postgres://") => {
-            // Until the PostGIS store lands, `open` always fails.
-            match postgis::PostgisStore::open(url) {
-                Err(e) => Err(e),
-                Ok(_) => Err(StoreError::Open {
-                    location: url.to_owned(),
-                    message: "not available".into(),
-                }),
-            }
+            Ok(Box::new(postgis::PostgisStore::open(url)?))
         }
         Some(path) => Ok(Box::new(gpkg::GpkgStore::open(std::path::Path::new(path))?)),
         None => Ok(Box::new(gpkg::GpkgStore::open(

@@ -5,14 +5,15 @@ import {
   decileColour, changeColour, decileLegend, changeLegend, colourOfDecile, colourOfChange, inkOn,
   symbolFor, drawSymbol, NO_DATA,
 } from './style.mjs';
+import { setupRegister, onMapClick as registerClick, hovering as registerHovering } from './register.mjs';
 
 const $ = (sel) => document.querySelector(sel);
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 const fmt = (n) => (n === null || n === undefined ? '–' : Number(n).toLocaleString('en-GB'));
 const fmtDist = (m) => (m === null || m === undefined ? '–' : m >= 1000 ? `${(m / 1000).toFixed(m >= 10000 ? 0 : 1)} km` : `${Math.round(m)} m`);
 
-async function getJson(url) {
-  const r = await fetch(url, { headers: { Accept: 'application/json, application/geo+json' } });
+async function getJson(url, init = {}) {
+  const r = await fetch(url, { headers: { Accept: 'application/json, application/geo+json' }, ...init });
   if (!r.ok) {
     const err = new Error(`${url}: HTTP ${r.status}`);
     err.status = r.status;
@@ -33,6 +34,7 @@ const state = {
   districts: true,
   basemap: false,
   coverage: true,
+  register: true, // the register's entries as their own layer
   assets: new Set(DEFAULT_ASSETS),
   selection: null, // { kind: 'lsoa'|'lsoa11'|'ward', code }
   gap: null, // { category, max_decile, min_distance_m }
@@ -57,6 +59,7 @@ function readHash() {
   if (p.get('districts') === '0') state.districts = false;
   if (p.get('basemap') === '1') state.basemap = true;
   if (p.get('coverage') === '0') state.coverage = false;
+  if (p.get('register') === '0') state.register = false;
   if (p.has('tiles')) state.tiles = p.get('tiles') === '1';
   if (p.has('assets')) state.assets = new Set(p.get('assets').split(',').filter(Boolean));
   const sel = p.get('sel');
@@ -86,6 +89,7 @@ function writeHash() {
   if (!state.districts) p.set('districts', '0');
   if (state.basemap) p.set('basemap', '1');
   if (!state.coverage) p.set('coverage', '0');
+  if (!state.register) p.set('register', '0');
   if (state.tiles !== undefined && state.tiles !== (meta?.region.lsoa_count > 3000)) p.set('tiles', state.tiles ? '1' : '0');
   p.set('assets', [...state.assets].join(','));
   if (state.selection) p.set('sel', `${state.selection.kind}:${state.selection.code}`);
@@ -436,7 +440,7 @@ function buildAttribution() {
   for (const s of meta.sources) add(s.title, s.vintage, `${s.attribution}${s.coverage.type !== 'code_prefix' ? ` — coverage: ${s.coverage.description}` : ''}`);
   $('#attribution').innerHTML = `<details><summary><strong>Data sources:</strong> ONS boundaries, lookups and Census 2021; MHCLG English Indices of Deprivation 2019 and 2025;
     NHS England ODS; Arts Council England; Oxford City Council (all OGL v3). Contains OS data © Crown copyright and database right 2025 (Code-Point Open; Royal Mail and ONS data © 2025).
-    Give Food (public domain). © OpenStreetMap contributors (ODbL 1.0). Deciles: 1 = most deprived 10% of LSOAs in England; distances are straight-line. Details and vintages…</summary>
+    Give Food (public domain). © OpenStreetMap contributors (ODbL 1.0).${meta.sources.some((s) => s.id === 'register') ? ' Community asset register: entries recorded by local teams (source "register", OGL v3).' : ''} Deciles: 1 = most deprived 10% of LSOAs in England; distances are straight-line. Details and vintages…</summary>
     ${[...lines.values()].map((l) => `<p>${l}</p>`).join('')}<p>Optional basemap (off by default): © OpenStreetMap contributors, ODbL, tiles from openstreetmap.org.</p></details>`;
 }
 
@@ -560,6 +564,7 @@ function assetPopup(f, lngLat) {
 }
 
 function onMapClick(e) {
+  if (registerClick(e)) return;
   const assetLayers = meta.categories.filter((c) => state.assets.has(c.id)).map((c) => `asset-${c.id}`);
   const asset = e.lngLat ? map.queryRenderedFeatures(e.point, { layers: assetLayers })[0] : null;
   if (asset) { assetPopup(asset, asset.geometry.coordinates); return; }
@@ -675,6 +680,28 @@ function clearGap() {
   $('#panel-body').innerHTML = '<h2>Select an area</h2><p>Gap highlighting cleared.</p>';
 }
 
+// ---------------------------------------------------------------- after a register write
+
+/**
+ * Reloads what a register write changes: the asset layer (open entries are
+ * assets), the category counts, and the gap view (unless `keepPanel`, as
+ * the panel then shows something the user is reading).
+ */
+async function refreshData({ keepPanel = false } = {}) {
+  const [assets, fresh] = await Promise.all([
+    getJson('/web/api/assets', { cache: 'no-cache' }),
+    getJson('/web/api/meta', { cache: 'no-cache' }),
+  ]);
+  map.getSource('assets').setData(assets);
+  for (const c of fresh.categories) {
+    const known = meta.categories.find((k) => k.id === c.id);
+    if (known) known.count = c.count;
+    const count = document.querySelector(`#asset-toggles input[value="${CSS.escape(c.id)}"]`)?.parentElement.querySelector('.count');
+    if (count) count.textContent = c.count;
+  }
+  if (state.gap && !keepPanel) await runGap();
+}
+
 // ---------------------------------------------------------------- search
 
 function setupSearch() {
@@ -761,10 +788,21 @@ async function main() {
   map.getCanvas().setAttribute('aria-label', 'Map of deprivation by LSOA. Arrow keys pan, plus and minus zoom, Enter selects the area at the centre.');
   await new Promise((resolve) => map.on('load', resolve));
   await loadLayers();
+  await setupRegister({
+    map,
+    maplibregl,
+    meta,
+    esc,
+    panel: () => $('#panel-body'),
+    refreshData,
+    gapShown: () => Boolean(state.gap),
+    visible: () => state.register,
+    setVisible: (on) => { state.register = on; writeHash(); },
+  });
   map.on('click', onMapClick);
   map.on('mousemove', (e) => {
     const f = map.queryRenderedFeatures(e.point, { layers: [activeFillLayer()] })[0];
-    map.getCanvas().style.cursor = f ? 'pointer' : '';
+    map.getCanvas().style.cursor = f || registerHovering(e.point) ? 'pointer' : '';
   });
   map.on('moveend', writeHash);
   map.on('zoomend', updateLabels);
