@@ -24,93 +24,39 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::server::{make_token, Launch, Server};
 use geo::InteriorPoint;
 use serde_json::{json, Value};
 
 const PG_ENV: &str = "GAPMAP_TEST_POSTGRES";
 
 // ---------------------------------------------------------------------------
-// The server (same shape as the other client tests' `start_server`, with
-// the register options added).
+// The server: the shared test helper, timed.
 
-/// Kills the server when the test ends, passed or failed.
-struct Server {
-    child: Child,
-    url: String,
-    /// From spawning to the "serving" line.
-    started_in: Duration,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// `kill -9` (what `Child::kill` sends on Unix), then reaps it.
-    fn kill_9(&mut self) {
-        self.child.kill().expect("SIGKILL the server");
-        let status = self.child.wait().expect("reap the server");
-        assert!(!status.success(), "the server exited by itself: {status}");
-    }
-}
-
-/// Starts `gapmap serve` with `extra` arguments (the register's store,
-/// follow interval) and waits for it to say where it serves.
-fn start_server_with(extra: &[String]) -> Server {
+/// Starts `gapmap serve` with `extra` arguments (the register's store) and
+/// waits until it serves; also how long that took.
+fn start_server_with(extra: &[String]) -> (Server, Duration) {
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gapmap"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--quiet"])
+    let server = Launch::new()
         .args(extra)
-        .env("GAPMAP_DATA_DIR", common::data_dir())
-        .env("GAPMAP_LOG", "warn")
         .env_remove("GAPMAP_PUBLIC_URL")
-        .env_remove("GAPMAP_STATE_DIR")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the gapmap binary");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("GapMap serving ") {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    // The guard exists before waiting, so a timeout still kills the child.
-    let mut server = Server {
-        child,
-        url: String::new(),
-        started_in: Duration::ZERO,
-    };
-    let line = rx
-        .recv_timeout(Duration::from_mins(10))
-        .expect("the server printed its URL within 10 minutes");
-    server.started_in = started.elapsed();
-    let url = line
-        .rsplit(" at ")
-        .next()
-        .expect("URL after ' at '")
-        .trim()
-        .to_owned();
-    assert!(
-        url.starts_with("http://127.0.0.1:") && url.ends_with('/'),
-        "{line}"
-    );
-    server.url = url;
-    server
+        .start();
+    (server, started.elapsed())
+}
+
+/// `kill -9` (what `Child::kill` sends on Unix), then reaps it.
+fn kill_9(server: &mut Server) {
+    server.child.kill().expect("SIGKILL the server");
+    let status = server.child.wait().expect("reap the server");
+    assert!(!status.success(), "the server exited by itself: {status}");
 }
 
 /// Runs a tool that must succeed.
@@ -354,18 +300,7 @@ impl Store {
 
     /// A new token with `role`, as `gapmap token add` prints it.
     fn token(&self, name: &str, role: &str) -> String {
-        let mut args = vec!["token", "add", "--name", name, "--role", role];
-        let store = self.args();
-        args.extend(store.iter().map(String::as_str));
-        let out = gapmap(&args);
-        assert!(
-            out.status.success(),
-            "token add: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-        assert!(token.starts_with("gm_"), "{token}");
-        token
+        make_token(&self.args(), name, role)
     }
 
     /// GDAL's name of the store, for `ogrinfo`.
@@ -548,7 +483,7 @@ fn owslib_writes_and_gdal_reads_back() {
 
     let store = Store::fresh(Kind::Gpkg, "owslib").unwrap();
     let token = store.token("owslib-editor", "editor");
-    let server = start_server_with(&store.args());
+    let (server, _) = start_server_with(&store.args());
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/owslib_register.py");
     let out = run("python3", &[script.to_str().unwrap(), &server.url, &token]);
@@ -720,7 +655,7 @@ fn acknowledged_writes_survive_kill_9(kind: Kind, test: &str) {
         return;
     };
     let token = store.token("crash-writer", "editor");
-    let mut server = start_server_with(&store.args());
+    let (mut server, first_start) = start_server_with(&store.args());
 
     // The writer POSTs one entry after another, recording the ones the
     // server acknowledged (201) and whether a request is outstanding.
@@ -773,7 +708,7 @@ fn acknowledged_writes_survive_kill_9(kind: Kind, test: &str) {
         std::thread::sleep(Duration::from_millis(1));
     }
     let writing_for = write_start.elapsed();
-    server.kill_9();
+    kill_9(&mut server);
     writer.join().expect("the writer thread");
     let acked = acked.lock().unwrap().clone();
     let sent = sent.lock().unwrap().clone();
@@ -797,11 +732,11 @@ fn acknowledged_writes_survive_kill_9(kind: Kind, test: &str) {
         "{n} entries after the crash"
     );
 
-    let restarted = start_server_with(&store.args());
+    let (restarted, restart) = start_server_with(&store.args());
     eprintln!(
         "{test} ({kind:?}): restart served in {:.1} s (first start {:.1} s)",
-        restarted.started_in.as_secs_f64(),
-        server.started_in.as_secs_f64()
+        restart.as_secs_f64(),
+        first_start.as_secs_f64()
     );
     let items = register_items(&restarted.url);
     for (id, name) in &acked {
@@ -918,8 +853,8 @@ fn a_write_to_one_replica_shows_on_the_other(kind: Kind, test: &str) {
     // Created first, so that the two servers open an existing register.
     let args = store.register_args();
     let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| start_server_with(&args));
-        let b = s.spawn(|| start_server_with(&args));
+        let a = s.spawn(|| start_server_with(&args).0);
+        let b = s.spawn(|| start_server_with(&args).0);
         (a.join().unwrap(), b.join().unwrap())
     });
 
@@ -1160,7 +1095,7 @@ fn bulk_import_is_all_or_nothing() {
     assert_eq!(count(), 5);
 
     // The server loads them all, as written.
-    let server = start_server_with(&store.args());
+    let (server, _) = start_server_with(&store.args());
     let items = register_items(&server.url);
     let summary: BTreeMap<&str, (&str, &str)> = items
         .iter()
