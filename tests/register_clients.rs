@@ -24,93 +24,39 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::server::{make_token, Launch, Server};
 use geo::InteriorPoint;
 use serde_json::{json, Value};
 
 const PG_ENV: &str = "GAPMAP_TEST_POSTGRES";
 
 // ---------------------------------------------------------------------------
-// The server (same shape as the other client tests' `start_server`, with
-// the register options added).
+// The server: the shared test helper, timed.
 
-/// Kills the server when the test ends, passed or failed.
-struct Server {
-    child: Child,
-    url: String,
-    /// From spawning to the "serving" line.
-    started_in: Duration,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    /// `kill -9` (what `Child::kill` sends on Unix), then reaps it.
-    fn kill_9(&mut self) {
-        self.child.kill().expect("SIGKILL the server");
-        let status = self.child.wait().expect("reap the server");
-        assert!(!status.success(), "the server exited by itself: {status}");
-    }
-}
-
-/// Starts `gapmap serve` with `extra` arguments (the register's store,
-/// follow interval) and waits for it to say where it serves.
-fn start_server_with(extra: &[String]) -> Server {
+/// Starts `gapmap serve` with `extra` arguments (the register's store) and
+/// waits until it serves; also how long that took.
+fn start_server_with(extra: &[String]) -> (Server, Duration) {
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gapmap"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--quiet"])
+    let server = Launch::new()
         .args(extra)
-        .env("GAPMAP_DATA_DIR", common::data_dir())
-        .env("GAPMAP_LOG", "warn")
         .env_remove("GAPMAP_PUBLIC_URL")
-        .env_remove("GAPMAP_STATE_DIR")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the gapmap binary");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("GapMap serving ") {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    // The guard exists before waiting, so a timeout still kills the child.
-    let mut server = Server {
-        child,
-        url: String::new(),
-        started_in: Duration::ZERO,
-    };
-    let line = rx
-        .recv_timeout(Duration::from_mins(10))
-        .expect("the server printed its URL within 10 minutes");
-    server.started_in = started.elapsed();
-    let url = line
-        .rsplit(" at ")
-        .next()
-        .expect("URL after ' at '")
-        .trim()
-        .to_owned();
-    assert!(
-        url.starts_with("http://127.0.0.1:") && url.ends_with('/'),
-        "{line}"
-    );
-    server.url = url;
-    server
+        .start();
+    (server, started.elapsed())
+}
+
+/// `kill -9` (what `Child::kill` sends on Unix), then reaps it.
+fn kill_9(server: &mut Server) {
+    server.child.kill().expect("SIGKILL the server");
+    let status = server.child.wait().expect("reap the server");
+    assert!(!status.success(), "the server exited by itself: {status}");
 }
 
 /// Runs a tool that must succeed.
@@ -354,18 +300,7 @@ impl Store {
 
     /// A new token with `role`, as `gapmap token add` prints it.
     fn token(&self, name: &str, role: &str) -> String {
-        let mut args = vec!["token", "add", "--name", name, "--role", role];
-        let store = self.args();
-        args.extend(store.iter().map(String::as_str));
-        let out = gapmap(&args);
-        assert!(
-            out.status.success(),
-            "token add: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-        assert!(token.starts_with("gm_"), "{token}");
-        token
+        make_token(&self.args(), name, role)
     }
 
     /// GDAL's name of the store, for `ogrinfo`.
@@ -549,7 +484,7 @@ fn owslib_writes_and_gdal_reads_back() {
 
     let store = Store::fresh(Kind::Gpkg, "owslib").unwrap();
     let token = store.token("owslib-editor", "editor");
-    let server = start_server_with(&store.args());
+    let (server, _) = start_server_with(&store.args());
 
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/owslib_register.py");
     let out = run("python3", &[script.to_str().unwrap(), &server.url, &token]);
@@ -716,14 +651,12 @@ fn crash_point(i: usize) -> (f64, f64) {
 #[allow(clippy::too_many_lines)]
 fn acknowledged_writes_survive_kill_9(kind: Kind, test: &str) {
     const ACKS: usize = 40;
-    if kind == Kind::Gpkg {
-        run("ogrinfo", &["--version"]);
-    }
+    run("ogrinfo", &["--version"]);
     let Some(store) = Store::fresh(kind, test) else {
         return;
     };
     let token = store.token("crash-writer", "editor");
-    let mut server = start_server_with(&store.args());
+    let (mut server, first_start) = start_server_with(&store.args());
 
     // The writer POSTs one entry after another, recording the ones the
     // server acknowledged (201) and whether a request is outstanding.
@@ -776,7 +709,7 @@ fn acknowledged_writes_survive_kill_9(kind: Kind, test: &str) {
         std::thread::sleep(Duration::from_millis(1));
     }
     let writing_for = write_start.elapsed();
-    server.kill_9();
+    kill_9(&mut server);
     writer.join().expect("the writer thread");
     let acked = acked.lock().unwrap().clone();
     let sent = sent.lock().unwrap().clone();
@@ -792,20 +725,19 @@ fn acknowledged_writes_survive_kill_9(kind: Kind, test: &str) {
     // The kill came while the next write was in flight.
     assert_eq!(sent.len(), acked.len() + 1);
 
-    // The file opens in GDAL as the crash left it (WAL not checkpointed).
-    if kind == Kind::Gpkg {
-        let n = ogr_count(&store.ogr_source(), "register_entries");
-        assert!(
-            n >= acked.len() && n <= sent.len(),
-            "{n} entries after the crash"
-        );
-    }
+    // GDAL opens the store as the crash left it (for the GeoPackage: its
+    // write-ahead log not checkpointed).
+    let n = ogr_count(&store.ogr_source(), &store.ogr_layer());
+    assert!(
+        n >= acked.len() && n <= sent.len(),
+        "{n} entries after the crash"
+    );
 
-    let restarted = start_server_with(&store.args());
+    let (restarted, restart) = start_server_with(&store.args());
     eprintln!(
         "{test} ({kind:?}): restart served in {:.1} s (first start {:.1} s)",
-        restarted.started_in.as_secs_f64(),
-        server.started_in.as_secs_f64()
+        restart.as_secs_f64(),
+        first_start.as_secs_f64()
     );
     let items = register_items(&restarted.url);
     for (id, name) in &acked {
@@ -850,16 +782,10 @@ fn acknowledged_writes_survive_kill_9(kind: Kind, test: &str) {
     let new_id = r.json()["id"].as_str().unwrap().to_owned();
     assert!(!items.contains_key(&new_id), "{new_id} reused");
 
-    match kind {
-        Kind::Gpkg => {
-            let n = ogr_count(&store.ogr_source(), "register_entries");
-            assert_eq!(n, items.len() + 1);
-            validate_gpkg(&store.gpkg());
-        }
-        Kind::Postgis => {
-            let n = ogr_count(&store.ogr_source(), &store.ogr_layer());
-            assert_eq!(n, items.len() + 1);
-        }
+    let n = ogr_count(&store.ogr_source(), &store.ogr_layer());
+    assert_eq!(n, items.len() + 1);
+    if kind == Kind::Gpkg {
+        validate_gpkg(&store.gpkg());
     }
 }
 
@@ -928,8 +854,8 @@ fn a_write_to_one_replica_shows_on_the_other(kind: Kind, test: &str) {
     // Created first, so that the two servers open an existing register.
     let args = store.register_args();
     let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(|| start_server_with(&args));
-        let b = s.spawn(|| start_server_with(&args));
+        let a = s.spawn(|| start_server_with(&args).0);
+        let b = s.spawn(|| start_server_with(&args).0);
         (a.join().unwrap(), b.join().unwrap())
     });
 
@@ -1038,6 +964,45 @@ fn a_write_to_one_replica_shows_on_the_other(kind: Kind, test: &str) {
         gaps(&a.url).keys().collect::<Vec<_>>(),
         before.keys().collect::<Vec<_>>()
     );
+
+    // A category an admin adds on A, then an entry of it written on A: B
+    // counts the entry as an asset of that category too, with its label.
+    let admin = format!("Bearer {}", store.token("replica-admin", "admin"));
+    let r = request(
+        &a.url,
+        "POST",
+        "/register/categories",
+        &[
+            ("Authorization", &admin),
+            ("Content-Type", "application/json"),
+        ],
+        br#"{"id": "repair_cafe", "label": "Repair cafes"}"#,
+    )
+    .unwrap();
+    assert_eq!(r.status, 201, "{}", r.text());
+    let r = post_entry(
+        &a.url,
+        &token,
+        &point_feature("Cowley Repair Cafe", "repair_cafe", -1.238_3, 51.745_6),
+    )
+    .unwrap();
+    assert_eq!(r.status, 201, "{}", r.text());
+    let repair = r.json()["id"].as_str().unwrap().to_owned();
+    let counted = poll(|| {
+        let r = get(&b.url, "/collections/assets-repair_cafe/items");
+        r.status == 200
+            && r.json()["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["id"].as_str() == Some(repair.as_str()))
+    });
+    assert!(
+        counted.is_some(),
+        "B does not serve {repair} among the repair_cafe assets"
+    );
+    let on_b = get_json(&b.url, &format!("/collections/register/items/{repair}"));
+    assert_eq!(on_b["properties"]["category_label"], json!("Repair cafes"));
 }
 
 // ---------------------------------------------------------------------------
@@ -1131,7 +1096,7 @@ fn bulk_import_is_all_or_nothing() {
     assert_eq!(count(), 5);
 
     // The server loads them all, as written.
-    let server = start_server_with(&store.args());
+    let (server, _) = start_server_with(&store.args());
     let items = register_items(&server.url);
     let summary: BTreeMap<&str, (&str, &str)> = items
         .iter()
@@ -1167,6 +1132,35 @@ fn bulk_import_is_all_or_nothing() {
     assert_eq!(
         items["register-5"]["properties"]["valid_to"],
         json!("2030-12-31")
+    );
+
+    // A CLI import while the server runs: the server follows the store's
+    // change log and serves it without a restart.
+    let one = dir.path().join("one.geojson");
+    std::fs::write(
+        &one,
+        json!({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-1.275_1, 51.752_3]},
+             "properties": {"name": "Jericho Coffee Morning", "category": "social_group"}},
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = import(&one);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let followed =
+        poll(|| get(&server.url, "/collections/register/items/register-6").status == 200);
+    assert!(
+        followed.is_some(),
+        "the server did not pick up the CLI import"
+    );
+    eprintln!(
+        "bulk_import_is_all_or_nothing: the server served a CLI import {:.0} ms after the command ended",
+        followed.unwrap().as_secs_f64() * 1000.0
     );
 
     // POST of a GeoPackage made by ogr2ogr from a small GeoJSON.
@@ -1210,22 +1204,22 @@ fn bulk_import_is_all_or_nothing() {
     // Editors may not import.
     let r = post(&editor);
     assert_eq!(r.status, 403, "{}", r.text());
-    assert_eq!(count(), 5);
+    assert_eq!(count(), 6);
     let r = post(&admin);
     assert_eq!(r.status, 201, "{}", r.text());
     assert_eq!(
         r.json(),
-        json!({"imported": 2, "ids": ["register-6", "register-7"]})
+        json!({"imported": 2, "ids": ["register-7", "register-8"]})
     );
-    assert_eq!(count(), 7);
+    assert_eq!(count(), 8);
     let items = register_items(&server.url);
-    let social = &items["register-6"]["properties"];
+    let social = &items["register-7"]["properties"];
     assert_eq!(social["name"], json!("Headington Social Group"));
     assert_eq!(social["category"], json!("social_group"));
     assert_eq!(social["capacity"], json!(15));
     assert_eq!(social["valid_from"], json!("2025-02-01"));
     assert_eq!(social["created_by"], json!("importer"));
-    let larder = &items["register-7"];
+    let larder = &items["register-8"];
     assert_eq!(larder["properties"]["name"], json!("Bicester Larder"));
     assert_eq!(
         larder["properties"]["opening_hours"],
@@ -1235,6 +1229,52 @@ fn bulk_import_is_all_or_nothing() {
     assert!(
         close(c[0].as_f64().unwrap(), -1.151_234_5) && close(c[1].as_f64().unwrap(), 51.899_567_8)
     );
+
+    // The same file's first feature reprojected to British National Grid
+    // by ogr2ogr: the layer's CRS is honoured, and the point comes back
+    // to within a centimetre (1e-7 degrees) of where it started.
+    let bng = dir.path().join("bng.gpkg");
+    run(
+        "ogr2ogr",
+        &[
+            "-f",
+            "GPKG",
+            "-t_srs",
+            "EPSG:27700",
+            "-where",
+            "name = 'Headington Social Group'",
+            "-nln",
+            "bng",
+            bng.to_str().unwrap(),
+            small.to_str().unwrap(),
+        ],
+    );
+    let auth = format!("Bearer {admin}");
+    let r = request(
+        &server.url,
+        "POST",
+        "/collections/register/import",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/geopackage+sqlite3"),
+        ],
+        &std::fs::read(&bng).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(r.json(), json!({"imported": 1, "ids": ["register-9"]}));
+    let again = get_json(&server.url, "/collections/register/items/register-9");
+    let c = &again["geometry"]["coordinates"];
+    let (x, y) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+    assert!(
+        (x + 1.200_123_4).abs() < 1e-7 && (y - 51.749_123_4).abs() < 1e-7,
+        "({x}, {y})"
+    );
+    assert_eq!(
+        again["properties"]["lsoa21"],
+        items["register-7"]["properties"]["lsoa21"]
+    );
+    assert_eq!(count(), 9);
     validate_gpkg(&gpkg);
     drop(server);
 }

@@ -519,6 +519,20 @@ impl Register {
             return Ok(());
         }
         let atlas = self.publisher.atlas();
+        // Categories are not in the change log: one that an admin added on
+        // another server (replicas of one register) is unknown here until
+        // read from the store. An entry naming a category this server does
+        // not serve is the sign; then the store's categories are read again
+        // (with every entry: rare, so the cost is acceptable), and compose
+        // appends the category.
+        let unknown = all
+            .iter()
+            .filter_map(|c| c.after.as_ref())
+            .any(|e| atlas.category_by_id(&e.fields.category).is_none());
+        if unknown {
+            let store = Arc::clone(&self.store);
+            applied.categories = blocking(move || Ok(store.load()?.categories)).await?;
+        }
         let mut changed = changed_categories(&atlas, &all);
         if day_changed {
             // Entries may open or close at midnight: every category with a
