@@ -3,6 +3,8 @@
 
 use std::process::Command;
 
+mod common;
+
 fn gapmap() -> Command {
     Command::new(env!("CARGO_BIN_EXE_gapmap"))
 }
@@ -164,27 +166,15 @@ fn check(data: &std::path::Path, config: Option<&std::path::Path>) -> (bool, Str
 /// for it to exit; a server that starts listening instead is killed and
 /// reported as `None`.
 fn serve_exit(data: &std::path::Path) -> Option<(bool, String)> {
-    let mut child = gapmap()
-        .args(["serve", "--quiet", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(data)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(2);
-    while std::time::Instant::now() < deadline {
-        if let Some(status) = child.try_wait().unwrap() {
-            let out = child.wait_with_output().unwrap();
-            return Some((
-                status.success(),
-                String::from_utf8_lossy(&out.stderr).into_owned(),
-            ));
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+    let launched = common::server::Launch::new()
+        .args(&[std::ffi::OsStr::new("--data-dir"), data.as_os_str()])
+        .env_remove("GAPMAP_LOG")
+        .stderr(common::server::Stderr::Capture)
+        .launch(std::time::Duration::from_mins(2));
+    match launched {
+        Ok(_server) => None,
+        Err(exited) => Some((exited.status.success(), exited.stderr)),
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    None
 }
 
 const POPULATION: &str = "population/census21_usual_residents_lsoa21.csv";

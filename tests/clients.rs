@@ -7,64 +7,19 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Output};
 
+use common::server::Server;
 use geo::{Intersects, Rect};
 
-/// Kills the server when the test ends, passed or failed.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_server() -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gapmap"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--quiet"])
-        .env("GAPMAP_DATA_DIR", common::data_dir())
-        .env("GAPMAP_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the gapmap binary");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("GapMap serving ") {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    // The guard exists before waiting, so a timeout still kills the child.
-    let mut server = Server {
-        child,
-        url: String::new(),
-    };
-    let line = rx
-        .recv_timeout(Duration::from_mins(10))
-        .expect("the server printed its URL within 10 minutes");
-    let url = line
-        .rsplit(" at ")
-        .next()
-        .expect("URL after ' at '")
-        .trim()
-        .to_owned();
+    let server = Server::start::<&str>(&[]);
+    let url = &server.url;
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with('/'),
-        "{line}"
+        "{url}"
     );
-    server.url = url;
     server
 }
 

@@ -10,60 +10,16 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Command, Output};
 
+use common::server::{Launch, Server};
 use serde_json::Value;
 
-/// Kills the server when the test ends, passed or failed.
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn start_server() -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gapmap"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--quiet"])
-        .env("GAPMAP_DATA_DIR", common::data_dir())
-        .env("GAPMAP_LOG", "warn")
-        .env_remove("GAPMAP_PUBLIC_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the gapmap binary");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("GapMap serving ") {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    let mut server = Server {
-        child,
-        url: String::new(),
-    };
-    let line = rx
-        .recv_timeout(Duration::from_mins(10))
-        .expect("the server printed its URL within 10 minutes");
-    line.rsplit(" at ")
-        .next()
-        .expect("URL after ' at '")
-        .trim()
-        .clone_into(&mut server.url);
-    server
+    Launch::new().env_remove("GAPMAP_PUBLIC_URL").start()
 }
 
 fn run(tool: &str, args: &[&str]) -> Output {

@@ -14,15 +14,15 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::routing::{get, post};
 use axum::Router;
+use common::server::{Launch, Server as Binary, Stderr};
 use gapmap::api::server::{serve, ServerLimits};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -620,65 +620,15 @@ fn undecodable_paths_anywhere_are_problem_json() {
 
 // ---------------------------------------------------------------- the binary
 
-/// The `gapmap` binary serving Oxfordshire; killed when dropped.
-struct Binary {
-    child: Child,
-    addr: SocketAddr,
-    stderr: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for Binary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// The `gapmap` binary serving Oxfordshire, logging at `info` into memory
+/// as plain lines (as in a log file); killed when dropped.
 fn start_binary(args: &[&str]) -> Binary {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gapmap"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--quiet"])
+    Launch::new()
         .args(args)
-        .env("GAPMAP_DATA_DIR", common::data_dir())
         .env("GAPMAP_LOG", "info")
-        .env("NO_COLOR", "1") // plain log lines, as in a log file
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the gapmap binary");
-    let stdout = child.stdout.take().unwrap();
-    let stderr_pipe = child.stderr.take().unwrap();
-    let stderr = Arc::new(Mutex::new(Vec::new()));
-    {
-        let stderr = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
-                stderr.lock().unwrap().push(line);
-            }
-        });
-    }
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if line.starts_with("GapMap serving ") {
-                let _ = tx.send(line);
-            }
-        }
-    });
-    let mut binary = Binary {
-        child,
-        addr: "127.0.0.1:1".parse().unwrap(),
-        stderr,
-    };
-    let line = rx
-        .recv_timeout(Duration::from_mins(10))
-        .expect("the server printed its URL within 10 minutes");
-    let url = line
-        .rsplit(" at http://")
-        .next()
-        .unwrap()
-        .trim_end_matches('/');
-    binary.addr = url.parse().unwrap();
-    binary
+        .env("NO_COLOR", "1")
+        .stderr(Stderr::Capture)
+        .start()
 }
 
 /// Waits (at most 2 s) until stderr has a line containing `needle`.

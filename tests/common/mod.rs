@@ -3,6 +3,9 @@
 // Test support may fail loudly: a missing data set should stop the tests.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod http;
+pub mod server;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
