@@ -133,6 +133,10 @@ pub struct Register {
     applied: tokio::sync::Mutex<Applied>,
     applied_seq: AtomicI64,
     verifier: tokens::Verifier,
+    /// Taken by read-modify-writes without a version (`PATCH` without
+    /// `If-Match`), so that those of this process take turns instead of
+    /// invalidating each other's reads.
+    rmw_turn: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for Register {
@@ -211,6 +215,7 @@ impl Register {
             applied: tokio::sync::Mutex::new(state.0),
             applied_seq: AtomicI64::new(seq),
             verifier: tokens::Verifier::default(),
+            rmw_turn: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -289,9 +294,43 @@ impl Register {
         action: Action,
         actor: &str,
     ) -> Result<Entry, LiveError> {
+        let change = self
+            .replace_unpublished(id, expected, fields, action, actor)
+            .await?;
+        self.catch_up(change.seq).await?;
+        change
+            .after
+            .ok_or_else(|| LiveError::Task("update returned no entry".into()))
+    }
+
+    /// Waits for this process's turn at a read-modify-write of an entry
+    /// that names no version (`PATCH` without `If-Match`): hold the guard
+    /// from reading the entry to [`Register::replace_unpublished`], then
+    /// [`Register::catch_up`] without it. Turns keep such writes of this
+    /// process from failing each other's version check over and over;
+    /// writes from elsewhere (an unconditional `PUT`, another replica) can
+    /// still intervene, so the caller retries a few times.
+    pub async fn rmw_turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.rmw_turn.lock().await
+    }
+
+    /// [`Register::replace`] without waiting for the snapshot: the change
+    /// as stored. Call [`Register::catch_up`] with its `seq` before
+    /// acknowledging it.
+    ///
+    /// # Errors
+    /// As [`Register::replace`].
+    pub async fn replace_unpublished(
+        &self,
+        id: i64,
+        expected: Option<i64>,
+        fields: EntryFields,
+        action: Action,
+        actor: &str,
+    ) -> Result<Change, LiveError> {
         let store = Arc::clone(&self.store);
         let actor = actor.to_owned();
-        let change = blocking(move || {
+        blocking(move || {
             let at = compose::now();
             Ok(store.replace(
                 id,
@@ -304,11 +343,7 @@ impl Register {
                 },
             )?)
         })
-        .await?;
-        self.catch_up(change.seq).await?;
-        change
-            .after
-            .ok_or_else(|| LiveError::Task("update returned no entry".into()))
+        .await
     }
 
     /// Deletes entry `id` (its history stays), if at version `expected`.

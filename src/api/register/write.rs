@@ -281,6 +281,16 @@ pub async fn patch_item(
             InputCrs::Crs84
         };
         for attempt in 0..=PATCH_RETRIES {
+            // Without If-Match the patch applies to whatever is stored, so
+            // this process's such patches take turns from read to write:
+            // with only the version check, N concurrent ones made up to
+            // N - 1 rounds of lost races, more than the retries allow, and
+            // a patch that named no version was refused with 412.
+            let turn = if m == IfMatch::Absent {
+                Some(register.rmw_turn().await)
+            } else {
+                None
+            };
             let current = register
                 .get(id)
                 .await?
@@ -292,17 +302,37 @@ pub async fn patch_item(
             let mut merged = writable_feature(&current);
             validate::merge_patch(&mut merged, &patch);
             let fields = validated(state.snapshot(), merged, geometry_crs).await?;
-            match register
-                .replace(id, expected, fields, Action::Update, &principal.name)
-                .await
-            {
+            let written = register
+                .replace_unpublished(id, expected, fields, Action::Update, &principal.name)
+                .await;
+            drop(turn);
+            match written {
+                Ok(change) => {
+                    register.catch_up(change.seq).await?;
+                    return Ok(change
+                        .after
+                        .ok_or_else(|| LiveError::Task("update returned no entry".into()))?);
+                }
                 Err(LiveError::Store(StoreError::VersionMismatch { .. }))
                     if m == IfMatch::Absent && attempt < PATCH_RETRIES =>
                 {
-                    // Another write came between the read and this one:
-                    // merge the patch into what it left.
+                    // A write from elsewhere (an unconditional PUT, another
+                    // replica) came between the read and this one: merge
+                    // the patch into what it left.
                 }
-                other => return Ok(other?),
+                Err(LiveError::Store(StoreError::VersionMismatch { .. })) if m == IfMatch::Absent => {
+                    // The client named no version: a 412 about If-Match
+                    // would blame a header it did not send.
+                    return Err(super::problem(
+                        StatusCode::CONFLICT,
+                        "Conflict",
+                        format!(
+                            "feature '{fid}' kept changing while this patch was applied ({} attempts); send it again",
+                            PATCH_RETRIES + 1
+                        ),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
             }
         }
         Err(ApiError::internal("patch retries exhausted"))
