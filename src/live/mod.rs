@@ -26,9 +26,7 @@ use std::time::Duration;
 use crate::atlas::register::PlacedEntry;
 use crate::atlas::{Atlas, CategoryIdx};
 use crate::config::RegisterConfig;
-use crate::model::register::{
-    Action, Change, Entry, EntryFields, RegisterCategory, Role, TokenRecord,
-};
+use crate::model::register::{Action, Change, Entry, EntryFields, RegisterCategory, Role};
 use crate::sources::register::{RegisterStore, Stamp, StoreError};
 use crate::sources::SourceError;
 
@@ -123,7 +121,17 @@ pub enum TokenRejection {
     Invalid,
     /// A token that was revoked.
     Revoked,
+    /// The secret was not checked: the caller's `may_hash` said the client
+    /// may not have another one checked now.
+    Throttled,
 }
+
+/// Argon2id verifications run at once, across all clients. Each takes about
+/// 19 MiB and tens of milliseconds; unbounded, a few hundred concurrent
+/// requests with a known token id and wrong secrets took the server from
+/// 0.4 to 2 GB (and past the failed-authentication limit, which counts
+/// failures only once they are known).
+pub const HASH_TURNS: usize = 2;
 
 /// The community asset register of a running server.
 pub struct Register {
@@ -133,6 +141,8 @@ pub struct Register {
     applied: tokio::sync::Mutex<Applied>,
     applied_seq: AtomicI64,
     verifier: tokens::Verifier,
+    /// Turns at verifying a secret with Argon2id ([`HASH_TURNS`]).
+    hash_turns: tokio::sync::Semaphore,
     /// Taken by read-modify-writes without a version (`PATCH` without
     /// `If-Match`), so that those of this process take turns instead of
     /// invalidating each other's reads.
@@ -216,6 +226,7 @@ impl Register {
             applied_seq: AtomicI64::new(seq),
             verifier: tokens::Verifier::default(),
             rmw_turn: tokio::sync::Mutex::new(()),
+            hash_turns: tokio::sync::Semaphore::new(HASH_TURNS),
         }
     }
 
@@ -449,33 +460,61 @@ impl Register {
     /// Reads the store every time, so a revocation from `gapmap token
     /// revoke` (another process) takes effect at once.
     ///
+    /// A secret not verified before needs Argon2id: that waits for one of
+    /// [`HASH_TURNS`] turns and then asks `may_hash` (the client's
+    /// failed-authentication limit, judged now rather than when the request
+    /// came, so that concurrent guesses cannot all pass it before the
+    /// first failure is counted); `false` gives
+    /// [`TokenRejection::Throttled`] without hashing.
+    ///
     /// # Errors
     /// [`LiveError::Store`] if the store cannot be read.
     pub async fn authenticate(
         self: &Arc<Self>,
         token: &str,
+        may_hash: impl FnOnce() -> bool,
     ) -> Result<Result<Principal, TokenRejection>, LiveError> {
         let Some((id, secret)) = tokens::split(token) else {
             return Ok(Err(TokenRejection::Invalid));
         };
         let (id, secret) = (id.to_owned(), secret.to_owned());
         let me = Arc::clone(self);
-        blocking(move || {
-            let Some(record): Option<TokenRecord> = me.store.token(&id)? else {
-                return Ok(Err(TokenRejection::Invalid));
-            };
-            if !me.verifier.verify(&record, &secret) {
-                return Ok(Err(TokenRejection::Invalid));
-            }
-            if record.revoked_at.is_some() {
-                return Ok(Err(TokenRejection::Revoked));
-            }
-            Ok(Ok(Principal {
-                name: record.name,
-                role: record.role,
+        let lookup_secret = secret.clone();
+        let found = blocking(move || {
+            Ok(me.store.token(&id)?.map(|record| {
+                let remembered = me.verifier.remembered(&record, &lookup_secret);
+                (record, remembered)
             }))
         })
-        .await
+        .await?;
+        let Some((record, remembered)) = found else {
+            return Ok(Err(TokenRejection::Invalid));
+        };
+        let verified = if remembered {
+            true
+        } else {
+            let _turn = self
+                .hash_turns
+                .acquire()
+                .await
+                .map_err(|e| LiveError::Task(e.to_string()))?;
+            if !may_hash() {
+                return Ok(Err(TokenRejection::Throttled));
+            }
+            let me = Arc::clone(self);
+            let rec = record.clone();
+            blocking(move || Ok(me.verifier.verify(&rec, &secret))).await?
+        };
+        if !verified {
+            return Ok(Err(TokenRejection::Invalid));
+        }
+        if record.revoked_at.is_some() {
+            return Ok(Err(TokenRejection::Revoked));
+        }
+        Ok(Ok(Principal {
+            name: record.name,
+            role: record.role,
+        }))
     }
 
     /// Returns once the served snapshot includes change-log position

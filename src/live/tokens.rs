@@ -107,15 +107,7 @@ impl Verifier {
     /// caller's check). Runs Argon2id (tens of milliseconds) the first time
     /// per token: call it off the async runtime.
     pub fn verify(&self, record: &TokenRecord, secret: &str) -> bool {
-        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        let memo = |v: &Self| {
-            v.verified
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(&record.id)
-                .is_some_and(|d| constant_time_eq(d, &digest))
-        };
-        if memo(self) {
+        if self.remembered(record, secret) {
             return true;
         }
         let Ok(hash) = PasswordHash::new(&record.hash) else {
@@ -134,8 +126,19 @@ impl Verifier {
         if m.len() >= MEMO_LIMIT {
             m.clear();
         }
-        m.insert(record.id.clone(), digest);
+        m.insert(record.id.clone(), Sha256::digest(secret.as_bytes()).into());
         true
+    }
+
+    /// Whether `secret` was verified for `record` before (cheap: no
+    /// Argon2id).
+    pub fn remembered(&self, record: &TokenRecord, secret: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        self.verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&record.id)
+            .is_some_and(|d| constant_time_eq(d, &digest))
     }
 }
 

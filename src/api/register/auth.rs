@@ -6,7 +6,10 @@
 //! token, or one whose role is too low: 403. Each 401 counts as a failure
 //! for the client's address; after [`MAX_FAILURES`] in [`WINDOW`] the
 //! address gets 429 with `Retry-After` until the window ends, before any
-//! token is checked (so guessing costs the guesser, not the server).
+//! token is checked (so guessing costs the guesser, not the server). The
+//! limit is judged again just before a secret is hashed (a few at a time,
+//! [`crate::live::HASH_TURNS`]), so concurrent guesses from one address get
+//! at most a few more than the limit checked.
 //! Tokens appear in no log line and no response.
 
 use std::collections::HashMap;
@@ -96,6 +99,18 @@ fn unauthorized(detail: &str, error: Option<&str>) -> Response {
     )
 }
 
+/// 429 for an address over the failed-authentication limit.
+fn too_many(wait: u64) -> Response {
+    with_headers(
+        problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many failed authentications",
+            format!("too many failed authentications from this address; try again in {wait} s"),
+        ),
+        &[(header::RETRY_AFTER, wait.to_string())],
+    )
+}
+
 /// Checks the request's bearer token grants `needed`.
 ///
 /// # Errors
@@ -117,14 +132,7 @@ pub async fn require(
         ));
     };
     if let Some(wait) = state.auth_failures.blocked(ip) {
-        return Err(with_headers(
-            problem(
-                StatusCode::TOO_MANY_REQUESTS,
-                "Too many failed authentications",
-                format!("too many failed authentications from this address; try again in {wait} s"),
-            ),
-            &[(header::RETRY_AFTER, wait.to_string())],
-        ));
+        return Err(too_many(wait));
     }
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Err(unauthorized(
@@ -141,7 +149,7 @@ pub async fn require(
         })
         .unwrap_or("");
     let verdict = register
-        .authenticate(token)
+        .authenticate(token, || state.auth_failures.blocked(ip).is_none())
         .await
         .map_err(|e| axum::response::IntoResponse::into_response(ApiError::internal(e)))?;
     match verdict {
@@ -151,6 +159,9 @@ pub async fn require(
                 "the bearer token is not valid",
                 Some("invalid_token"),
             ))
+        }
+        Err(TokenRejection::Throttled) => {
+            Err(too_many(state.auth_failures.blocked(ip).unwrap_or(1)))
         }
         Err(TokenRejection::Revoked) => {
             Err(axum::response::IntoResponse::into_response(ApiError {
