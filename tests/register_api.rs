@@ -1477,3 +1477,50 @@ fn entries_versions_and_history_survive_a_restart() {
     let n = |id: &str| id.trim_start_matches("register-").parse::<i64>().unwrap();
     assert!(n(&new) > n(&gone), "{new} after {gone}");
 }
+
+#[test]
+fn behind_a_trusted_proxy_the_limit_counts_the_forwarded_client_not_the_proxy() {
+    // Its own server: --trusted-proxy changes how every address is judged.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let state = dir.path().join("state");
+    let store = ["--state-dir".into(), state.clone().into_os_string()];
+    let editor = make_token(&store, "proxied-editor", "editor");
+    let server = Launch::new()
+        .args(&[
+            OsString::from("--state-dir"),
+            state.into_os_string(),
+            OsString::from("--trusted-proxy"),
+            OsString::from("127.0.0.0/8"),
+        ])
+        .owning(dir)
+        .start();
+    // Every request comes from the proxy's one address.
+    let proxy = Client::new(server.addr).via_loopback(60);
+    let bad = format!("gm_{}_{}", "0123456789abcdef", "ab".repeat(32));
+    let feature = point_feature("behind a proxy", LARDER, OXFORD);
+    let body = feature.to_string();
+    let from = |client: &str, token: &str| {
+        let auth = format!("Bearer {token}");
+        proxy
+            .send(
+                "POST",
+                ITEMS,
+                &[
+                    ("Content-Type", GEOJSON),
+                    ("Authorization", &auth),
+                    ("X-Forwarded-For", client),
+                ],
+                Some(body.as_bytes()),
+            )
+            .status
+    };
+    for i in 1..=10 {
+        assert_eq!(from("203.0.113.9", &bad), 401, "attempt {i}");
+    }
+    assert_eq!(from("203.0.113.9", &bad), 429, "the guesser is not limited");
+    // Another client of the same proxy is not locked out by the guesser.
+    assert_eq!(from("198.51.100.20", &editor), 201);
+    // A client cannot escape its limit by writing its own header: the proxy
+    // appends the address it saw, and that last hop is the one counted.
+    assert_eq!(from("198.51.100.20, 203.0.113.9", &editor), 429);
+}

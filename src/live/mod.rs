@@ -79,7 +79,7 @@ pub trait Publisher: Send + Sync {
 }
 
 /// The register's state as last published.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct Applied {
     /// Change-log position included.
     seq: i64,
@@ -536,7 +536,20 @@ impl Register {
     }
 
     /// Applies every change after the applied position and publishes.
+    ///
+    /// Works on a copy: `applied` changes only once the new snapshot is
+    /// published, so a failed read or publish leaves the position where it
+    /// was and the next write or poll tries the same changes again (instead
+    /// of skipping them until a restart).
     async fn refresh(&self, applied: &mut Applied) -> Result<(), LiveError> {
+        let mut next = applied.clone();
+        self.refresh_into(&mut next).await?;
+        *applied = next;
+        Ok(())
+    }
+
+    /// [`Self::refresh`] on the copy `applied`.
+    async fn refresh_into(&self, applied: &mut Applied) -> Result<(), LiveError> {
         const BATCH: usize = 10_000;
         let mut all = Vec::new();
         loop {

@@ -35,13 +35,13 @@ const tokens = {}; // register tokens by name, from `gapmap token add`
 const pageErrors = [];
 const externalRequests = [];
 
-function startServer() {
+function startServer(extraArgs = [], dir = stateDir) {
   return new Promise((resolve, reject) => {
     if (!fs.existsSync(BIN)) {
       reject(new Error(`server binary not found at ${BIN}: build it with \`cargo build --release\` or set GAPMAP_BIN`));
       return;
     }
-    const child = spawn(BIN, ['serve', '--bind', '127.0.0.1:0', '--quiet', '--state-dir', stateDir], {
+    const child = spawn(BIN, ['serve', '--bind', '127.0.0.1:0', '--quiet', '--state-dir', dir, ...extraArgs], {
       cwd: repoDir,
       env: { ...process.env, GAPMAP_WEB_DIR: process.env.GAPMAP_WEB_DIR ?? webDir },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -695,4 +695,56 @@ test('an entry placed by postcode lands on the postcode', async () => {
   const assets = (await api('/web/api/assets')).body.features.filter((f) => f.properties.source === 'register');
   assert.deepEqual(assets.map((f) => [f.properties.name, f.properties.category]), [['Larder by postcode', 'community_larder']]);
   await page.click('#register-signout');
+});
+
+test('a server that shares data only with signed-in users: the map asks for a token, then sends it with every request', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gapmap-state-private-'));
+  const viewer = execFileSync(BIN, ['token', 'add', '--name', 'e2e-viewer', '--role', 'viewer', '--state-dir', dir], {
+    cwd: repoDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'],
+  }).trim();
+  const { child, base: privateBase } = await startServer(['--read-access', 'token'], dir);
+  const tab = await context.newPage();
+  // The context fails requests to any other origin than the first server;
+  // this page's own handler (which Playwright asks first) lets this one's through.
+  await tab.route((url) => url.href.startsWith(privateBase), (route) => route.continue());
+  const requests = [];
+  tab.on('request', (r) => requests.push({ url: r.url(), headers: r.headers() }));
+  try {
+    // The data itself is refused without a token…
+    const refused = await fetch(`${privateBase}/web/api/meta`, { headers: { Accept: 'application/json' } });
+    assert.equal(refused.status, 401);
+    assert.match(refused.headers.get('content-type'), /problem\+json/);
+    // …but the page loads and asks for one.
+    await tab.goto(`${privateBase}/map`);
+    await tab.waitForSelector('#signin-gate[open]');
+    await tab.fill('#signin-gate-token', `${viewer.slice(0, -1)}${viewer.endsWith('0') ? '1' : '0'}`);
+    await tab.click('#signin-gate button[type=submit]');
+    await tab.waitForFunction(() => document.querySelector('#signin-gate-error').textContent.length > 0);
+    assert.match(await tab.textContent('#signin-gate-error'), /not a valid token/);
+    await tab.fill('#signin-gate-token', viewer);
+    await tab.click('#signin-gate button[type=submit]');
+    await tab.waitForFunction(() => document.body.dataset.ready, null, { timeout: 120000 });
+    assert.equal(await tab.evaluate(() => document.body.dataset.ready), 'true', 'the map did not start after signing in');
+    assert.equal(await tab.locator('#signin-gate').count(), 0, 'the sign-in form stayed');
+    await tab.evaluate(() => new Promise((resolve) => { const { map } = window.gapmap; if (map.loaded()) resolve(); else map.once('idle', resolve); }));
+    const lsoas = await tab.evaluate(() => window.gapmap.map.queryRenderedFeatures({ layers: ['lsoa25-fill'] }).length);
+    assert.ok(lsoas > 0, 'no LSOAs drawn with the token');
+    // Every data request after signing in carried the token (MapLibre's too).
+    const data = requests.filter((r) => r.url.startsWith(privateBase) && !r.url.includes('/web/static/') && !r.url.includes('/web/vendor/') && !r.url.endsWith('/map'));
+    const after = data.slice(data.findIndex((r) => r.url.endsWith('/register/session')) + 1);
+    assert.ok(after.length > 0, 'no data requests after signing in');
+    for (const r of after) assert.equal(r.headers.authorization, `Bearer ${viewer}`, r.url);
+    // The printable ward page works the same way in this tab (same session).
+    const meta = await (await fetch(`${privateBase}/web/api/meta`, { headers: { Accept: 'application/json', Authorization: `Bearer ${viewer}` } })).json();
+    const ward = (await (await fetch(`${privateBase}/web/api/boundaries/wards`, { headers: { Accept: 'application/json', Authorization: `Bearer ${viewer}` } })).json()).features[0].properties.code;
+    assert.ok(meta.region && ward);
+    await tab.goto(`${privateBase}/wards/${ward}`);
+    await tab.waitForFunction(() => document.body.dataset.ready, null, { timeout: 60000 });
+    assert.equal(await tab.evaluate(() => document.body.dataset.ready), 'true');
+  } finally {
+    await tab.close();
+    child.kill('SIGINT');
+    await new Promise((r) => { const t = setTimeout(() => { child.kill('SIGKILL'); r(); }, 5000); child.on('exit', () => { clearTimeout(t); r(); }); });
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

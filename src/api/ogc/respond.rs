@@ -427,6 +427,67 @@ impl LinkBase {
         (host_base(headers, uri), VARY_HOST)
     }
 
+    /// The client a request comes from: the connection's peer, unless that
+    /// is a trusted proxy, when the address the proxies recorded is used —
+    /// `Forwarded`'s `for=` (or else `X-Forwarded-For`) read from the right
+    /// while the address is itself a trusted proxy, so a value a client
+    /// wrote is never believed. The failed-authentication limit counts by
+    /// this address: behind a proxy, counting the proxy would let ten bad
+    /// tokens from anyone lock every editor out.
+    pub fn client(&self, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let values = |name: &str| -> Vec<String> {
+            headers
+                .get_all(name)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        let parse = |v: &str| -> Option<IpAddr> {
+            let v = v.trim().trim_matches('"');
+            let inner = v.trim_start_matches('[');
+            let inner = inner.split(']').next().unwrap_or(inner);
+            inner
+                .parse::<IpAddr>()
+                .ok()
+                .or_else(|| v.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        };
+        let forwarded: Vec<Option<IpAddr>> = values("forwarded")
+            .iter()
+            .map(|element| {
+                element.split(';').find_map(|pair| {
+                    let (k, v) = pair.split_once('=')?;
+                    k.trim().eq_ignore_ascii_case("for").then(|| parse(v))?
+                })
+            })
+            .collect();
+        let chain: Vec<Option<IpAddr>> = if forwarded.is_empty() {
+            values("x-forwarded-for").iter().map(|v| parse(v)).collect()
+        } else {
+            forwarded
+        };
+        let mut client = peer;
+        for hop in chain.iter().rev() {
+            match hop {
+                // An obfuscated or unparsable hop: nothing further left can
+                // be believed; the last trusted hop stands for the client.
+                None => break,
+                Some(ip) => {
+                    client = *ip;
+                    if !self.trusts(*ip) {
+                        break;
+                    }
+                }
+            }
+        }
+        client
+    }
+
     /// The base a trusted proxy describes. From `Forwarded`, the element
     /// added by the outermost trusted proxy: elements are read from the
     /// right (the peer's own) leftwards while their `for=` is itself a
@@ -498,6 +559,11 @@ impl LinkBase {
     }
 }
 
+/// The client's address as judged by [`LinkBase::client`], put in each
+/// request's extensions by [`with_link_base`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
 /// Wraps a router so that every request's link base follows `config`. The
 /// peer address comes from axum's `ConnectInfo`, which the server provides
 /// when it serves `into_make_service_with_connect_info::<SocketAddr>()`;
@@ -519,10 +585,63 @@ async fn link_base_middleware(
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     let (base, vary) = config.resolve(req.headers(), req.uri(), peer);
+    if let Some(p) = peer {
+        let client = config.client(req.headers(), p);
+        req.extensions_mut().insert(ClientAddr(client));
+    }
     let headers = req.headers_mut();
     headers.remove(BASE_HEADER);
     if let Some(v) = seal(&base, vary) {
         headers.insert(HeaderName::from_static(BASE_HEADER), v);
     }
     next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LinkBase;
+    use axum::http::HeaderMap;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn the_client_is_the_peer_unless_a_trusted_proxy_says_otherwise() {
+        let base = LinkBase::new(None, &["10.0.0.0/8".to_owned()]).unwrap();
+        let spoof = headers(&[("x-forwarded-for", "203.0.113.9")]);
+        // An untrusted peer's headers are never believed.
+        assert_eq!(base.client(&spoof, ip("198.51.100.7")), ip("198.51.100.7"));
+        // A trusted proxy's last hop is the client.
+        assert_eq!(base.client(&spoof, ip("10.1.2.3")), ip("203.0.113.9"));
+        // A client-written hop left of the first untrusted one is ignored.
+        let chain = headers(&[("x-forwarded-for", "1.2.3.4, 203.0.113.9, 10.9.9.9")]);
+        assert_eq!(base.client(&chain, ip("10.1.2.3")), ip("203.0.113.9"));
+        // Forwarded (RFC 7239) wins over X-Forwarded-For, with IPv6 and ports.
+        let fwd = headers(&[
+            (
+                "forwarded",
+                "for=1.2.3.4, for=\"[2001:db8::1]:4711\";proto=https",
+            ),
+            ("x-forwarded-for", "5.6.7.8"),
+        ]);
+        assert_eq!(base.client(&fwd, ip("10.1.2.3")), ip("2001:db8::1"));
+        // An unparsable hop stops the walk at the last trusted address.
+        let hidden = headers(&[("forwarded", "for=_hidden")]);
+        assert_eq!(base.client(&hidden, ip("10.1.2.3")), ip("10.1.2.3"));
+        // No proxy headers: the proxy itself.
+        assert_eq!(
+            base.client(&HeaderMap::new(), ip("10.1.2.3")),
+            ip("10.1.2.3")
+        );
+    }
 }

@@ -4,7 +4,8 @@
 //! No token: 401 with `WWW-Authenticate: Bearer`. A token that is not one
 //! (or has the wrong secret): 401 with `error="invalid_token"`. A revoked
 //! token, or one whose role is too low: 403. Each 401 counts as a failure
-//! for the client's address; after [`MAX_FAILURES`] in [`WINDOW`] the
+//! for the client's address (behind a `--trusted-proxy`, the address the
+//! proxy recorded); after [`MAX_FAILURES`] in [`WINDOW`] the
 //! address gets 429 with `Retry-After` until the window ends, before any
 //! token is checked (so guessing costs the guesser, not the server). The
 //! limit is judged again just before a secret is hashed (a few at a time,
@@ -23,6 +24,7 @@ use axum::response::Response;
 
 use super::{problem, with_headers};
 use crate::api::error::ApiError;
+use crate::api::ogc::respond::ClientAddr;
 use crate::api::AppState;
 use crate::live::{Principal, TokenRejection};
 use crate::model::register::Role;
@@ -75,12 +77,21 @@ impl FailureLimiter {
     }
 }
 
-/// The client address of a request (the connection's peer).
-pub fn peer<B>(request: &Request<B>) -> IpAddr {
-    request
-        .extensions()
+/// The client address of a request: the one trusted proxies recorded
+/// ([`ClientAddr`]), else the connection's peer, else loopback (in-process
+/// tests).
+fn client_addr(extensions: &axum::http::Extensions) -> IpAddr {
+    if let Some(ClientAddr(ip)) = extensions.get::<ClientAddr>() {
+        return *ip;
+    }
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip())
+}
+
+/// The client address of a request (see [`client_addr`]).
+pub fn peer<B>(request: &Request<B>) -> IpAddr {
+    client_addr(request.extensions())
 }
 
 fn unauthorized(detail: &str, error: Option<&str>) -> Response {
@@ -186,8 +197,25 @@ pub async fn require(
     }
 }
 
+/// Whether a request fetches the pages' shell: the map and ward pages'
+/// HTML, their scripts, styles and MapLibre. They hold no data, and a
+/// browser must load them to show the sign-in form that gets a token for
+/// the data requests (which the scripts then send with every request).
+fn page_shell(method: &axum::http::Method, path: &str) -> bool {
+    if method != axum::http::Method::GET && method != axum::http::Method::HEAD {
+        return false;
+    }
+    path == "/map"
+        || path.starts_with("/web/static/")
+        || path.starts_with("/web/vendor/")
+        || path
+            .strip_prefix("/wards/")
+            .is_some_and(|code| !code.is_empty() && !code.contains('/'))
+}
+
 /// Middleware: when reading needs a token, every request but `OPTIONS`
-/// (CORS preflight, method discovery) must carry a valid one.
+/// (CORS preflight, method discovery) and the pages' shell
+/// ([`page_shell`]) must carry a valid one.
 pub async fn read_gate(
     axum::extract::State(state): axum::extract::State<Arc<AppState>>,
     request: axum::extract::Request,
@@ -195,6 +223,7 @@ pub async fn read_gate(
 ) -> Response {
     if state.read_access == crate::api::state::ReadAccess::Public
         || request.method() == axum::http::Method::OPTIONS
+        || page_shell(request.method(), request.uri().path())
     {
         return next.run(request).await;
     }
@@ -205,8 +234,7 @@ pub async fn read_gate(
     }
 }
 
-/// The client address of a request, as an extractor (loopback when the
-/// connection's address is unknown, as in in-process tests).
+/// The client address of a request, as an extractor (see [`client_addr`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Peer(pub IpAddr);
 
@@ -217,11 +245,39 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
         parts: &mut axum::http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map_or(IpAddr::from([127, 0, 0, 1]), |c| c.0.ip()),
-        ))
+        Ok(Self(client_addr(&parts.extensions)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_shell;
+    use axum::http::Method;
+
+    #[test]
+    fn only_the_page_shell_passes_without_a_token() {
+        for p in [
+            "/map",
+            "/wards/E05013106",
+            "/web/static/js/app.mjs",
+            "/web/vendor/maplibre-gl/maplibre-gl.mjs",
+        ] {
+            assert!(page_shell(&Method::GET, p), "{p}");
+            assert!(page_shell(&Method::HEAD, p), "{p}");
+            assert!(!page_shell(&Method::POST, p), "{p}");
+        }
+        for p in [
+            "/",
+            "/wards/E05013106/profile",
+            "/wards/",
+            "/web/api/meta",
+            "/web/staticx",
+            "/collections/lsoa/items",
+            "/search",
+            "/gaps",
+            "/register/session",
+        ] {
+            assert!(!page_shell(&Method::GET, p), "{p}");
+        }
     }
 }

@@ -6,6 +6,7 @@ import {
   symbolFor, drawSymbol, NO_DATA,
 } from './style.mjs';
 import { setupRegister, onMapClick as registerClick, hovering as registerHovering } from './register.mjs';
+import { authHeaders, getJsonSignedIn, transformRequest } from './auth.mjs';
 
 const $ = (sel) => document.querySelector(sel);
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
@@ -13,7 +14,7 @@ const fmt = (n) => (n === null || n === undefined ? '–' : Number(n).toLocaleSt
 const fmtDist = (m) => (m === null || m === undefined ? '–' : m >= 1000 ? `${(m / 1000).toFixed(m >= 10000 ? 0 : 1)} km` : `${Math.round(m)} m`);
 
 async function getJson(url, init = {}) {
-  const r = await fetch(url, { headers: { Accept: 'application/json, application/geo+json' }, ...init });
+  const r = await fetch(url, { ...init, headers: { Accept: 'application/json, application/geo+json', ...authHeaders() } });
   if (!r.ok) {
     const err = new Error(`${url}: HTTP ${r.status}`);
     err.status = r.status;
@@ -618,7 +619,7 @@ async function runGap() {
   body.innerHTML = '<h2>Gaps</h2><p>Searching…</p>';
   let fc;
   try {
-    const r = await fetch(url, { headers: { Accept: 'application/geo+json, application/json' } });
+    const r = await fetch(url, { headers: { Accept: 'application/geo+json, application/json', ...authHeaders() } });
     if (r.status === 404) {
       state.gapCodes = [];
       body.innerHTML = `<h2>Gaps</h2><p class="error" id="gap-error">The gap analysis endpoint (/gaps) is not available on this server (HTTP 404). The planner API may not be deployed yet.</p>`;
@@ -764,7 +765,9 @@ function setupSearch() {
 
 async function main() {
   readHash();
-  meta = await getJson('/web/api/meta');
+  // The first data request: a server that shares data only with signed-in
+  // users (`--read-access token`) answers 401, and the sign-in form shows.
+  meta = await getJsonSignedIn('/web/api/meta');
   window.gapmap.meta = meta;
   $('#region-name').textContent = `· ${meta.region.name}`;
   document.title = `GapMap — ${meta.region.name}`;
@@ -774,6 +777,7 @@ async function main() {
   map = new maplibregl.Map({
     container: 'map',
     style: buildStyle(),
+    transformRequest,
     bounds: state.view ? undefined : [[b[0], b[1]], [b[2], b[3]]],
     center: state.view ? [state.view.lon, state.view.lat] : undefined,
     zoom: state.view ? state.view.zoom : undefined,

@@ -10,7 +10,8 @@
 // the URL (the sign-in input has no name, so even a form submitted without
 // this script sends nothing).
 
-const TOKEN_KEY = 'gapmap.register.token';
+import { TOKEN_KEY, token, authHeaders } from './auth.mjs';
+
 const ITEMS = '/collections/register/items';
 
 /** Writable properties, in form order, with their labels. */
@@ -41,15 +42,6 @@ let entries = { type: 'FeatureCollection', features: [] };
 
 const $ = (sel) => document.querySelector(sel);
 
-/** The signed-in token, or null. */
-export function token() {
-  return window.sessionStorage.getItem(TOKEN_KEY);
-}
-
-function authHeaders() {
-  const t = token();
-  return t ? { Authorization: `Bearer ${t}` } : {};
-}
 
 function canWrite() {
   return session !== null && (session.role === 'editor' || session.role === 'admin');

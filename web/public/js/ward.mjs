@@ -1,13 +1,14 @@
 // Printable ward profile: reads the planner's /wards/{code}/profile JSON
 // (where deployed) and the map's /web/api/ward/{code}, and draws inline SVG charts.
 import { colourOfDecile, inkOn, colourOfChange } from './style.mjs';
+import { authHeaders, getJsonSignedIn } from './auth.mjs';
 
 const $ = (s) => document.querySelector(s);
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 const fmt = (n) => (n === null || n === undefined ? '–' : Number(n).toLocaleString('en-GB'));
 
 async function getJson(url) {
-  const r = await fetch(url, { headers: { Accept: 'application/json' } });
+  const r = await fetch(url, { headers: { Accept: 'application/json', ...authHeaders() } });
   if (!r.ok) {
     const e = new Error(`${url}: HTTP ${r.status}`);
     e.status = r.status;
@@ -149,10 +150,12 @@ async function gapsSection(w, planner) {
 
 async function main() {
   const code = decodeURIComponent(window.location.pathname.split('/').filter(Boolean)[1] ?? '');
-  const [w, planner, meta] = await Promise.all([
+  // First alone: a server that shares data only with signed-in users
+  // answers 401 here, and the sign-in form shows before the rest is asked.
+  const meta = await getJsonSignedIn('/web/api/meta');
+  const [w, planner] = await Promise.all([
     getJson(`/web/api/ward/${encodeURIComponent(code)}`),
     getJson(`/wards/${encodeURIComponent(code)}/profile`).catch(() => null),
-    getJson('/web/api/meta'),
   ]);
   document.title = `${w.name} ward profile — GapMap`;
   $('#back-to-map').href = `/map#sel=ward:${encodeURIComponent(w.code)}`;
