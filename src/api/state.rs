@@ -134,6 +134,8 @@ pub struct AppState {
     pub auth_failures: super::register::FailureLimiter,
     /// Whether reading needs a token too.
     pub read_access: ReadAccess,
+    /// Compressed answers of the current snapshot ([`super::cache`]).
+    pub responses: super::cache::ResponseCache,
 }
 
 /// Who may read.
@@ -177,6 +179,7 @@ impl AppState {
             register: std::sync::OnceLock::new(),
             auth_failures: super::register::FailureLimiter::default(),
             read_access: ReadAccess::Public,
+            responses: super::cache::ResponseCache::default(),
         }
     }
 

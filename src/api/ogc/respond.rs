@@ -205,7 +205,7 @@ const VARY_FORWARDED: &str =
 
 /// Internal request header carrying the base from [`with_link_base`] to
 /// [`RequestInfo::new`]: `<secret> <vary-code> <base>`.
-const BASE_HEADER: &str = "x-gapmap-link-base";
+pub(crate) const BASE_HEADER: &str = "x-gapmap-link-base";
 
 /// A secret fixed per process (128 random bits from the standard library's
 /// randomly keyed hasher), so that a client cannot send [`BASE_HEADER`]
