@@ -80,6 +80,10 @@ fn operation(
     let mut responses = Map::new();
     responses.insert(ok.0.to_owned(), ok.1);
     write_errors(&mut responses, item);
+    // An unknown {collectionId} is a 404 too (item paths already say so).
+    if !item && params.contains(&collection_id()) {
+        responses.insert("404".into(), problem("No such collection"));
+    }
     let mut op = json!({ "summary": summary, "operationId": id, "tags": ["Register"],
                          "security": [{ "bearer": [] }], "parameters": params, "responses": responses });
     if let (Some(b), Some(o)) = (body, op.as_object_mut()) {
