@@ -36,6 +36,7 @@ from collections import defaultdict
 import pyproj
 import shapely
 from shapely.geometry import Point, box, shape
+from shapely.validation import explain_validity
 
 OGC = "http://www.opengis.net/spec/"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -495,7 +496,7 @@ def geojson_content(ctx):
             if g is not None:
                 assert g["type"] in ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"), g["type"]
                 s = shape(g)
-                assert s.is_valid, (cid, f["id"], shapely.validation.explain_validity(s))
+                assert s.is_valid, (cid, f["id"], explain_validity(s))
                 # RFC 7946: exterior rings counter-clockwise, holes clockwise.
                 for poly in getattr(s, "geoms", [s]):
                     if poly.geom_type == "Polygon":
