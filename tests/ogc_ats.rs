@@ -9,7 +9,8 @@
 //!
 //! The register gets a few entries first (`tests/clients/seed_register.py`),
 //! so its collection is tested with features, non-ASCII names among them.
-//! Needs python3 with pyproj and shapely (scripts/install).
+//! Needs python3 with pyproj, shapely and openapi-spec-validator
+//! (scripts/install).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
 
 mod common;
@@ -43,10 +44,10 @@ fn python(args: &[&str]) -> (bool, String, String) {
 
 #[test]
 fn every_declared_class_passes_its_abstract_tests() {
-    let (ok, _, err) = python(&["-c", "import pyproj, shapely"]);
+    let (ok, _, err) = python(&["-c", "import pyproj, shapely, openapi_spec_validator"]);
     assert!(
         ok,
-        "python3 lacks pyproj or shapely: run scripts/install\n{err}"
+        "python3 lacks pyproj, shapely or openapi-spec-validator: run scripts/install\n{err}"
     );
     let server = Launch::new().env_remove("GAPMAP_PUBLIC_URL").start();
     let store = [OsStr::new("--state-dir"), server.state_path().as_os_str()];

@@ -16,7 +16,8 @@ Every abstract test of every conformance class the server declares at
 Expected results never come from GapMap: features are fetched once without
 filters, and every selection (bbox, CQL2 comparison, LIKE, CASEI, BETWEEN,
 IN, arithmetic, the spatial predicates) is recomputed here, in Python, with
-shapely for geometry and pyproj for British National Grid. Usage:
+shapely for geometry and pyproj for British National Grid (and
+openapi-spec-validator for the OpenAPI document). Usage:
 
     python3 ogc_ats.py http://127.0.0.1:PORT/ EDITOR_TOKEN
 
@@ -267,10 +268,37 @@ def fc_md_extent(ctx):
         feats = [f for f in ctx.features(c["id"]) if f.get("geometry")]
         if not feats:
             continue
+        assert "extent" in c, f"{c['id']} has features but no extent"
         bb = c["extent"]["spatial"]["bbox"][0]
         ext = box(*bb[:4]).buffer(1e-9)
         for f in feats:
             assert ext.contains(shape(f["geometry"])), f"{c['id']}/{f['id']} outside extent {bb}"
+
+
+@ats(F1 + "core", "/conf/core/fc-md-extent-multi")
+def fc_md_extent_multi(ctx):
+    """The first bbox holds every geometry; with more than one, each
+    geometry lies in one of the second to last; the same for intervals
+    (the register's entries carry valid_from/valid_to)."""
+    for c in ctx.collections:
+        ext = c.get("extent")
+        if not ext:
+            continue
+        feats = [f for f in ctx.features(c["id"]) if f.get("geometry")]
+        boxes = [box(*b[:4]).buffer(1e-9) for b in ext["spatial"]["bbox"]]
+        for f in feats:
+            g = shape(f["geometry"])
+            assert boxes[0].contains(g), (c["id"], f["id"])
+            if len(boxes) > 1:
+                assert any(b.contains(g) for b in boxes[1:]), (c["id"], f["id"])
+        for iv in ext.get("temporal", {}).get("interval", [])[:1]:
+            lo, hi = iv
+            for f in ctx.features(c["id"]):
+                p = f["properties"]
+                if p.get("valid_from") and lo:
+                    assert lo[:10] <= p["valid_from"][:10], (c["id"], f["id"], lo)
+                if p.get("valid_to") and hi:
+                    assert p["valid_to"][:10] <= hi[:10], (c["id"], f["id"], hi)
 
 
 @ats(F1 + "core", "/conf/core/sfc-md-op")
@@ -525,6 +553,14 @@ def oas_definition_1(ctx):
     assert status == 200 and json.loads(data)["openapi"].startswith("3.0.")
 
 
+@ats(F1 + "oas30", "/conf/oas30/oas-definition-2")
+def oas_definition_2(ctx):
+    """The document is valid OpenAPI 3.0 (openapi-spec-validator)."""
+    from openapi_spec_validator import validate
+
+    validate(ctx.api.json("/api", accept="application/vnd.oai.openapi+json;version=3.0"))
+
+
 @ats(F1 + "oas30", "/conf/oas30/completeness")
 def oas_completeness(ctx):
     doc = ctx.api.json("/api")
@@ -764,7 +800,7 @@ def f_construction(ctx):
 def f_crs_wgs84(ctx):
     for c in ctx.collections:
         cid = c["id"]
-        if not ctx.features(cid):
+        if not ctx.features(cid) or "extent" not in c:
             continue
         x1, y1, x2, y2 = c["extent"]["spatial"]["bbox"][0][:4]
         got = sorted(ctx.select(cid, f"S_INTERSECTS(geometry,BBOX({x1},{y1},{x2},{y2}))"))
@@ -777,7 +813,7 @@ def f_crs_wgs84(ctx):
 def f_crs_param(ctx):
     for c in ctx.collections:
         cid = c["id"]
-        if not ctx.features(cid):
+        if not ctx.features(cid) or "extent" not in c:
             continue
         x1, y1, x2, y2 = c["extent"]["spatial"]["bbox"][0][:4]
         # The BNG box holding the WGS84 one (a transformed box is no box).
