@@ -472,6 +472,75 @@ async fn string_escapes_and_like() {
     );
 }
 
+/// CASEI is Unicode default case folding (CaseFolding.txt, statuses C and F),
+/// not lowercasing: `ß` folds to `ss` and the `ﬁ` ligature to `fi`, which
+/// lowercasing leaves alone; the Turkish dotless `ı` folds to itself (so not
+/// to `i`), and `İ` to `i` plus a combining dot. The expected truth values
+/// here are read from CaseFolding.txt by hand, not computed.
+#[tokio::test]
+async fn casei_folds_full_unicode_case() {
+    let lsoa = served("lsoa", None).await;
+    let all = ids_of(lsoa.iter());
+    let st_marys = ids_of(
+        lsoa.iter()
+            .filter(|f| f.string("ward_name").as_deref() == Some("St Mary's")),
+    );
+    assert!(!st_marys.is_empty());
+    let none = BTreeSet::new();
+    for (cond, holds) in [
+        ("CASEI('Straße') = CASEI('STRASSE')", true),
+        ("CASEI('straße') = CASEI('Strasse')", true),
+        ("CASEI('ﬁle') = CASEI('FILE')", true),
+        ("CASEI('ΣΊΣΥΦΟΣ') = CASEI('σίσυφος')", true),
+        ("CASEI('Ǆ') = CASEI('ǆ')", true),
+        ("CASEI('ı') = CASEI('I')", false),
+        ("CASEI('ı') = CASEI('ı')", true),
+        ("CASEI('İ') = CASEI('i')", false),
+        ("CASEI('İ') = CASEI('i̇')", true),
+        ("CASEI('Straße') = CASEI('STRASE')", false),
+        ("CASEI('STRASSE') LIKE CASEI('straß%')", true),
+        ("CASEI('Straße') <> CASEI('STRASSE')", false),
+    ] {
+        let want = if holds { &all } else { &none };
+        assert_eq!(&select("lsoa", cond, "").await, want, "{cond}");
+        // With a property on one side, the folding applies per feature.
+        let with = format!("CASEI(ward_name) = CASEI('ST MARY''S') AND {cond}");
+        let want = if holds { &st_marys } else { &none };
+        assert_eq!(&select("lsoa", &with, "").await, want, "{with}");
+        let json = format!(
+            r#"{{"op":"and","args":[{{"op":"=","args":[{{"op":"casei","args":[{{"property":"ward_name"}}]}},{{"op":"casei","args":["sT mArY'S"]}}]}},{}]}}"#,
+            cql2_json_of(cond)
+        );
+        assert_eq!(&select_json("lsoa", &json).await, want, "{json}");
+    }
+}
+
+/// `CASEI('a') OP CASEI('b')` in CQL2 JSON, for the shapes used above.
+fn cql2_json_of(cond: &str) -> String {
+    let (a, rest) = cond
+        .strip_prefix("CASEI('")
+        .unwrap()
+        .split_once("') ")
+        .unwrap();
+    let (op, rest) = rest.split_once(' ').unwrap();
+    let b = rest
+        .strip_prefix("CASEI('")
+        .unwrap()
+        .strip_suffix("')")
+        .unwrap();
+    let op = match op {
+        "=" => "=",
+        "<>" => "<>",
+        "LIKE" => "like",
+        other => panic!("{other}"),
+    };
+    format!(
+        r#"{{"op":"{op}","args":[{{"op":"casei","args":[{}]}},{{"op":"casei","args":[{}]}}]}}"#,
+        serde_json::to_string(a).unwrap(),
+        serde_json::to_string(b).unwrap()
+    )
+}
+
 /// The text of a number as JSON would carry it (the served text itself).
 fn raw(f: &Served, name: &str) -> String {
     f.props[name].clone()

@@ -21,6 +21,12 @@ fn query(name: &str, description: &str, schema: &Value) -> Value {
     json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
 }
 
+/// `param` marked as required.
+fn required(mut param: Value) -> Value {
+    param["required"] = Value::Bool(true);
+    param
+}
+
 fn path_param(name: &str, description: &str, schema: &Value) -> Value {
     json!({ "name": name, "in": "path", "required": true, "description": description, "schema": schema })
 }
@@ -69,11 +75,12 @@ fn other_paths() -> Vec<(String, Value)> {
                 "getGaps",
                 "Planner",
                 &[
-                    query(
+                    // Required: without it the answer is a 400.
+                    required(query(
                         "category",
                         "Asset category id (see /web/api/meta).",
                         &json!({ "type": "string" }),
-                    ),
+                    )),
                     max_decile(),
                     query(
                         "min_distance_m",

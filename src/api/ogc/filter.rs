@@ -852,8 +852,11 @@ fn value<'a>(s: &'a Scalar, f: &'a Feature) -> Val<'a> {
     match s {
         Scalar::Prop(i) => f.values.get(*i).map_or(Val::Null, of),
         Scalar::Lit(v) => of(v),
+        // CQL2 CASEI: Unicode default (full) case folding, so 'Straße'
+        // matches 'STRASSE' and 'ΣΊΣΥΦΟΣ' matches 'σίσυφος'; plain
+        // lowercasing would miss both.
         Scalar::Casei(inner) => match value(inner, f) {
-            Val::Str(s) => Val::Str(Cow::Owned(s.to_lowercase())),
+            Val::Str(s) => Val::Str(Cow::Owned(caseless::default_case_fold_str(&s))),
             other => other,
         },
         Scalar::Neg(inner) => match value(inner, f) {

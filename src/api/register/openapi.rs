@@ -80,6 +80,10 @@ fn operation(
     let mut responses = Map::new();
     responses.insert(ok.0.to_owned(), ok.1);
     write_errors(&mut responses, item);
+    // An unknown {collectionId} is a 404 too (item paths already say so).
+    if !item && params.contains(&collection_id()) {
+        responses.insert("404".into(), problem("No such collection"));
+    }
     let mut op = json!({ "summary": summary, "operationId": id, "tags": ["Register"],
                          "security": [{ "bearer": [] }], "parameters": params, "responses": responses });
     if let (Some(b), Some(o)) = (body, op.as_object_mut()) {
@@ -88,9 +92,15 @@ fn operation(
     op
 }
 
-fn options(id: &str, allow: &str) -> Value {
+/// OPTIONS on `path`: every path parameter of the template must be
+/// declared, or the document is not valid OpenAPI 3.0.
+fn options(id: &str, allow: &str, path: &str) -> Value {
+    let mut params = vec![collection_id()];
+    if path.contains("{featureId}") {
+        params.push(feature_id());
+    }
     json!({ "summary": "Methods allowed here (Allow header)", "operationId": id, "tags": ["Register"],
-            "parameters": [collection_id()],
+            "parameters": params,
             "responses": { "204": { "description": format!("Allow: {allow} on the register; GET, HEAD, OPTIONS elsewhere"),
                                     "headers": { "Allow": { "schema": { "type": "string" } } } },
                            "404": problem("No such collection") } })
@@ -147,7 +157,11 @@ pub fn extend(doc: &mut Value) {
     set(
         "/collections/{collectionId}/items",
         "options",
-        options("optionsFeatures", super::ITEMS_ALLOW),
+        options(
+            "optionsFeatures",
+            super::ITEMS_ALLOW,
+            "/collections/{collectionId}/items",
+        ),
     );
     let item = "/collections/{collectionId}/items/{featureId}";
     set(
@@ -193,7 +207,7 @@ pub fn extend(doc: &mut Value) {
     set(
         item,
         "options",
-        options("optionsFeature", super::ITEM_ALLOW),
+        options("optionsFeature", super::ITEM_ALLOW, item),
     );
     set(
         "/collections/{collectionId}/items/{featureId}/history",
