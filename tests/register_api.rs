@@ -1524,3 +1524,59 @@ fn behind_a_trusted_proxy_the_limit_counts_the_forwarded_client_not_the_proxy() 
     // appends the address it saw, and that last hop is the one counted.
     assert_eq!(from("198.51.100.20, 203.0.113.9", &editor), 429);
 }
+
+#[test]
+fn the_etag_a_write_answers_is_the_one_a_get_gives_until_the_entry_changes() {
+    let s = shared();
+    let c = s.client();
+    let created = post(
+        &c,
+        &s.editor,
+        &point_feature(&unique("etag"), LARDER, OXFORD),
+    );
+    assert_eq!(created.status, 201, "{created}");
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let written = created.header("etag").expect("an ETag").to_owned();
+    let read = get_item(&c, &id);
+    assert_eq!(read.header("etag"), Some(written.as_str()), "POST vs GET");
+    // Another entry's write makes a new snapshot; this entry's tag stays.
+    create(
+        &c,
+        &s.editor,
+        &point_feature(&unique("other"), LARDER, OXFORD),
+    );
+    let cond = send(
+        &c,
+        "GET",
+        &item_path(&id),
+        None,
+        &[("If-None-Match", &written)],
+        None,
+    );
+    assert_eq!(cond.status, 304, "{cond}");
+    // A PATCH answers the new tag, which a GET gives too; the old one is stale.
+    let patched = send(
+        &c,
+        "PATCH",
+        &item_path(&id),
+        Some(&s.editor),
+        &[
+            ("Content-Type", "application/merge-patch+json"),
+            ("If-Match", &written),
+        ],
+        Some(br#"{"properties":{"capacity":12}}"#),
+    );
+    assert_eq!(patched.status, 200, "{patched}");
+    let new_tag = patched.header("etag").expect("an ETag").to_owned();
+    assert_ne!(new_tag, written);
+    assert_eq!(get_item(&c, &id).header("etag"), Some(new_tag.as_str()));
+    let stale = send(
+        &c,
+        "GET",
+        &item_path(&id),
+        None,
+        &[("If-None-Match", &written)],
+        None,
+    );
+    assert_eq!(stale.status, 200);
+}

@@ -278,7 +278,12 @@ fn feature(
                 .ok()?;
             state.register.get(i)
         }) {
-            etag = register::etag::feature_etag(p.entry.version, &etag);
+            etag = register::etag::entry_etag(
+                p,
+                &info.base,
+                format == Format::Html,
+                info.uri.query().unwrap_or(""),
+            );
         }
     }
     let content_type = if format == Format::Html {

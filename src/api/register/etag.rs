@@ -2,8 +2,11 @@
 //! OGC API – Features Part 4 with RFC 9110 §13.1.1).
 //!
 //! A register feature's ETag is strong and reads `"v<version>-<variant>"`:
-//! the entry's version, then a hash of the representation (format, CRS,
-//! properties, snapshot). `If-Match` compares versions only, so any
+//! the entry's version, then a hash of what else shapes the representation
+//! ([`entry_etag`]: link base, format, query such as CRS or properties,
+//! and where the entry was placed) — not the snapshot, so the ETag a write
+//! answers is the one a later `GET` of the same entry gives, until the entry
+//! changes. `If-Match` compares versions only, so any
 //! representation's ETag can guard a write; weak tags never match (strong
 //! comparison), and `*` matches any existing entry.
 
@@ -17,6 +20,27 @@ use crate::api::error::ApiError;
 pub fn feature_etag(version: i64, variant: &str) -> String {
     let hex = variant.trim_start_matches("W/").trim_matches('"');
     format!("\"v{version}-{hex}\"")
+}
+
+/// The strong ETag of a placed register entry as served with the link
+/// `base`, as HTML or not, for the request's `query` (CRS, properties, `f`).
+#[must_use]
+pub fn entry_etag(
+    placed: &crate::atlas::register::PlacedEntry,
+    base: &str,
+    html: bool,
+    query: &str,
+) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    base.hash(&mut h);
+    html.hash(&mut h);
+    query.hash(&mut h);
+    // Placement comes from the atlas, not the entry: a data change moves it.
+    placed.lsoa21.hash(&mut h);
+    placed.ward.hash(&mut h);
+    placed.district.hash(&mut h);
+    format!("\"v{}-{:016x}\"", placed.entry.version, h.finish())
 }
 
 /// What an `If-Match` header asks.

@@ -135,7 +135,17 @@ fn written(
         .ogc
         .provider(COLLECTION)
         .and_then(|c| c.write_item(&fid, Crs::Crs84, None, &info.base));
-    let etag = etag::feature_etag(entry.version, &info.etag(snapshot.tag, Format::Json, &fid));
+    // The same tag a `GET` of the entry (GeoJSON, no query) gives.
+    let placed = snapshot
+        .register
+        .binary_search_by_key(&entry.id, |p| p.entry.id)
+        .ok()
+        .and_then(|i| snapshot.register.get(i))
+        .filter(|p| p.entry.version == entry.version);
+    let etag = match placed {
+        Some(p) => etag::entry_etag(p, &info.base, false, ""),
+        None => etag::feature_etag(entry.version, &info.etag(snapshot.tag, Format::Json, &fid)),
+    };
     let mut builder = Response::builder()
         .status(status)
         .header(header::LOCATION, location)
