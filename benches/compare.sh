@@ -105,15 +105,18 @@ PYGEOAPI_VERSION=$("$PY" -c 'import pygeoapi; print(pygeoapi.__version__)')
 QUERIES=("items?limit=100" "items?limit=1000" "items?bbox=$BBOX&limit=1000")
 FAIL=0
 ROWS=()
+ZROWS=()
 ERRS=()
 
 # ids of a response, one per line
 ids() { curl -sf -m 300 "$1" | "$PY" -c 'import json,sys; [print(f["id"]) for f in json.load(sys.stdin)["features"]]'; }
 
-bench() { # url [connections] [seconds] -> "rps p50 p99 errors"
-  local out c=${2:-$CONNS} d=${3:-$DURATION} t=$THREADS
+BROWSER_AE="gzip, deflate, br, zstd" # Chromium's Accept-Encoding
+bench() { # url [connections] [seconds] [header] -> "rps p50 p99 errors"
+  local out c=${2:-$CONNS} d=${3:-$DURATION} t=$THREADS h=()
   [ "$c" -lt "$t" ] && t=$c
-  out="$(wrk -t"$t" -c"$c" -d"${d}s" --timeout 10s --latency "$1")"
+  [ -n "${4:-}" ] && h=(-H "$4")
+  out="$(wrk -t"$t" -c"$c" -d"${d}s" --timeout 10s --latency "${h[@]}" "$1")"
   awk '/^Requests\/sec/ {r=$2} $1=="50%" {p50=$2} $1=="99%" {p99=$2}
        /Non-2xx|Socket errors/ {e=e $0 ";"} END {print r, p50, p99, (e==""?"-":e)}' <<<"$out" | tr -s ' '
 }
@@ -145,6 +148,17 @@ for q in "${QUERIES[@]}"; do
   [ "$ea" = "-" ] || echo "GapMap wrk errors: $ea" >&2
   [ "$eb" = "-" ] || echo "pygeoapi wrk errors: $eb" >&2
   ERRS+=("\`$q\`: GapMap ${ea}; pygeoapi ${eb}")
+  # The same with a browser's Accept-Encoding: what real clients see.
+  echo "== wrk $q with Accept-Encoding (GapMap, pygeoapi)" >&2
+  zbytes_a=$(curl -s -m 300 -H "Accept-Encoding: $BROWSER_AE" "$a" | wc -c)
+  zbytes_b=$(curl -s -m 300 -H "Accept-Encoding: $BROWSER_AE" "$b" | wc -c)
+  read -r rza p50za p99za eza <<<"$(bench "$a" "$CONNS" "$DURATION" "Accept-Encoding: $BROWSER_AE")"
+  read -r rzb p50zb p99zb ezb <<<"$(bench "$b" "$CONNS" "$DURATION" "Accept-Encoding: $BROWSER_AE")"
+  drain "$PG"
+  share=$(awk -v z="$rza" -v i="$ra" 'BEGIN { if (i > 0) printf "%.0f%%", 100 * z / i; else print "n/a" }')
+  zratio=$(awk -v x="$rza" -v y="$rzb" 'BEGIN { if (y > 0) printf "%.0fx", x / y; else print "n/a" }')
+  ZROWS+=("| \`$q\` | $rza | $(to_ms "$p50za" "$rza") | $(to_ms "$p99za" "$rza") | **$share** | $rzb | $(to_ms "$p99zb" "$rzb") | **${zratio}** | $zbytes_a / $zbytes_b |")
+  ERRS+=("\`$q\` compressed: GapMap ${eza}; pygeoapi ${ezb}")
 done
 cleanup; GM_PID=""; PG_PID=""
 
@@ -186,6 +200,12 @@ fi
   printf '%s\n' "${ROWS[@]}"
   echo
   echo "At 16 connections pygeoapi's latency is mostly queueing behind its 2 workers; the 1-connection p50 (wrk, ${DURATION} s) is the time to serve one request. pygeoapi's GeoJSON provider re-reads and parses the file on every request, by design."
+  echo
+  echo "#### With a browser's \`Accept-Encoding: $BROWSER_AE\` (pygeoapi with \`server.gzip: true\`)"
+  echo
+  echo "| query | GapMap req/s | p50 ms | p99 ms | share of GapMap's identity req/s | pygeoapi req/s | p99 ms | ratio GapMap/pygeoapi | bytes sent GapMap / pygeoapi |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  printf '%s\n' "${ZROWS[@]}"
   echo
   printf 'wrk errors (`-` = none):'; printf ' %s /' "${ERRS[@]}"; echo
   echo

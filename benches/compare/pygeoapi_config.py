@@ -18,6 +18,9 @@ config = {
         "url": url,
         "mimetype": "application/json; charset=UTF-8",
         "encoding": "utf-8",
+        # Compress for clients that ask (as browsers and QGIS do): the
+        # comparison with browser headers is then like for like.
+        "gzip": True,
         "languages": ["en-US"],
         "limits": {"default_items": 10, "max_items": 10000},
         "map": {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
