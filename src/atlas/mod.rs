@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use geo::Point;
 
-pub use area::{AreaIdx, District, Lsoa11, Lsoa21, Ward};
+pub use area::{AreaIdx, District, Lsoa11, Lsoa21, Ring, RingLsoa, Ward};
 pub use asset::{Asset, AssetSource, Category, CategoryIdx, Coverage, SourceIdx};
 pub use deprivation::{DeprivationRelease, IndicatorDef};
 pub use index::{AreaIndex, AssetIndex};
@@ -89,6 +89,9 @@ pub struct Atlas {
     pub assets: Vec<Asset>,
     /// Residential postcodes inside the region's LSOAs, sorted by code.
     pub postcodes: Arc<Vec<Postcode>>,
+    /// LSOAs around the region whose residents the region's figures need
+    /// (2SFCA demand), never served. Empty for England.
+    pub ring: Arc<Ring>,
     /// Provenance of the areas layers (boundaries, lookups, population).
     pub area_sources: Arc<Vec<AssetSource>>,
     /// R-trees.
@@ -224,6 +227,7 @@ impl Atlas {
             sources,
             assets,
             postcodes: Arc::clone(&self.postcodes),
+            ring: Arc::clone(&self.ring),
             area_sources: Arc::clone(&self.area_sources),
             indexes: Indexes {
                 lsoa21: Arc::clone(&self.indexes.lsoa21),

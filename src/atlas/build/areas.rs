@@ -1,7 +1,7 @@
 //! Districts, wards and LSOAs of both vintages, joined by code; the links
 //! between them; and their envelope indexes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::read::AreaReads;
 use super::region::Members;
@@ -19,6 +19,8 @@ pub(super) struct Areas {
     pub lsoa21: Vec<Lsoa21>,
     /// 2011 LSOAs.
     pub lsoa11: Vec<Lsoa11>,
+    /// 2011 LSOAs outside the region that region 2021 LSOAs derive from.
+    pub lsoa11_outside: Vec<Lsoa11>,
     /// 2024 wards (every ward in the lookup, with or without a boundary).
     pub wards: Vec<Ward>,
     /// Districts.
@@ -55,7 +57,12 @@ pub(super) struct AreaIndexes {
 /// rows), 2021 LSOAs with their deprivation, residents, classification, ward
 /// and district, 2011 LSOAs with theirs, then the 2011 ↔ 2021 links and the
 /// ward and district member lists.
-pub(super) fn join(reads: AreaReads, members: &Members<'_>, changes: &[LsoaChangeRow]) -> Areas {
+pub(super) fn join(
+    reads: AreaReads,
+    members: &Members<'_>,
+    changes: &[LsoaChangeRow],
+    lsoa11_region: &HashSet<&str>,
+) -> Areas {
     let AreaReads {
         lsoa21: lsoa21_raw,
         lsoa11: lsoa11_raw,
@@ -66,6 +73,7 @@ pub(super) fn join(reads: AreaReads, members: &Members<'_>, changes: &[LsoaChang
         population,
         rural_urban,
         ward17,
+        ring_lsoa21: _,
     } = reads;
     let mut districts = districts(district_raw);
     let district_lookup = CodeLookup::of(&districts, |d| &d.code);
@@ -81,7 +89,10 @@ pub(super) fn join(reads: AreaReads, members: &Members<'_>, changes: &[LsoaChang
         &district_lookup,
     );
     let lsoa21_lookup = CodeLookup::of(&lsoa21, |l| &l.code);
-    let mut lsoa11 = lsoa11(lsoa11_raw, imd2019, &ward17);
+    let (mut lsoa11, mut lsoa11_outside): (Vec<Lsoa11>, Vec<Lsoa11>) =
+        lsoa11(lsoa11_raw, imd2019, &ward17)
+            .into_iter()
+            .partition(|l| lsoa11_region.contains(l.code.as_str()));
     let lsoa11_lookup = CodeLookup::of(&lsoa11, |l| &l.code);
     link_vintages(
         changes,
@@ -90,10 +101,12 @@ pub(super) fn join(reads: AreaReads, members: &Members<'_>, changes: &[LsoaChang
         &mut lsoa21,
         &lsoa21_lookup,
     );
+    link_outside_parents(changes, &mut lsoa11_outside, &mut lsoa21, &lsoa21_lookup);
     link_members(&lsoa21, &mut wards, &mut districts);
     Areas {
         lsoa21,
         lsoa11,
+        lsoa11_outside,
         wards,
         districts,
         lookup: AreaLookups {
@@ -182,6 +195,7 @@ fn lsoa21(
                 ward: row.and_then(|r| ward_lookup.get(r.ward_code.as_str()).copied()),
                 district: row.and_then(|r| district_lookup.get(r.district_code.as_str()).copied()),
                 lsoa11: Vec::new(),
+                lsoa11_outside: Vec::new(),
                 code: a.code,
                 name: a.name,
                 geometry: a.geometry,
@@ -232,6 +246,24 @@ fn link_vintages(
             lsoa11[i11 as usize].lsoa21.push((i21, c.change));
             lsoa11[i11 as usize].district_code = Some(c.district_code.clone());
             lsoa21[i21 as usize].lsoa11.push((i11, c.change));
+        }
+    }
+}
+
+/// Links region 2021 LSOAs to their parents outside the region (`outside`,
+/// sorted by code) both ways, and gives those parents their district.
+fn link_outside_parents(
+    changes: &[LsoaChangeRow],
+    outside: &mut [Lsoa11],
+    lsoa21: &mut [Lsoa21],
+    lsoa21_lookup: &HashMap<String, AreaIdx>,
+) {
+    let lookup = CodeLookup::of(outside, |l| &l.code);
+    for c in changes {
+        if let (Some(&i11), Some(&i21)) = (lookup.get(&c.lsoa11), lsoa21_lookup.get(&c.lsoa21)) {
+            outside[i11 as usize].lsoa21.push((i21, c.change));
+            outside[i11 as usize].district_code = Some(c.district_code.clone());
+            lsoa21[i21 as usize].lsoa11_outside.push((i11, c.change));
         }
     }
 }

@@ -118,3 +118,19 @@ pub(super) fn lsoa11_codes<'a>(
         .map(|c| c.lsoa11.as_str())
         .collect()
 }
+
+/// Codes of the 2011 LSOAs outside the region that a region 2021 LSOA
+/// derives from (E01027305's own 2011 parent, in West Northamptonshire in
+/// the 2022 lookup). They are loaded, flagged outside the region, so that
+/// IMD 2019 carried onto every region 2021 LSOA is the England-wide figure.
+pub(super) fn lsoa11_parents<'a>(
+    changes: &'a [LsoaChangeRow],
+    lsoa21: &HashSet<&str>,
+    in_region: &HashSet<&str>,
+) -> HashSet<&'a str> {
+    changes
+        .iter()
+        .filter(|c| lsoa21.contains(c.lsoa21.as_str()) && !in_region.contains(c.lsoa11.as_str()))
+        .map(|c| c.lsoa11.as_str())
+        .collect()
+}
