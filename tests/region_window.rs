@@ -26,7 +26,10 @@ fn close(a: f64, b: f64) -> bool {
 fn same(a: &Value, b: &Value, at: &str) {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => {
-            assert!(close(x.as_f64().unwrap(), y.as_f64().unwrap()), "{at}: {x} vs {y}");
+            assert!(
+                close(x.as_f64().unwrap(), y.as_f64().unwrap()),
+                "{at}: {x} vs {y}"
+            );
         }
         (Value::Array(x), Value::Array(y)) => {
             assert_eq!(x.len(), y.len(), "{at}");
@@ -71,7 +74,10 @@ fn csv_row(path: &str, key: &str) -> std::collections::HashMap<String, String> {
     let row = lines
         .find(|l| l.split(',').next() == Some(key))
         .unwrap_or_else(|| panic!("{key} not in {path}"));
-    header.into_iter().zip(row.split(',').map(str::to_owned)).collect()
+    header
+        .into_iter()
+        .zip(row.split(',').map(str::to_owned))
+        .collect()
 }
 
 #[test]
@@ -86,21 +92,35 @@ fn every_oxfordshire_figure_equals_the_england_figure() {
     let cats: Vec<&str> = ox.categories.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(
         cats,
-        en.categories.iter().map(|c| c.id.as_str()).collect::<Vec<_>>()
+        en.categories
+            .iter()
+            .map(|c| c.id.as_str())
+            .collect::<Vec<_>>()
     );
     assert_eq!(ox.lsoa21.len(), 429);
     for (i, l) in ox.lsoa21.iter().enumerate() {
         let (j, _) = en.lsoa21_by_code(&l.code).unwrap();
         let j = j as usize;
         let code = &l.code;
-        assert_eq!(oa.access.origin_kinds[i], ea.access.origin_kinds[j], "{code}");
-        assert_eq!(oa.access.origin_counts[i], ea.access.origin_counts[j], "{code}");
+        assert_eq!(
+            oa.access.origin_kinds[i], ea.access.origin_kinds[j],
+            "{code}"
+        );
+        assert_eq!(
+            oa.access.origin_counts[i], ea.access.origin_counts[j],
+            "{code}"
+        );
         assert_eq!(oa.imd2019[i], ea.imd2019[j], "{code} IMD 2019 carried");
         for (c, cat) in cats.iter().enumerate() {
             let at = format!("{code} {cat}");
             match (oa.access.get(i, c).unwrap(), ea.access.get(j, c).unwrap()) {
                 (Access::Measured(a), Access::Measured(b)) => {
-                    assert!(close(a.mean_m, b.mean_m), "{at}: mean {} vs {}", a.mean_m, b.mean_m);
+                    assert!(
+                        close(a.mean_m, b.mean_m),
+                        "{at}: mean {} vs {}",
+                        a.mean_m,
+                        b.mean_m
+                    );
                     assert!(close(a.max_m, b.max_m), "{at}: max");
                     assert!(close(a.min_m, b.min_m), "{at}: min");
                     assert_eq!(a.within, b.within, "{at}: bands");
@@ -128,12 +148,21 @@ fn every_oxfordshire_figure_equals_the_england_figure() {
         );
     }
 
+    // District membership: E01027305 is in West Northamptonshire.
+    let (_, l) = en.lsoa21_by_code("E01027305").unwrap();
+    assert_eq!(en.district_of(l).unwrap().code, "E06000062");
+
     // The figures (an independent Python recomputation from the files).
     let gp = ox.category_by_id("gp_practice").unwrap().0 as usize;
     let (i305, _) = ox.lsoa21_by_code("E01027305").unwrap();
     let postcodes = ox.postcodes.iter().filter(|p| p.lsoa21 == i305).count();
     assert_eq!(postcodes, 77, "E01027305 keeps all its postcodes");
-    let m = oa.access.get(i305 as usize, gp).unwrap().measured().unwrap();
+    let m = oa
+        .access
+        .get(i305 as usize, gp)
+        .unwrap()
+        .measured()
+        .unwrap();
     assert_eq!(m.mean_m.round(), 5323.0, "E01027305 mean GP distance");
 
     // E01028762: nearest GP by brute force over every geocoded GP in
@@ -151,12 +180,19 @@ fn every_oxfordshire_figure_equals_the_england_figure() {
         .iter()
         .map(|p| {
             gps.iter()
-                .map(|g| common::vincenty_m(p.location.lonlat.x(), p.location.lonlat.y(), g.x(), g.y()))
+                .map(|g| {
+                    common::vincenty_m(p.location.lonlat.x(), p.location.lonlat.y(), g.x(), g.y())
+                })
                 .fold(f64::INFINITY, f64::min)
         })
         .sum::<f64>()
         / origins.len() as f64;
-    let m = oa.access.get(i762 as usize, gp).unwrap().measured().unwrap();
+    let m = oa
+        .access
+        .get(i762 as usize, gp)
+        .unwrap()
+        .measured()
+        .unwrap();
     assert!((m.mean_m - brute).abs() < 0.1, "{} vs {brute}", m.mean_m);
     assert_eq!(m.mean_m.round(), 5140.0, "E01028762 mean GP distance");
 
@@ -167,7 +203,11 @@ fn every_oxfordshire_figure_equals_the_england_figure() {
     let v = ox_results.wards[w707 as usize].categories[gp]
         .per_10k_residents
         .unwrap();
-    assert_eq!(format!("{v:.3}"), "0.788", "Kidmore End & Whitchurch GPs per 10,000");
+    assert_eq!(
+        format!("{v:.3}"),
+        "0.788",
+        "Kidmore End & Whitchurch GPs per 10,000"
+    );
 
     // E01027305's IMD 2019, from the published files.
     let k = ox.imd2019.position("imd").unwrap();

@@ -117,3 +117,14 @@ pub struct District {
     /// 2021 LSOAs in the district.
     pub lsoas: Vec<AreaIdx>,
 }
+
+/// Official district summaries (MHCLG IoD File 10) of the region's
+/// districts: the headline district figures, as published.
+#[derive(Debug, Clone, Default)]
+pub struct OfficialSummaries {
+    /// District code → `(property, value)` pairs, every configured release
+    /// in turn (`official_2025_imd_average_score`, ...).
+    pub figures: std::collections::HashMap<String, Vec<(String, f64)>>,
+    /// Ids of the area sources (provenance) they come from.
+    pub sources: Vec<String>,
+}

@@ -79,9 +79,11 @@ pub(super) fn join(
     let district_lookup = CodeLookup::of(&districts, |d| &d.code);
     let mut wards = wards(ward_raw, members, &district_lookup);
     let ward_lookup = CodeLookup::of(&wards, |w| &w.code);
+    let membership = district_membership(changes, members);
     let mut lsoa21 = lsoa21(
         lsoa21_raw,
         members,
+        &membership,
         imd2025.values,
         &population,
         &rural_urban,
@@ -177,6 +179,7 @@ fn wards(
 fn lsoa21(
     raw: Vec<RawArea>,
     members: &Members<'_>,
+    membership: &HashMap<&str, Option<&str>>,
     mut imd: HashMap<String, Vec<IndicatorValue>>,
     population: &HashMap<String, u32>,
     rural_urban: &HashMap<String, RuralUrban>,
@@ -193,7 +196,12 @@ fn lsoa21(
                 residents: population.get(&a.code).copied(),
                 rural_urban: rural_urban.get(&a.code).cloned(),
                 ward: row.and_then(|r| ward_lookup.get(r.ward_code.as_str()).copied()),
-                district: row.and_then(|r| district_lookup.get(r.district_code.as_str()).copied()),
+                district: match membership.get(a.code.as_str()) {
+                    Some(d) => d.and_then(|d| district_lookup.get(d).copied()),
+                    None => {
+                        row.and_then(|r| district_lookup.get(r.district_code.as_str()).copied())
+                    }
+                },
                 lsoa11: Vec::new(),
                 lsoa11_outside: Vec::new(),
                 code: a.code,
@@ -204,6 +212,27 @@ fn lsoa21(
         .collect();
     lsoa21.sort_by(|a, b| a.code.cmp(&b.code));
     lsoa21
+}
+
+/// The district each region 2021 LSOA is a member of, where the 2011 → 2021
+/// lookup (2022 districts) says so with a district code that is still in
+/// use in the 2024 ward lookup: `Some(code)`. District figures use district
+/// membership, not the ward best-fit: E01027305 best-fits a Cherwell ward
+/// but is in West Northamptonshire (`Some("E06000062")`, a district outside
+/// Oxfordshire), as MHCLG's IoD2025 summaries (v2) count it. LSOAs whose
+/// 2022 district was since abolished (Cumbria, North Yorkshire, Somerset,
+/// 2023) are left out and keep the ward lookup's 2024 district.
+fn district_membership<'a>(
+    changes: &'a [LsoaChangeRow],
+    members: &Members<'_>,
+) -> HashMap<&'a str, Option<&'a str>> {
+    let current: HashSet<&str> = members.all_districts.iter().copied().collect();
+    changes
+        .iter()
+        .filter(|c| members.lsoa21.contains(c.lsoa21.as_str()))
+        .filter(|c| current.contains(c.district_code.as_str()))
+        .map(|c| (c.lsoa21.as_str(), Some(c.district_code.as_str())))
+        .collect()
 }
 
 /// 2011 LSOAs from their boundaries, sorted by code, with IMD 2019 values,

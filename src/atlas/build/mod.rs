@@ -223,6 +223,7 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         assets: CodeLookup::of(&placed.assets, |a| &a.id),
         categories: assets::category_lookup(&placed.categories),
     };
+    let district_summaries = official_summaries(req, &areas.districts, &timer)?;
     report.postcodes_outside_lsoas = postcodes_outside_lsoas;
     report.steps = timer.into_steps();
     report.total = started.elapsed();
@@ -236,6 +237,7 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         lsoa11: Arc::new(areas.lsoa11),
         wards: Arc::new(areas.wards),
         districts: Arc::new(areas.districts),
+        district_summaries: Arc::new(district_summaries),
         imd2025: Arc::new(provenance::release(&cfg.imd2025, "lsoa21")),
         imd2019: Arc::new(provenance::release(&cfg.imd2019, "lsoa11")),
         categories: placed.categories,
@@ -295,6 +297,32 @@ fn validate_coverage(
                 ward17: &a.ward17,
             }
             .check()?)
+        },
+    )
+}
+
+/// Reads MHCLG's official district summaries of the region's districts,
+/// every configured release in turn (timed as `district_summaries`).
+fn official_summaries(
+    req: &LoadRequest<'_>,
+    districts: &[super::District],
+    timer: &Timer<'_>,
+) -> Result<super::OfficialSummaries, BuildError> {
+    timer.time(
+        "district_summaries",
+        |s: &super::OfficialSummaries| s.figures.len(),
+        || {
+            let mut out = super::OfficialSummaries::default();
+            for c in &req.config.district_summaries {
+                let mut all = crate::sources::tables::read_district_summaries(req.data_dir, c)?;
+                for d in districts {
+                    if let Some(f) = all.remove(&d.code) {
+                        out.figures.entry(d.code.clone()).or_default().extend(f);
+                    }
+                }
+                out.sources.push(format!("district_summaries_{}", c.year));
+            }
+            Ok(out)
         },
     )
 }

@@ -72,6 +72,8 @@ pub(super) struct Members<'a> {
     pub wards: HashSet<&'a str>,
     /// District codes.
     pub districts: HashSet<&'a str>,
+    /// Every district code of the ward lookup, England-wide (the 2024 set).
+    pub all_districts: HashSet<&'a str>,
 }
 
 impl<'a> Members<'a> {
@@ -98,6 +100,7 @@ impl<'a> Members<'a> {
             lsoa21: rows.iter().map(|r| r.lsoa.as_str()).collect(),
             wards: rows.iter().map(|r| r.ward_code.as_str()).collect(),
             districts: rows.iter().map(|r| r.district_code.as_str()).collect(),
+            all_districts: ward_rows.iter().map(|r| r.district_code.as_str()).collect(),
             rows,
         })
     }
