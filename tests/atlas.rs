@@ -51,8 +51,11 @@ fn every_lsoa_joins_to_imd_population_ward_and_district() {
             l.code
         );
         assert!(l.residents.is_some(), "{} has residents", l.code);
+        // Districts go by district membership (issue 13): E01027305 is in
+        // West Northamptonshire, outside the region, though it best-fits a
+        // Cherwell ward; every other region LSOA has a region district.
         assert!(
-            l.ward.is_some() && l.district.is_some(),
+            l.ward.is_some() && (l.district.is_some() || l.code == "E01027305"),
             "{} has ward and district",
             l.code
         );

@@ -176,6 +176,7 @@ fn wards(
 /// 2021 LSOAs from their boundaries, sorted by code, with IMD 2025 values,
 /// residents, rural/urban class, and the ward and district of their lookup
 /// row; no 2011 links yet.
+#[allow(clippy::too_many_arguments)] // one join, one argument per table it joins
 fn lsoa21(
     raw: Vec<RawArea>,
     members: &Members<'_>,
