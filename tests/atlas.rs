@@ -8,8 +8,11 @@ use common::atlas;
 use geo::{Distance, Geodesic, Intersects, Point};
 
 const OXFORDSHIRE: [(&str, usize, usize, usize); 5] = [
-    // district, LSOAs 2021 (2024 lookup), LSOAs 2011 (2022 lookup), wards 2024
-    ("E07000177", 103, 93, 16),
+    // district, LSOAs 2021 (district membership, 2011-2021 lookup; issue 13:
+    // E01027305 best-fits a Cherwell ward but is in West Northamptonshire, so
+    // Cherwell has 102, not the 103 of the 2024 ward best-fit), LSOAs 2011
+    // (2022 lookup), wards 2024
+    ("E07000177", 102, 93, 16),
     ("E07000178", 84, 83, 23),
     ("E07000179", 93, 89, 21),
     ("E07000180", 81, 76, 24),
