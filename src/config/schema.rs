@@ -50,7 +50,8 @@ pub struct AtlasConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DistrictSummaryConfig {
-    /// Release year (`2025`, `2019`).
+    /// Release year (`2025`, `2019`; checked as a deprivation release's).
+    #[serde(deserialize_with = "ranges::year")]
     pub year: u16,
     /// CSV path relative to the data directory.
     pub path: String,
