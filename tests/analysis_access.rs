@@ -277,8 +277,10 @@ fn lsoa_without_postcodes_falls_back_to_a_point_on_its_surface() {
             OriginKind::None => panic!("LSOA {} has no origin", l.code),
         }
     }
-    // Residents are shared over postcodes: totals are preserved.
-    let total: f64 = o.points.iter().map(|p| p.residents).sum();
+    // Residents are shared over postcodes: totals are preserved. (The ring
+    // of neighbouring LSOAs, 2SFCA demand only, follows the region's groups.)
+    let region_points = &o.points[..o.starts[atlas.lsoa21.len()]];
+    let total: f64 = region_points.iter().map(|p| p.residents).sum();
     let census: f64 = atlas
         .lsoa21
         .iter()
@@ -345,14 +347,26 @@ fn two_step_fca_matches_brute_force_and_conserves_supply() {
         );
     }
     // Supply is conserved: residents × accessibility sums to the number of
-    // GP practices that have any resident in their catchment.
+    // GP practices that have any resident in their catchment, over the
+    // region and the ring of neighbouring LSOAs whose residents compete
+    // for them (demand does not stop at the border; issue 13).
     let served = demand.iter().filter(|&&d| d > 0.0).count() as f64;
-    let total: f64 = (0..atlas.lsoa21.len())
-        .map(|i| {
-            planner.analysis.fca.get(i, c).unwrap() / 10_000.0
-                * f64::from(atlas.lsoa21[i].residents.unwrap())
+    let ring: f64 = (o.starts[atlas.lsoa21.len()]..o.points.len())
+        .map(|k| {
+            o.points[k].residents
+                * (0..gps.len())
+                    .filter(|&j| dist[k][j] <= d0)
+                    .map(|j| ratio[j])
+                    .sum::<f64>()
         })
         .sum();
+    let total: f64 = ring
+        + (0..atlas.lsoa21.len())
+            .map(|i| {
+                planner.analysis.fca.get(i, c).unwrap() / 10_000.0
+                    * f64::from(atlas.lsoa21[i].residents.unwrap())
+            })
+            .sum::<f64>();
     assert!((total - served).abs() < 1e-6, "{total} vs {served}");
 }
 

@@ -21,9 +21,11 @@
 //!   nearer. The LSOA is then measured but marked uncertain
 //!   ([`Measured::edge`]), and gap queries leave it out.
 //!
-//! Assets kept within the region's edge buffer (5 km by default) count as
-//! destinations, so residents near the county boundary are not pushed to
-//! far-away assets inside it.
+//! Assets outside the region count as destinations: the build keeps each
+//! category's assets out to the edge buffer (5 km by default) or as far as
+//! an asset nearer to any point of a region LSOA could lie, so residents
+//! near the county boundary are not pushed to far-away assets inside it and
+//! every region LSOA's figures equal England-wide ones.
 
 use std::sync::Arc;
 

@@ -17,10 +17,12 @@
 //! [`Decay::None`] `w = 1` within `d0`; [`Decay::Gaussian`]
 //! `w = (e^{-½(d/d0)²} − e^{-½}) / (1 − e^{-½})` within `d0`.
 //!
-//! Demand comes from every origin in the region, covered or not (residents
-//! use an asset whatever its data source covers); values are reported only for
-//! LSOAs the category's sources cover. Residents beyond the region are not in
-//! the atlas, so assets near the region edge look less loaded than they are.
+//! Demand comes from every origin in the region and in its ring of
+//! neighbouring LSOAs ([`crate::atlas::Ring`], reaching twice the widest
+//! default catchment), covered or not (residents use an asset whatever its
+//! data source covers); values are reported only for the region's LSOAs
+//! that the category's sources cover. So a region LSOA's value equals the
+//! England-wide one for catchments up to half the ring's reach.
 
 use super::nearest::{group_within, within_among, Candidate};
 use super::origins::Origins;
@@ -242,9 +244,12 @@ fn compute_category(
     let asset_lonlat = |i: u32| atlas.assets.get(i as usize).map(|a| a.location.lonlat);
     let lsoas: Vec<usize> = (0..n).collect();
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let blocks: Vec<std::ops::Range<usize>> = (0..n)
-        .step_by(n.div_ceil(threads * 4).max(1))
-        .map(|a| a..(a + n.div_ceil(threads * 4).max(1)).min(n))
+    // Demand groups: the region's LSOAs and the ring's.
+    let groups = origins.groups().max(n);
+    let step = groups.div_ceil(threads * 4).max(1);
+    let blocks: Vec<std::ops::Range<usize>> = (0..groups)
+        .step_by(step)
+        .map(|a| a..(a + step).min(groups))
         .collect();
     let Some(category) = atlas.categories.get(c) else {
         return vec![None; n];
@@ -266,7 +271,7 @@ fn compute_category(
             .map(|g| group_within(tree, g, d0, asset_lonlat))
             .unwrap_or_default()
     };
-    // Step 1: demand on each asset, from every origin in the region.
+    // Step 1: demand on each asset, from every origin in the region and ring.
     let partial: Vec<Vec<f64>> = par_map(&blocks, |block| {
         let mut demand = vec![0.0; atlas.assets.len()];
         for i in block.clone() {

@@ -18,10 +18,16 @@ use crate::atlas::{Atlas, IndicatorValue, Lsoa21};
 
 /// IMD 2019 values for one 2021 LSOA, in the order of `atlas.imd2019.indicators`.
 pub fn carry_2019(atlas: &Atlas, lsoa: &Lsoa21) -> Vec<IndicatorValue> {
+    // Parents outside the region (loaded for this) count as in England.
+    let outside = lsoa
+        .lsoa11_outside
+        .iter()
+        .filter_map(|(i, _)| atlas.ring.lsoa11.get(*i as usize));
     let parents: Vec<(&crate::atlas::Lsoa11, f64)> = lsoa
         .lsoa11
         .iter()
         .filter_map(|(i, _)| atlas.lsoa11.get(*i as usize))
+        .chain(outside)
         .filter(|p| !p.imd.is_empty())
         .map(|p| (p, f64::from(p.population_2015.unwrap_or(0))))
         .collect();

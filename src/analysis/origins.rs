@@ -34,23 +34,33 @@ pub enum OriginKind {
     None,
 }
 
-/// All origins, grouped by LSOA.
+/// All origins, grouped by LSOA: the region's LSOAs (`0..n`, in atlas
+/// order), then the ring's ([`Atlas::ring`], `n..n + ring`), whose origins
+/// count only as 2SFCA demand.
 #[derive(Debug, Clone, Default)]
 pub struct Origins {
-    /// Origins, ordered by LSOA.
+    /// Origins, ordered by LSOA (a ring LSOA's `lsoa` is `n + its position`).
     pub points: Vec<Origin>,
-    /// Start of each LSOA's run in `points` (length = LSOAs + 1).
+    /// Start of each LSOA's run in `points` (length = region LSOAs + ring
+    /// LSOAs + 1).
     pub starts: Vec<usize>,
-    /// How each LSOA's origins were chosen.
+    /// How each region LSOA's origins were chosen.
     pub kinds: Vec<OriginKind>,
     /// Mean position of each LSOA's origins (where band counts are measured from).
     pub centres: Vec<Option<DualPoint>>,
-    /// BNG rectangle around each LSOA's origins, for the grouped searches of
-    /// [`super::nearest`] (every category and both 2SFCA steps use it).
+    /// BNG rectangle around each LSOA's origins (region, then ring), for the
+    /// grouped searches of [`super::nearest`] (every category and both 2SFCA
+    /// steps use it).
     pub bounds: Vec<Option<geo::Rect<f64>>>,
 }
 
 impl Origins {
+    /// Number of LSOA groups, region and ring.
+    #[must_use]
+    pub fn groups(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
     /// The origins of one LSOA.
     #[must_use]
     pub fn of(&self, lsoa: usize) -> &[Origin] {
@@ -100,6 +110,22 @@ pub fn build(atlas: &Atlas) -> Origins {
             residents: share,
         }));
         out.kinds.push(kind);
+    }
+    // The ring, built by the same rule as an England-wide run would.
+    for (k, lsoa) in atlas.ring.lsoas.iter().enumerate() {
+        let idx = u32::try_from(n + k).unwrap_or(u32::MAX);
+        out.starts.push(out.points.len());
+        let mut pts = lsoa.postcodes.clone();
+        if pts.is_empty() {
+            pts.extend(surface_point(&lsoa.geometry.lonlat, &lsoa.geometry.bng));
+        }
+        let share = f64::from(lsoa.residents.unwrap_or(0)) / pts.len().max(1) as f64;
+        out.bounds.push(bng_bounds(&pts));
+        out.points.extend(pts.into_iter().map(|location| Origin {
+            location,
+            lsoa: idx,
+            residents: share,
+        }));
     }
     out.starts.push(out.points.len());
     out

@@ -28,6 +28,11 @@ pub struct Lsoa21 {
     pub district: Option<AreaIdx>,
     /// The 2011 LSOAs this area derives from, with the change code.
     pub lsoa11: Vec<(AreaIdx, ChangeCode)>,
+    /// The 2011 LSOAs outside the region (by their own 2022 district) this
+    /// area derives from, indexing [`Ring::lsoa11`]: E01027305 best-fits a
+    /// Cherwell ward, but its 2011 parent is in West Northamptonshire. They
+    /// carry IMD 2019 onto the area as an England-wide run does.
+    pub lsoa11_outside: Vec<(AreaIdx, ChangeCode)>,
 }
 
 /// A 2011 LSOA with IMD 2019 data.
@@ -49,6 +54,36 @@ pub struct Lsoa11 {
     pub district_code: Option<String>,
     /// The 2021 LSOAs this area maps to, with the change code.
     pub lsoa21: Vec<(AreaIdx, ChangeCode)>,
+}
+
+/// A 2021 LSOA just outside the region, loaded only as context for the
+/// region's figures: its residents compete for the same assets (2SFCA
+/// demand). Never served.
+#[derive(Debug, Clone)]
+pub struct RingLsoa {
+    /// ONS code.
+    pub code: String,
+    /// Boundary.
+    pub geometry: DualPolygon,
+    /// Census 2021 usual residents.
+    pub residents: Option<u32>,
+    /// Positions of the Code-Point Open postcode units placed in it, in
+    /// postcode order.
+    pub postcodes: Vec<crate::model::DualPoint>,
+}
+
+/// The ring of LSOAs around the region (see [`RingLsoa`]).
+#[derive(Debug, Clone, Default)]
+pub struct Ring {
+    /// How far (BNG metres) the ring reaches beyond the region's LSOAs: every
+    /// LSOA whose envelope comes this close to a region LSOA's envelope is in
+    /// it. 2SFCA demand is complete for catchments up to half of this.
+    pub reach_m: f64,
+    /// The LSOAs, sorted by code.
+    pub lsoas: Vec<RingLsoa>,
+    /// 2011 LSOAs outside the region that a region 2021 LSOA derives from
+    /// ([`Lsoa21::lsoa11_outside`]), sorted by code. Never served.
+    pub lsoa11: Vec<Lsoa11>,
 }
 
 /// An electoral ward (2024 codes and names).
@@ -81,4 +116,15 @@ pub struct District {
     pub wards: Vec<AreaIdx>,
     /// 2021 LSOAs in the district.
     pub lsoas: Vec<AreaIdx>,
+}
+
+/// Official district summaries (MHCLG IoD File 10) of the region's
+/// districts: the headline district figures, as published.
+#[derive(Debug, Clone, Default)]
+pub struct OfficialSummaries {
+    /// District code → `(property, value)` pairs, every configured release
+    /// in turn (`official_2025_imd_average_score`, ...).
+    pub figures: std::collections::HashMap<String, Vec<(String, f64)>>,
+    /// Ids of the area sources (provenance) they come from.
+    pub sources: Vec<String>,
 }

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use geo::Point;
 
-pub use area::{AreaIdx, District, Lsoa11, Lsoa21, Ward};
+pub use area::{AreaIdx, District, Lsoa11, Lsoa21, OfficialSummaries, Ring, RingLsoa, Ward};
 pub use asset::{Asset, AssetSource, Category, CategoryIdx, Coverage, SourceIdx};
 pub use deprivation::{DeprivationRelease, IndicatorDef};
 pub use index::{AreaIndex, AssetIndex};
@@ -77,6 +77,8 @@ pub struct Atlas {
     pub wards: Arc<Vec<Ward>>,
     /// Districts in the region, sorted by code.
     pub districts: Arc<Vec<District>>,
+    /// MHCLG's official summaries of those districts.
+    pub district_summaries: Arc<OfficialSummaries>,
     /// IMD 2025 (on 2021 LSOAs).
     pub imd2025: Arc<DeprivationRelease>,
     /// IMD 2019 (on 2011 LSOAs).
@@ -89,6 +91,9 @@ pub struct Atlas {
     pub assets: Vec<Asset>,
     /// Residential postcodes inside the region's LSOAs, sorted by code.
     pub postcodes: Arc<Vec<Postcode>>,
+    /// LSOAs around the region whose residents the region's figures need
+    /// (2SFCA demand), never served. Empty for England.
+    pub ring: Arc<Ring>,
     /// Provenance of the areas layers (boundaries, lookups, population).
     pub area_sources: Arc<Vec<AssetSource>>,
     /// R-trees.
@@ -218,12 +223,14 @@ impl Atlas {
             lsoa11: Arc::clone(&self.lsoa11),
             wards: Arc::clone(&self.wards),
             districts: Arc::clone(&self.districts),
+            district_summaries: Arc::clone(&self.district_summaries),
             imd2025: Arc::clone(&self.imd2025),
             imd2019: Arc::clone(&self.imd2019),
             categories,
             sources,
             assets,
             postcodes: Arc::clone(&self.postcodes),
+            ring: Arc::clone(&self.ring),
             area_sources: Arc::clone(&self.area_sources),
             indexes: Indexes {
                 lsoa21: Arc::clone(&self.indexes.lsoa21),

@@ -123,8 +123,10 @@ pub fn summary(atlas: &Atlas) -> String {
 
     let _ = writeln!(
         s,
-        "\nAssets by category (inside region + within {} m outside)",
-        atlas.region.edge_buffer_m
+        "\nAssets by category (inside region + outside, kept within {} m or as far as a nearer asset could lie; ring of {} LSOAs within {} m for 2SFCA demand)",
+        atlas.region.edge_buffer_m,
+        atlas.ring.lsoas.len(),
+        atlas.ring.reach_m
     );
     for (i, c) in atlas.categories.iter().enumerate() {
         let (inside, outside) = atlas

@@ -34,6 +34,39 @@ pub struct AtlasConfig {
     /// it holds.
     #[serde(default)]
     pub register: RegisterConfig,
+    /// Official district summaries (MHCLG's IoD File 10), served as the
+    /// headline district figures.
+    #[serde(default)]
+    pub district_summaries: Vec<DistrictSummaryConfig>,
+}
+
+/// One release of official district summaries (`[[district_summaries]]`).
+///
+/// Either wide (one row per district, one column per measure: IoD2025) or
+/// long (one row per district and domain, `domain` naming the domain and
+/// the measure columns repeated: IoD2019). Every numeric column other than
+/// the code, name and domain columns is a measure, served as
+/// `official_<year>_<domain>_<measure>` (wide: `official_<year>_<column>`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DistrictSummaryConfig {
+    /// Release year (`2025`, `2019`; checked as a deprivation release's).
+    #[serde(deserialize_with = "ranges::year")]
+    pub year: u16,
+    /// CSV path relative to the data directory.
+    pub path: String,
+    /// District code column.
+    pub code: String,
+    /// District name column.
+    pub name: String,
+    /// Domain column of a long table.
+    #[serde(default)]
+    pub domain: Option<String>,
+    /// Columns that are not measures (e.g. `year`).
+    #[serde(default)]
+    pub skip: Vec<String>,
+    /// Provenance.
+    pub provenance: Provenance,
 }
 
 /// The community asset register's description (`[register]`).

@@ -45,6 +45,8 @@ pub struct PostcodeScan {
 #[derive(Debug, Clone, Copy)]
 struct GridRef {
     code: [u8; 8],
+    /// First letter of the Code-Point country code (`E`, `W`, `S`).
+    country: u8,
     easting: f64,
     northing: f64,
 }
@@ -90,6 +92,49 @@ impl PostcodeScan {
             }
         }
         Ok(found)
+    }
+
+    /// The postcodes outside [`PostcodeScan::region`] whose grid reference
+    /// lies in `bng` (British National Grid metres, edges included) and whose
+    /// Code-Point country code starts with `country` (`b'E'` for England),
+    /// transformed to both CRSs, sorted by code. A region reads these to
+    /// place the postcodes of its ring of neighbouring LSOAs, and those of
+    /// its own LSOAs that Code-Point files under another district.
+    ///
+    /// # Errors
+    /// When PROJ cannot transform a grid reference.
+    pub fn within(
+        &self,
+        bng: geo::Rect<f64>,
+        country: u8,
+    ) -> Result<Vec<PostcodeRecord>, SourceError> {
+        let (min, max) = (bng.min(), bng.max());
+        let hits: Vec<&GridRef> = self
+            .elsewhere
+            .iter()
+            .filter(|g| {
+                g.country == country
+                    && (min.x..=max.x).contains(&g.easting)
+                    && (min.y..=max.y).contains(&g.northing)
+            })
+            .collect();
+        if hits.is_empty() {
+            return Ok(Vec::new());
+        }
+        let reprojector = Reprojector::from_epsg(BNG_EPSG)?;
+        let xs: Vec<f64> = hits.iter().map(|g| g.easting).collect();
+        let ys: Vec<f64> = hits.iter().map(|g| g.northing).collect();
+        let points = reprojector.points(&xs, &ys)?;
+        Ok(hits
+            .into_iter()
+            .zip(points)
+            .map(|(g, location)| PostcodeRecord {
+                code: String::from_utf8_lossy(&g.code)
+                    .trim_end_matches('\0')
+                    .to_owned(),
+                location,
+            })
+            .collect())
     }
 }
 
@@ -350,6 +395,7 @@ fn parse_file(
                 } else if let Some(code) = key(&code) {
                     scan.elsewhere.push(GridRef {
                         code,
+                        country: country.bytes().next().unwrap_or(0),
                         easting: e,
                         northing: n,
                     });

@@ -253,3 +253,90 @@ pub fn read_deprivation(
     }
     Ok(out)
 }
+
+/// One district's official summary figures: `(property, value)` pairs in
+/// file order, named as [`crate::config::DistrictSummaryConfig`] describes.
+pub type SummaryFigures = Vec<(String, f64)>;
+
+/// Reads an official district summary table (MHCLG IoD File 10) natively:
+/// district code → its figures. Empty cells are left out.
+///
+/// # Errors
+/// A missing file or column, or a measure that is not a number.
+pub fn read_district_summaries(
+    data_dir: &Path,
+    c: &crate::config::DistrictSummaryConfig,
+) -> Result<HashMap<String, SummaryFigures>, SourceError> {
+    let file = data_dir.join(&c.path);
+    if !file.exists() {
+        return Err(SourceError::MissingFile { file });
+    }
+    let open = |e: &dyn std::fmt::Display| SourceError::Open {
+        file: file.clone(),
+        layer: None,
+        message: e.to_string(),
+    };
+    let mut reader = csv::Reader::from_path(&file).map_err(|e| open(&e))?;
+    let headers: Vec<String> = reader
+        .headers()
+        .map_err(|e| open(&e))?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_owned())
+        .collect();
+    let position = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or_else(|| SourceError::MissingColumn {
+                file: file.clone(),
+                column: name.to_owned(),
+                available: headers.join(", "),
+            })
+    };
+    let code_col = position(&c.code)?;
+    let name_col = position(&c.name)?;
+    let domain_col = c.domain.as_deref().map(position).transpose()?;
+    let mut out: HashMap<String, SummaryFigures> = HashMap::new();
+    for (row, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| open(&e))?;
+        let code = record.get(code_col).unwrap_or_default().trim().to_owned();
+        let prefix = match domain_col {
+            Some(d) => format!(
+                "official_{}_{}_",
+                c.year,
+                slug_of(record.get(d).unwrap_or_default())
+            ),
+            None => format!("official_{}_", c.year),
+        }
+        .replace("_index_of_multiple_deprivation_", "_imd_");
+        let figures = out.entry(code).or_default();
+        for (i, (h, v)) in headers.iter().zip(record.iter()).enumerate() {
+            if i == code_col || i == name_col || Some(i) == domain_col || c.skip.contains(h) {
+                continue;
+            }
+            let v = v.trim();
+            if v.is_empty() {
+                continue;
+            }
+            let value: f64 = v.parse().map_err(|_| SourceError::BadValue {
+                file: file.clone(),
+                row: row as u64 + 1,
+                column: h.clone(),
+                value: v.to_owned(),
+                expected: "a number",
+            })?;
+            figures.push((format!("{prefix}{}", slug_of(h)), value));
+        }
+    }
+    Ok(out)
+}
+
+/// Lower-case words joined by `_` (`Index of Multiple Deprivation` →
+/// `index_of_multiple_deprivation`).
+fn slug_of(text: &str) -> String {
+    text.split(|ch: char| !ch.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect::<Vec<_>>()
+        .join("_")
+}

@@ -399,7 +399,15 @@ fn rollup_title(atlas: &Atlas, key: &str) -> String {
         "2019" => "IoD2019, carried onto 2021 LSOAs",
         _ => "IoD2025",
     };
+    if let Some(rest) = key.strip_prefix("official_") {
+        let (year, measure) = rest.split_once('_').unwrap_or((rest, ""));
+        return format!(
+            "MHCLG official district summary, IoD{year} (File 10), as published: {}",
+            measure.replace('_', " ")
+        );
+    }
     match key {
+        "official_source" | "rollup_method" => return key.replace('_', " "),
         "lsoas" => return "2021 LSOAs in the area".to_owned(),
         "residents" => return "Census 2021 usual residents".to_owned(),
         "imd_score_change" => {
@@ -410,7 +418,7 @@ fn rollup_title(atlas: &Atlas, key: &str) -> String {
     }
     if let Some(year) = key.strip_prefix("imd_score_") {
         return format!(
-            "Resident-weighted mean IMD score of the area's 2021 LSOAs ({}); higher = more deprived",
+            "GapMap roll-up (not the published figure): Census 2021 resident-weighted mean IMD score of the area's 2021 LSOAs ({}); higher = more deprived",
             release(year)
         );
     }
@@ -565,6 +573,13 @@ fn wards(atlas: &Atlas, results: &Results, previous: Option<&Collection>) -> Col
     )
 }
 
+/// Where the `official_*` district figures come from.
+const OFFICIAL_SOURCE: &str = "MHCLG, English Indices of Deprivation, local authority district summaries (File 10): IoD2025 corrected v2 (November 2025) on 2024 districts, IoD2019 on 2019 districts; computed by MHCLG on each release's own LSOAs. These are the published headline district figures.";
+
+/// How GapMap's own district roll-ups (every property not `official_*`)
+/// are made, so that no one takes them for the published figures.
+const ROLLUP_METHOD: &str = "GapMap roll-up, not a published figure: over the district's 2021 LSOAs by district membership (ONS 2011-2021 LSOA lookup, 2022 districts); scores are means weighted by Census 2021 usual residents; IoD2019 values are carried onto 2021 LSOAs (unchanged and split LSOAs take their parent's, merged and irregular the mid-2015-population-weighted score and the largest parent's decile). E.g. Oxford's IoD2019 roll-up is 17.053, the published IoD2019 average score 16.707.";
+
 /// The `districts` collection; geometries are shared with `previous` (see
 /// [`shared_geometry`]).
 fn districts(atlas: &Atlas, results: &Results, previous: Option<&Collection>) -> Collection {
@@ -591,11 +606,18 @@ fn districts(atlas: &Atlas, results: &Results, previous: Option<&Collection>) ->
             count(d.lsoas.len()),
             Some(residents).into(),
         ]);
-        extra.push(
-            u32::try_from(i)
-                .map(|i| results.district_properties(i))
-                .unwrap_or_default(),
-        );
+        let mut props = u32::try_from(i)
+            .map(|i| results.district_properties(i))
+            .unwrap_or_default();
+        // The headline figures: MHCLG's, as published.
+        if let Some(figures) = atlas.district_summaries.figures.get(&d.code) {
+            props.insert("official_source".into(), OFFICIAL_SOURCE.into());
+            for (k, v) in figures {
+                props.insert(k.clone(), serde_json::json!(v));
+            }
+        }
+        props.insert("rollup_method".into(), ROLLUP_METHOD.into());
+        extra.push(props);
     }
     merge_extra(&mut b, &mut rows, extra, &|k| rollup_title(atlas, k));
     for (i, (d, row)) in atlas.districts.iter().zip(rows).enumerate() {
@@ -606,8 +628,17 @@ fn districts(atlas: &Atlas, results: &Results, previous: Option<&Collection>) ->
     b.finish(
         "districts",
         format!("Local authority districts (2024), {}", atlas.region.name),
-        "Local authority districts with residents and the planner's access and deprivation roll-ups.",
-        area_provenance(atlas, &["districts", "population", "imd2025"]),
+        "Local authority districts: MHCLG's official IoD2025 and IoD2019 district summaries (official_*, the headline figures, as published), and GapMap's own residents, access and deprivation roll-ups over the district's member LSOAs (labelled by rollup_method; they differ from the published figures).",
+        area_provenance(
+            atlas,
+            &[
+                "districts",
+                "population",
+                "imd2025",
+                "district_summaries_2025",
+                "district_summaries_2019",
+            ],
+        ),
         "MultiPolygon",
     )
 }

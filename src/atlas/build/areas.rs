@@ -1,7 +1,7 @@
 //! Districts, wards and LSOAs of both vintages, joined by code; the links
 //! between them; and their envelope indexes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::read::AreaReads;
 use super::region::Members;
@@ -19,6 +19,8 @@ pub(super) struct Areas {
     pub lsoa21: Vec<Lsoa21>,
     /// 2011 LSOAs.
     pub lsoa11: Vec<Lsoa11>,
+    /// 2011 LSOAs outside the region that region 2021 LSOAs derive from.
+    pub lsoa11_outside: Vec<Lsoa11>,
     /// 2024 wards (every ward in the lookup, with or without a boundary).
     pub wards: Vec<Ward>,
     /// Districts.
@@ -55,7 +57,12 @@ pub(super) struct AreaIndexes {
 /// rows), 2021 LSOAs with their deprivation, residents, classification, ward
 /// and district, 2011 LSOAs with theirs, then the 2011 ↔ 2021 links and the
 /// ward and district member lists.
-pub(super) fn join(reads: AreaReads, members: &Members<'_>, changes: &[LsoaChangeRow]) -> Areas {
+pub(super) fn join(
+    reads: AreaReads,
+    members: &Members<'_>,
+    changes: &[LsoaChangeRow],
+    lsoa11_region: &HashSet<&str>,
+) -> Areas {
     let AreaReads {
         lsoa21: lsoa21_raw,
         lsoa11: lsoa11_raw,
@@ -66,14 +73,17 @@ pub(super) fn join(reads: AreaReads, members: &Members<'_>, changes: &[LsoaChang
         population,
         rural_urban,
         ward17,
+        ring_lsoa21: _,
     } = reads;
     let mut districts = districts(district_raw);
     let district_lookup = CodeLookup::of(&districts, |d| &d.code);
     let mut wards = wards(ward_raw, members, &district_lookup);
     let ward_lookup = CodeLookup::of(&wards, |w| &w.code);
+    let membership = district_membership(changes, members);
     let mut lsoa21 = lsoa21(
         lsoa21_raw,
         members,
+        &membership,
         imd2025.values,
         &population,
         &rural_urban,
@@ -81,7 +91,10 @@ pub(super) fn join(reads: AreaReads, members: &Members<'_>, changes: &[LsoaChang
         &district_lookup,
     );
     let lsoa21_lookup = CodeLookup::of(&lsoa21, |l| &l.code);
-    let mut lsoa11 = lsoa11(lsoa11_raw, imd2019, &ward17);
+    let (mut lsoa11, mut lsoa11_outside): (Vec<Lsoa11>, Vec<Lsoa11>) =
+        lsoa11(lsoa11_raw, imd2019, &ward17)
+            .into_iter()
+            .partition(|l| lsoa11_region.contains(l.code.as_str()));
     let lsoa11_lookup = CodeLookup::of(&lsoa11, |l| &l.code);
     link_vintages(
         changes,
@@ -90,10 +103,12 @@ pub(super) fn join(reads: AreaReads, members: &Members<'_>, changes: &[LsoaChang
         &mut lsoa21,
         &lsoa21_lookup,
     );
+    link_outside_parents(changes, &mut lsoa11_outside, &mut lsoa21, &lsoa21_lookup);
     link_members(&lsoa21, &mut wards, &mut districts);
     Areas {
         lsoa21,
         lsoa11,
+        lsoa11_outside,
         wards,
         districts,
         lookup: AreaLookups {
@@ -161,9 +176,11 @@ fn wards(
 /// 2021 LSOAs from their boundaries, sorted by code, with IMD 2025 values,
 /// residents, rural/urban class, and the ward and district of their lookup
 /// row; no 2011 links yet.
+#[allow(clippy::too_many_arguments)] // one join, one argument per table it joins
 fn lsoa21(
     raw: Vec<RawArea>,
     members: &Members<'_>,
+    membership: &HashMap<&str, Option<&str>>,
     mut imd: HashMap<String, Vec<IndicatorValue>>,
     population: &HashMap<String, u32>,
     rural_urban: &HashMap<String, RuralUrban>,
@@ -180,8 +197,14 @@ fn lsoa21(
                 residents: population.get(&a.code).copied(),
                 rural_urban: rural_urban.get(&a.code).cloned(),
                 ward: row.and_then(|r| ward_lookup.get(r.ward_code.as_str()).copied()),
-                district: row.and_then(|r| district_lookup.get(r.district_code.as_str()).copied()),
+                district: match membership.get(a.code.as_str()) {
+                    Some(d) => d.and_then(|d| district_lookup.get(d).copied()),
+                    None => {
+                        row.and_then(|r| district_lookup.get(r.district_code.as_str()).copied())
+                    }
+                },
                 lsoa11: Vec::new(),
+                lsoa11_outside: Vec::new(),
                 code: a.code,
                 name: a.name,
                 geometry: a.geometry,
@@ -190,6 +213,27 @@ fn lsoa21(
         .collect();
     lsoa21.sort_by(|a, b| a.code.cmp(&b.code));
     lsoa21
+}
+
+/// The district each region 2021 LSOA is a member of, where the 2011 → 2021
+/// lookup (2022 districts) says so with a district code that is still in
+/// use in the 2024 ward lookup: `Some(code)`. District figures use district
+/// membership, not the ward best-fit: E01027305 best-fits a Cherwell ward
+/// but is in West Northamptonshire (`Some("E06000062")`, a district outside
+/// Oxfordshire), as MHCLG's IoD2025 summaries (v2) count it. LSOAs whose
+/// 2022 district was since abolished (Cumbria, North Yorkshire, Somerset,
+/// 2023) are left out and keep the ward lookup's 2024 district.
+fn district_membership<'a>(
+    changes: &'a [LsoaChangeRow],
+    members: &Members<'_>,
+) -> HashMap<&'a str, Option<&'a str>> {
+    let current: HashSet<&str> = members.all_districts.iter().copied().collect();
+    changes
+        .iter()
+        .filter(|c| members.lsoa21.contains(c.lsoa21.as_str()))
+        .filter(|c| current.contains(c.district_code.as_str()))
+        .map(|c| (c.lsoa21.as_str(), Some(c.district_code.as_str())))
+        .collect()
 }
 
 /// 2011 LSOAs from their boundaries, sorted by code, with IMD 2019 values,
@@ -232,6 +276,24 @@ fn link_vintages(
             lsoa11[i11 as usize].lsoa21.push((i21, c.change));
             lsoa11[i11 as usize].district_code = Some(c.district_code.clone());
             lsoa21[i21 as usize].lsoa11.push((i11, c.change));
+        }
+    }
+}
+
+/// Links region 2021 LSOAs to their parents outside the region (`outside`,
+/// sorted by code) both ways, and gives those parents their district.
+fn link_outside_parents(
+    changes: &[LsoaChangeRow],
+    outside: &mut [Lsoa11],
+    lsoa21: &mut [Lsoa21],
+    lsoa21_lookup: &HashMap<String, AreaIdx>,
+) {
+    let lookup = CodeLookup::of(outside, |l| &l.code);
+    for c in changes {
+        if let (Some(&i11), Some(&i21)) = (lookup.get(&c.lsoa11), lsoa21_lookup.get(&c.lsoa21)) {
+            outside[i11 as usize].lsoa21.push((i21, c.change));
+            outside[i11 as usize].district_code = Some(c.district_code.clone());
+            lsoa21[i21 as usize].lsoa11_outside.push((i11, c.change));
         }
     }
 }

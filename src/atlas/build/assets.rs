@@ -34,8 +34,9 @@ struct Region<'a> {
     lsoa21: &'a [Lsoa21],
     /// Their envelope index.
     index: &'a AreaIndex,
-    /// Assets up to this far (BNG metres) outside every LSOA are kept.
-    buffer: f64,
+    /// Per category: assets up to this far (BNG metres) outside every
+    /// region LSOA are kept ([`reach_per_category`]).
+    buffers: Vec<f64>,
 }
 
 /// Places every source's assets in turn, in configuration order, recording
@@ -50,11 +51,12 @@ pub(super) fn place_all(
     buffer: f64,
     report: &mut LoadReport,
 ) -> PlacedAssets {
+    let buffers = reach_per_category(cfg, &reads, postcodes, lsoa21, buffer);
     let region = Region {
         postcodes,
         lsoa21,
         index,
-        buffer,
+        buffers,
     };
     let mut categories: Vec<Category> = cfg
         .categories
@@ -122,7 +124,8 @@ fn add_source(
         let lsoa = region.index.containing(location.lonlat, Crs::Crs84, |i| {
             region.lsoa21.get(i as usize).map(|l| &l.geometry)
         });
-        if lsoa.is_none() && !near_region(location.bng, region) {
+        let buffer = region.buffers.get(category).copied().unwrap_or(0.0);
+        if lsoa.is_none() && !near_region(location.bng, buffer, region) {
             beyond += 1;
             continue;
         }
@@ -182,9 +185,60 @@ fn geocode(
     None
 }
 
-/// Whether a BNG point lies within the region's buffer of any region LSOA.
-fn near_region(point: Point<f64>, region: &Region<'_>) -> bool {
-    let buffer = region.buffer;
+/// How far beyond the region each category's assets are kept: the edge
+/// buffer, widened until no asset nearer to any point of a region LSOA can
+/// lie beyond it, so that nearest distances equal an England-wide run's.
+///
+/// For each region LSOA, with `c` the centre of its BNG envelope and `h`
+/// half its diagonal, every point `p` of the LSOA has its nearest asset
+/// within `planar(c, nearest to c) + h`; 1 % plus 100 m covers the
+/// difference between BNG planar and geodesic distance (under 0.1 % in
+/// Great Britain) and the points geocoded later. The widest over the
+/// region's LSOAs is the category's reach.
+fn reach_per_category(
+    cfg: &AtlasConfig,
+    reads: &[SourceAssets],
+    postcodes: &HashMap<String, DualPoint>,
+    lsoa21: &[Lsoa21],
+    buffer: f64,
+) -> Vec<f64> {
+    let mut points: Vec<Vec<[f64; 2]>> = vec![Vec::new(); cfg.categories.len()];
+    for read in reads {
+        for raw in &read.assets {
+            let Some(c) = cfg.categories.iter().position(|c| c.id == raw.category) else {
+                continue;
+            };
+            let at = match &raw.location {
+                Location::Point(p) => Some(p.bng),
+                Location::Postcode(pc) => postcodes.get(pc).map(|p| p.bng),
+                Location::Unplaced(_) => None,
+            };
+            if let (Some(p), Some(list)) = (at, points.get_mut(c)) {
+                list.push([p.x(), p.y()]);
+            }
+        }
+    }
+    points
+        .into_iter()
+        .map(|pts| {
+            let tree = rstar::RTree::bulk_load(pts);
+            lsoa21
+                .iter()
+                .filter_map(|l| {
+                    let b = l.geometry.bng_bbox;
+                    let c = b.center();
+                    let nearest = tree.nearest_neighbor(&[c.x, c.y])?;
+                    let d = (nearest[0] - c.x).hypot(nearest[1] - c.y);
+                    let h = 0.5 * b.width().hypot(b.height());
+                    Some((d + h) * 1.01 + 100.0)
+                })
+                .fold(buffer, f64::max)
+        })
+        .collect()
+}
+
+/// Whether a BNG point lies within `buffer` metres of any region LSOA.
+fn near_region(point: Point<f64>, buffer: f64, region: &Region<'_>) -> bool {
     let search = Rect::new(
         (point.x() - buffer, point.y() - buffer),
         (point.x() + buffer, point.y() + buffer),

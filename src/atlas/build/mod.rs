@@ -15,6 +15,7 @@ mod postcodes;
 mod provenance;
 mod read;
 mod region;
+mod ring;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -129,9 +130,21 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
     let members = region::Members::of(&ward_rows, in_region, req)?;
     let changes = region::read_lsoa_changes(req, &timer)?;
     let lsoa11_codes = region::lsoa11_codes(&changes, in_region);
+    // 2011 LSOAs outside the region that a region 2021 LSOA derives from
+    // are read too (flagged), so IMD 2019 carries over as England-wide.
+    let mut lsoa11_read = region::lsoa11_parents(&changes, &members.lsoa21, &lsoa11_codes);
+    lsoa11_read.extend(lsoa11_codes.iter().copied());
 
-    // 2. Independent reads, in parallel.
-    let reads = read::read_all(req, &timer, in_region, &members, &lsoa11_codes)?;
+    // 2. Independent reads, in parallel (with the ring around the region).
+    let mut reads = read::read_all(
+        req,
+        &timer,
+        in_region,
+        &members,
+        &ward_rows,
+        &lsoa11_read,
+        ring::REACH_M,
+    )?;
     validate_coverage(
         req,
         &timer,
@@ -142,17 +155,47 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         &reads,
     )?;
 
-    // 3. Districts, wards, LSOAs, joined by code.
-    let areas = areas::join(reads.areas, &members, &changes);
+    // 3. Districts, wards, LSOAs, joined by code; the ring's LSOAs.
+    let ring_raw: Vec<_> = std::mem::take(&mut reads.areas.ring_lsoa21)
+        .into_iter()
+        .map(|a| {
+            let residents = reads.areas.population.get(&a.code).copied();
+            (a, residents)
+        })
+        .collect();
+    let areas = areas::join(reads.areas, &members, &changes, &lsoa11_codes);
     let area_indexes = areas::index(&areas, &timer)?;
+    let mut ring_lsoas = ring::select(ring_raw, &area_indexes.lsoa21, ring::REACH_M);
+    let ring_index = crate::atlas::AreaIndex::build(
+        ring_lsoas
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (to_idx(i), &l.geometry)),
+    );
 
-    // 4. Postcodes: the region's are placed in LSOAs (as access origins);
-    // those the asset lists name are looked up anywhere.
+    // 4. Postcodes: every unit in a region LSOA (the access origins) or a
+    // ring LSOA (2SFCA demand), whatever district Code-Point files it
+    // under; those the asset lists name are looked up anywhere.
     let found = postcodes::locate_asset_postcodes(&reads.postcodes, &reads.assets)?;
+    let nearby = match ring::envelope(
+        areas
+            .lsoa21
+            .iter()
+            .map(|l| l.geometry.bng_bbox)
+            .chain(ring_lsoas.iter().map(|l| l.geometry.bng_bbox)),
+    ) {
+        Some(bbox) => reads.postcodes.within(bbox, ring::country(&members))?,
+        None => Vec::new(),
+    };
     let (postcodes, postcodes_outside_lsoas) = postcodes::place(
         reads.postcodes.region,
-        &area_indexes.lsoa21,
-        &areas.lsoa21,
+        nearby,
+        &mut postcodes::Targets {
+            lsoa21: &areas.lsoa21,
+            index: &area_indexes.lsoa21,
+            ring: &mut ring_lsoas,
+            ring_index: &ring_index,
+        },
         &timer,
     )?;
 
@@ -180,6 +223,7 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         assets: CodeLookup::of(&placed.assets, |a| &a.id),
         categories: assets::category_lookup(&placed.categories),
     };
+    let district_summaries = official_summaries(req, &areas.districts, &timer)?;
     report.postcodes_outside_lsoas = postcodes_outside_lsoas;
     report.steps = timer.into_steps();
     report.total = started.elapsed();
@@ -193,12 +237,18 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         lsoa11: Arc::new(areas.lsoa11),
         wards: Arc::new(areas.wards),
         districts: Arc::new(areas.districts),
+        district_summaries: Arc::new(district_summaries),
         imd2025: Arc::new(provenance::release(&cfg.imd2025, "lsoa21")),
         imd2019: Arc::new(provenance::release(&cfg.imd2019, "lsoa11")),
         categories: placed.categories,
         sources: placed.sources,
         assets: placed.assets,
         postcodes: Arc::new(postcodes),
+        ring: Arc::new(super::Ring {
+            reach_m: ring::REACH_M,
+            lsoas: ring_lsoas,
+            lsoa11: areas.lsoa11_outside,
+        }),
         area_sources: Arc::new(provenance::area_sources(cfg)),
         indexes: Indexes {
             lsoa21: Arc::new(area_indexes.lsoa21),
@@ -247,6 +297,32 @@ fn validate_coverage(
                 ward17: &a.ward17,
             }
             .check()?)
+        },
+    )
+}
+
+/// Reads MHCLG's official district summaries of the region's districts,
+/// every configured release in turn (timed as `district_summaries`).
+fn official_summaries(
+    req: &LoadRequest<'_>,
+    districts: &[super::District],
+    timer: &Timer<'_>,
+) -> Result<super::OfficialSummaries, BuildError> {
+    timer.time(
+        "district_summaries",
+        |s: &super::OfficialSummaries| s.figures.len(),
+        || {
+            let mut out = super::OfficialSummaries::default();
+            for c in &req.config.district_summaries {
+                let mut all = crate::sources::tables::read_district_summaries(req.data_dir, c)?;
+                for d in districts {
+                    if let Some(f) = all.remove(&d.code) {
+                        out.figures.entry(d.code.clone()).or_default().extend(f);
+                    }
+                }
+                out.sources.push(format!("district_summaries_{}", c.year));
+            }
+            Ok(out)
         },
     )
 }

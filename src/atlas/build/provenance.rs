@@ -62,6 +62,15 @@ pub(super) fn area_sources(cfg: &AtlasConfig) -> Vec<AssetSource> {
         provenance_source("lookups", &cfg.lookups.provenance, england()),
         provenance_source("postcodes", &cfg.postcodes.provenance, england()),
     ]
+    .into_iter()
+    .chain(cfg.district_summaries.iter().map(|s| {
+        provenance_source(
+            &format!("district_summaries_{}", s.year),
+            &s.provenance,
+            england(),
+        )
+    }))
+    .collect()
 }
 
 /// A deprivation release's shape (year, indicators, attribution) on the

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::thread::ScopedJoinHandle;
 
 use super::region::{InRegion, Members};
-use super::{BuildError, LoadRequest, Timer};
+use super::{ring, BuildError, LoadRequest, Timer};
 use crate::model::RuralUrban;
 use crate::sources::{self, tables, PostcodeScan, RawArea, SourceAssets};
 
@@ -30,6 +30,9 @@ pub(super) struct AreaReads {
     pub wards: Vec<RawArea>,
     /// District boundaries in the region.
     pub districts: Vec<RawArea>,
+    /// 2021 LSOA boundaries that may lie in the region's ring
+    /// ([`super::ring::candidates`]).
+    pub ring_lsoa21: Vec<RawArea>,
     /// IMD 2025 values by 2021 LSOA code.
     pub imd2025: tables::DeprivationValues,
     /// IMD 2019 values (and 2015 population) by 2011 LSOA code.
@@ -55,8 +58,10 @@ fn joined<T>(
 
 /// Runs every independent read on its own thread and waits for all of them.
 ///
-/// Boundaries are restricted to the codes in `members` and `lsoa11`; the
-/// gazetteer splits postcodes by `in_region`.
+/// Boundaries are restricted to the codes in `members` and `lsoa11`, and
+/// the 2021 LSOAs of the ring within `reach` metres ([`ring::candidates`],
+/// which needs every district boundary, so districts are read first on
+/// the same thread); the gazetteer splits postcodes by `in_region`.
 ///
 /// # Errors
 /// The first failure in the order of the [`Reads`] fields (every reader has
@@ -66,18 +71,32 @@ pub(super) fn read_all(
     timer: &Timer<'_>,
     in_region: InRegion<'_>,
     members: &Members<'_>,
+    ward_rows: &[tables::WardLookupRow],
     lsoa11: &HashSet<&str>,
+    reach: f64,
 ) -> Result<Reads, BuildError> {
     let (cfg, dir) = (req.config, req.data_dir);
     let b = &cfg.boundaries;
     let t = timer;
     std::thread::scope(|s| {
         let lsoa21 = s.spawn(|| {
-            t.time("boundaries/lsoa21", Vec::len, || {
+            let all_districts = t.time("boundaries/districts", Vec::len, || {
+                Ok(sources::read_boundaries(dir, &b.districts, |_| true)?)
+            })?;
+            let candidates = ring::candidates(ward_rows, &all_districts, members, reach);
+            let lsoas = t.time("boundaries/lsoa21", Vec::len, || {
                 Ok(sources::read_boundaries(dir, &b.lsoa21, |c| {
-                    members.lsoa21.contains(c)
+                    members.lsoa21.contains(c) || candidates.contains(c)
                 })?)
-            })
+            })?;
+            let (region, ring): (Vec<RawArea>, Vec<RawArea>) = lsoas
+                .into_iter()
+                .partition(|a| members.lsoa21.contains(a.code.as_str()));
+            let districts: Vec<RawArea> = all_districts
+                .into_iter()
+                .filter(|d| members.districts.contains(d.code.as_str()))
+                .collect();
+            Ok::<_, BuildError>((region, ring, districts))
         });
         let lsoa11 = s.spawn(|| {
             t.time("boundaries/lsoa11", Vec::len, || {
@@ -90,13 +109,6 @@ pub(super) fn read_all(
             t.time("boundaries/wards", Vec::len, || {
                 Ok(sources::read_boundaries(dir, &b.wards, |c| {
                     members.wards.contains(c)
-                })?)
-            })
-        });
-        let districts = s.spawn(|| {
-            t.time("boundaries/districts", Vec::len, || {
-                Ok(sources::read_boundaries(dir, &b.districts, |c| {
-                    members.districts.contains(c)
                 })?)
             })
         });
@@ -168,7 +180,6 @@ pub(super) fn read_all(
         let lsoa21 = joined(lsoa21, "lsoa21");
         let lsoa11 = joined(lsoa11, "lsoa11");
         let wards = joined(wards, "wards");
-        let districts = joined(districts, "districts");
         let imd2025 = joined(imd2025, "imd2025");
         let imd2019 = joined(imd2019, "imd2019");
         let population = joined(population, "population");
@@ -176,12 +187,14 @@ pub(super) fn read_all(
         let ward17 = joined(ward17, "ward17");
         let assets = joined(assets, "assets");
         let postcodes = joined(postcodes, "postcodes");
+        let (lsoa21, ring_lsoa21, districts) = lsoa21??;
         Ok(Reads {
             areas: AreaReads {
-                lsoa21: lsoa21??,
+                lsoa21,
                 lsoa11: lsoa11??,
                 wards: wards??,
-                districts: districts??,
+                districts,
+                ring_lsoa21,
                 imd2025: imd2025??,
                 imd2019: imd2019??,
                 population: population??,

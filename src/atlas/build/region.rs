@@ -72,6 +72,8 @@ pub(super) struct Members<'a> {
     pub wards: HashSet<&'a str>,
     /// District codes.
     pub districts: HashSet<&'a str>,
+    /// Every district code of the ward lookup, England-wide (the 2024 set).
+    pub all_districts: HashSet<&'a str>,
 }
 
 impl<'a> Members<'a> {
@@ -98,6 +100,7 @@ impl<'a> Members<'a> {
             lsoa21: rows.iter().map(|r| r.lsoa.as_str()).collect(),
             wards: rows.iter().map(|r| r.ward_code.as_str()).collect(),
             districts: rows.iter().map(|r| r.district_code.as_str()).collect(),
+            all_districts: ward_rows.iter().map(|r| r.district_code.as_str()).collect(),
             rows,
         })
     }
@@ -115,6 +118,22 @@ pub(super) fn lsoa11_codes<'a>(
     changes
         .iter()
         .filter(|c| in_region.contains(&c.district_code, &c.lsoa11))
+        .map(|c| c.lsoa11.as_str())
+        .collect()
+}
+
+/// Codes of the 2011 LSOAs outside the region that a region 2021 LSOA
+/// derives from (E01027305's own 2011 parent, in West Northamptonshire in
+/// the 2022 lookup). They are loaded, flagged outside the region, so that
+/// IMD 2019 carried onto every region 2021 LSOA is the England-wide figure.
+pub(super) fn lsoa11_parents<'a>(
+    changes: &'a [LsoaChangeRow],
+    lsoa21: &HashSet<&str>,
+    in_region: &HashSet<&str>,
+) -> HashSet<&'a str> {
+    changes
+        .iter()
+        .filter(|c| lsoa21.contains(c.lsoa21.as_str()) && !in_region.contains(c.lsoa11.as_str()))
         .map(|c| c.lsoa11.as_str())
         .collect()
 }
