@@ -21,6 +21,9 @@
 //!   client gets 503 `application/problem+json` with `Retry-After`;
 //! - a request body may be at most [`ServerLimits::max_body_bytes`] (413) and
 //!   is read within the request's time budget;
+//! - a request hyper itself cannot parse (malformed request line or header
+//!   bytes, 414, 431) gets its status with a problem document, not hyper's
+//!   bare head: see [`Tracked`];
 //! - every request is logged once, bounded: method, path (at most
 //!   [`LOGGED_PATH_CHARS`] characters, control characters escaped), the
 //!   query's length only, status and latency.
@@ -121,6 +124,9 @@ pub async fn serve(
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .max_buf_size(limits.max_head_bytes.max(MIN_HEAD_BYTES))
+        // The buffer limit alone lets a head through that arrives whole in
+        // one read; this one counts the parsed head itself.
+        .max_header_size(limits.max_head_bytes.max(MIN_HEAD_BYTES))
         .keep_alive(true);
     let http = Arc::new(http);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -195,6 +201,9 @@ async fn serve_connection(
     let io = TokioIo::new(Tracked {
         inner: stream,
         activity: Arc::clone(&activity),
+        heads: 0,
+        replacement: None,
+        max_head_bytes: limits.max_head_bytes.max(MIN_HEAD_BYTES),
     });
     let service = {
         let activity = Arc::clone(&activity);
@@ -405,6 +414,8 @@ struct Activity {
     /// Milliseconds after `origin` at which a byte was last read or written.
     last_progress_ms: AtomicU64,
     in_flight: AtomicUsize,
+    /// Requests handed to the service so far on this connection.
+    requests: AtomicUsize,
 }
 
 impl Activity {
@@ -413,6 +424,7 @@ impl Activity {
             origin: Instant::now(),
             last_progress_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            requests: AtomicUsize::new(0),
         }
     }
 
@@ -452,6 +464,7 @@ struct InFlight(Arc<Activity>);
 impl InFlight {
     fn begin(activity: Arc<Activity>) -> Self {
         activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        activity.requests.fetch_add(1, Ordering::Relaxed);
         activity.touch();
         Self(activity)
     }
@@ -466,10 +479,117 @@ impl Drop for InFlight {
     }
 }
 
-/// A TCP stream that records when bytes move through it.
+/// A TCP stream that records when bytes move through it, and that puts a
+/// problem document in place of hyper's own error responses.
+///
+/// When hyper cannot parse a request (a malformed request line, a header
+/// byte that is not allowed, a head over the limit) it writes a bare status
+/// head itself, with no body, and closes the connection; no service call
+/// ever sees that request, and hyper offers no hook to change the answer.
+/// Its head is recognised here as a final status line written while every
+/// request handed to the service already has its response head out
+/// (`heads` has caught up with [`Activity::requests`]): that head is
+/// dropped and a complete `application/problem+json` response with the same
+/// status goes out instead; anything hyper writes after it on this
+/// connection (nothing, as it closes) is swallowed.
+///
+/// A response head is recognised only at the start of a write, which is
+/// where hyper puts it. Missing one (a head in the middle of a coalesced
+/// write) only makes a later hyper error keep its bare head; it cannot turn a
+/// service's response into a problem.
 struct Tracked {
     inner: TcpStream,
     activity: Arc<Activity>,
+    /// Final response heads seen at the start of a write.
+    heads: usize,
+    /// A problem response replacing hyper's head, and how much of it is out.
+    replacement: Option<(Vec<u8>, usize)>,
+    /// The head limit, for the 431 detail.
+    max_head_bytes: usize,
+}
+
+impl Tracked {
+    /// Looks at the first bytes of a write; starts a replacement when they
+    /// are the head of hyper's own error response.
+    fn inspect(&mut self, first: &[u8]) {
+        if self.replacement.is_some() || !first.starts_with(b"HTTP/1.") {
+            return;
+        }
+        let Some(status) = first
+            .get(9..12)
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .and_then(|d| d.parse::<u16>().ok())
+        else {
+            return;
+        };
+        if status < 200 {
+            return; // 100 Continue: an interim head, not a response
+        }
+        if self.heads < self.activity.requests.load(Ordering::Relaxed) {
+            self.heads += 1;
+            return;
+        }
+        if status >= 400 {
+            self.replacement = Some((parse_error_response(status, self.max_head_bytes), 0));
+        }
+    }
+
+    /// Writes the replacement (when there is one); `Ready(Ok(()))` once it
+    /// is all out, after which hyper's bytes are swallowed.
+    fn poll_replacement(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Some((bytes, done)) = &mut self.replacement else {
+            return Poll::Ready(Ok(()));
+        };
+        while let Some(rest) = bytes.get(*done..).filter(|r| !r.is_empty()) {
+            match Pin::new(&mut self.inner).poll_write(cx, rest) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    *done += n;
+                    self.activity.touch();
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The complete response sent instead of hyper's bare error head.
+fn parse_error_response(status: u16, max_head_bytes: usize) -> Vec<u8> {
+    let (title, detail) = match status {
+        431 => (
+            "Request header fields too large",
+            format!("the request line and headers may be at most {max_head_bytes} bytes"),
+        ),
+        414 => (
+            "URI too long",
+            "the request target is longer than the server accepts (64 KiB)".to_owned(),
+        ),
+        _ => (
+            "Malformed request",
+            "the request line or a header is not valid HTTP/1.1 (method, target, version, \
+             or a header name or value with bytes that are not allowed)"
+                .to_owned(),
+        ),
+    };
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = ApiError {
+        status: code,
+        title,
+        detail,
+        parameter: None,
+    }
+    .to_json()
+    .to_string();
+    format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/problem+json\r\ncache-control: no-store\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        code.as_u16(),
+        code.canonical_reason().unwrap_or("Error"),
+        body.len()
+    )
+    .into_bytes()
 }
 
 impl AsyncRead for Tracked {
@@ -495,6 +615,10 @@ impl AsyncWrite for Tracked {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        this.inspect(buf);
+        if this.replacement.is_some() {
+            return this.poll_replacement(cx).map_ok(|()| buf.len());
+        }
         let result = Pin::new(&mut this.inner).poll_write(cx, buf);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
             this.activity.touch();
@@ -508,6 +632,13 @@ impl AsyncWrite for Tracked {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if let Some(first) = bufs.iter().find(|b| !b.is_empty()) {
+            this.inspect(first);
+        }
+        if this.replacement.is_some() {
+            let total = bufs.iter().map(|b| b.len()).sum();
+            return this.poll_replacement(cx).map_ok(|()| total);
+        }
         let result = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
             this.activity.touch();
@@ -520,11 +651,15 @@ impl AsyncWrite for Tracked {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        let this = self.get_mut();
+        std::task::ready!(this.poll_replacement(cx))?;
+        Pin::new(&mut this.inner).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        let this = self.get_mut();
+        std::task::ready!(this.poll_replacement(cx))?;
+        Pin::new(&mut this.inner).poll_shutdown(cx)
     }
 }
 
