@@ -299,6 +299,45 @@ async fn handle(
     .await
 }
 
+/// The open-file limit before and after [`raise_open_file_limit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenFileLimit {
+    /// The soft limit the process started with.
+    pub before: u64,
+    /// The soft limit now (the hard limit, when raising it worked).
+    pub now: u64,
+}
+
+/// Raises the soft limit on open files (`RLIMIT_NOFILE`) to the hard limit,
+/// so that the connection limit (1024 by default, one descriptor each) does
+/// not meet the common soft default of 1024 first: the accept loop would then
+/// only back off while the atlas, register and log hold files too.
+///
+/// # Errors
+/// When the limit cannot be read or set (the process keeps its limit).
+pub fn raise_open_file_limit() -> io::Result<OpenFileLimit> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `getrlimit` writes one `rlimit` into the valid pointer given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let before = limit.rlim_cur;
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: `setrlimit` reads one valid `rlimit`.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(OpenFileLimit {
+        before,
+        now: limit.rlim_cur,
+    })
+}
+
 /// 503 for a request that used up its time budget.
 fn out_of_time(budget: Duration) -> Response {
     let mut response = ApiError {
@@ -666,6 +705,24 @@ impl AsyncWrite for Tracked {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_open_file_limit_is_raised_to_the_hard_limit() {
+        let files = raise_open_file_limit().expect("rlimit");
+        // Read back independently: /proc states both limits.
+        let text = std::fs::read_to_string("/proc/self/limits").expect("/proc/self/limits");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .expect("open files line");
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (soft, hard) = (fields[3], fields[4]);
+        assert_eq!(soft, hard, "{line}");
+        if soft != "unlimited" {
+            assert_eq!(soft, files.now.to_string(), "{line}");
+        }
+        assert!(files.now >= files.before);
+    }
 
     #[test]
     fn short_paths_are_kept_as_they_are() {

@@ -124,6 +124,21 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
     ));
     state.attach_register(Arc::clone(&live));
     tracing::info!(store = %live.location(), entries = state.snapshot().register.len(), "register attached");
+    let limits = args.limits.limits();
+    match server::raise_open_file_limit() {
+        Ok(files) => {
+            tracing::info!(before = files.before, now = files.now, "open-file limit");
+            // One descriptor per connection, plus data files, register and log.
+            if files.now < limits.max_connections as u64 + 64 {
+                tracing::warn!(
+                    open_files = files.now,
+                    max_connections = limits.max_connections,
+                    "the open-file limit is close to the connection limit; lower --max-connections or raise the hard limit"
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -142,7 +157,7 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
         tokio::spawn(Arc::clone(&live).follow(args.follow_interval));
         // The peer address lets the link base trust configured proxies only.
         let router = with_link_base(app(state), link_base);
-        server::serve(listener, router, args.limits.limits(), stop)
+        server::serve(listener, router, limits, stop)
             .await
             .map_err(|e| format!("server error: {e}"))
     })
