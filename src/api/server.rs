@@ -9,6 +9,11 @@
 //! - at most [`ServerLimits::max_connections`] connections are served at
 //!   once; further ones wait in the kernel's accept queue (costing this
 //!   process nothing) until a connection closes;
+//! - one client address may hold at most
+//!   [`ServerLimits::max_connections_per_peer`] of them: a connection beyond
+//!   that is answered at once with 503 `application/problem+json` and
+//!   `Retry-After`, and closed, so a client holding many slow connections
+//!   cannot keep others waiting in the queue;
 //! - a request's line and headers must arrive within
 //!   [`ServerLimits::header_timeout`] of the server starting to wait for them
 //!   (connection opened, or previous response sent), and may be at most
@@ -32,13 +37,15 @@
 //! closes, idle connections close, and requests in progress get to finish
 //! (within their time budget).
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -70,6 +77,9 @@ const RETRY_AFTER_SECONDS: u64 = 5;
 pub struct ServerLimits {
     /// Connections served at once (at least 1); more wait to be accepted.
     pub max_connections: usize,
+    /// Connections one peer address may hold at once (at least 1); more are
+    /// answered 503 and closed.
+    pub max_connections_per_peer: usize,
     /// Time allowed for a request's line and headers to arrive, counted from
     /// when the server starts waiting for them.
     pub header_timeout: Duration,
@@ -93,6 +103,7 @@ impl Default for ServerLimits {
     fn default() -> Self {
         Self {
             max_connections: 1024,
+            max_connections_per_peer: 256,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
@@ -120,6 +131,7 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     let max_connections = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let slots = Arc::new(Semaphore::new(max_connections));
+    let peers: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
@@ -158,6 +170,15 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let Some(peer_slot) = PeerSlot::take(&peers, peer.ip(), limits.max_connections_per_peer)
+        else {
+            tracing::debug!(%peer, "too many connections from this peer; 503");
+            tokio::spawn(async move {
+                refuse_busy(stream).await;
+                drop(slot);
+            });
+            continue;
+        };
         let connection = serve_connection(
             stream,
             peer,
@@ -168,6 +189,7 @@ pub async fn serve(
         );
         tokio::spawn(async move {
             connection.await;
+            drop(peer_slot);
             drop(slot);
         });
     }
@@ -186,6 +208,77 @@ pub async fn serve(
         );
     }
     Ok(())
+}
+
+/// One connection counted against its peer's limit until dropped.
+struct PeerSlot {
+    peers: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl PeerSlot {
+    /// Counts a connection from `ip`, or `None` when it already holds `max`.
+    fn take(peers: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr, max: usize) -> Option<Self> {
+        let mut map = peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let held = map.entry(ip).or_insert(0);
+        if *held >= max.max(1) {
+            return None;
+        }
+        *held += 1;
+        Some(Self {
+            peers: Arc::clone(peers),
+            ip,
+        })
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut map = self
+            .peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(held) = map.get_mut(&self.ip) {
+            *held -= 1;
+            if *held == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Answers a connection over its peer's limit with 503 and closes it,
+/// without reading its request; at most one second is spent writing.
+async fn refuse_busy(mut stream: TcpStream) {
+    use tokio::io::AsyncWriteExt as _;
+    let body = ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        title: "Too many connections",
+        detail: "this client address holds as many connections as the server allows one \
+                 client; close some, or retry later"
+            .to_owned(),
+        parameter: None,
+    }
+    .to_json()
+    .to_string();
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\n\
+         cache-control: no-store\r\nretry-after: {RETRY_AFTER_SECONDS}\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let write = async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await?;
+        // Read what the client sent until it closes: closing with unread
+        // bytes would reset the connection and could lose the answer.
+        let mut sink = [0u8; 4096];
+        while tokio::io::AsyncReadExt::read(&mut stream, &mut sink).await? > 0 {}
+        Ok::<_, io::Error>(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
 }
 
 /// Serves one connection until it closes, breaks a limit, or shutdown.

@@ -21,6 +21,12 @@ pub struct LimitArgs {
     #[arg(long, env = "GAPMAP_MAX_CONNECTIONS", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
+    /// Connections one client address may hold at once; beyond it a new
+    /// connection gets an immediate 503 with Retry-After, so that one client
+    /// cannot take every slot.
+    #[arg(long, env = "GAPMAP_MAX_CONNECTIONS_PER_PEER", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections_per_peer: u32,
     /// Time for a request's line and headers to arrive (from connection, or
     /// from the previous response on a keep-alive connection).
     #[arg(long, env = "GAPMAP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
@@ -47,6 +53,7 @@ impl LimitArgs {
     pub fn limits(&self) -> ServerLimits {
         ServerLimits {
             max_connections: self.max_connections as usize,
+            max_connections_per_peer: self.max_connections_per_peer as usize,
             header_timeout: self.header_timeout,
             idle_timeout: self.idle_timeout,
             request_timeout: self.request_timeout,
