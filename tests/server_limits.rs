@@ -65,6 +65,7 @@ fn runtime() -> tokio::runtime::Runtime {
 fn limits() -> ServerLimits {
     ServerLimits {
         max_connections: 64,
+        max_connections_per_peer: 64,
         header_timeout: Duration::from_secs(2),
         idle_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(5),
@@ -399,6 +400,58 @@ fn connections_beyond_the_limit_wait_and_are_served_after_others_close() {
             "{:?}",
             closed.elapsed()
         );
+    });
+}
+
+#[test]
+fn a_peer_over_its_connection_limit_gets_503_while_another_client_is_served() {
+    runtime().block_on(async {
+        let limits = ServerLimits {
+            max_connections: 16,
+            max_connections_per_peer: 4,
+            header_timeout: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(20),
+            ..limits()
+        };
+        let server = start(tiny_router(), limits).await;
+        // A slow-loris client from 127.0.0.1 fills its share with half-sent heads.
+        let mut loris = Vec::new();
+        for _ in 0..limits.max_connections_per_peer {
+            let mut s = TcpStream::connect(server.addr).await.unwrap();
+            s.write_all(b"GET /ok HTTP/1.1\r\nHost: t").await.unwrap();
+            loris.push(s);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Its next connection is refused at once with a problem.
+        let started = Instant::now();
+        let reply = get_path(server.addr, "/ok", Duration::from_secs(3)).await;
+        assert_problem(&reply, 503, "a fifth connection from the same peer");
+        assert_eq!(reply.header("retry-after"), "5");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        // Another client address is served meanwhile.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+        let mut other = socket.connect(server.addr).await.unwrap();
+        other
+            .write_all(b"GET /ok HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut raw = Vec::new();
+        tokio::time::timeout(Duration::from_secs(3), other.read_to_end(&mut raw))
+            .await
+            .expect("the other client is served within 3 s")
+            .unwrap();
+        let reply = parse_reply(&raw);
+        assert_eq!((reply.status, reply.body.as_slice()), (200, &b"ok"[..]));
+        // When the loris lets go, its address is served again.
+        drop(loris);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let reply = get_path(server.addr, "/ok", Duration::from_secs(3)).await;
+        assert_eq!(reply.status, 200);
     });
 }
 

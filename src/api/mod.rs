@@ -79,6 +79,10 @@ pub fn app(state: Arc<AppState>) -> Router {
             Arc::clone(&state),
             register::auth::read_gate,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            ogc::revalidate_live_data,
+        ))
         .with_state(Arc::clone(&state))
         // Innermost, so that the problem documents it writes are compressed too.
         .layer(axum::middleware::from_fn(server::problem_json_errors))

@@ -9,6 +9,11 @@
 //! - at most [`ServerLimits::max_connections`] connections are served at
 //!   once; further ones wait in the kernel's accept queue (costing this
 //!   process nothing) until a connection closes;
+//! - one client address may hold at most
+//!   [`ServerLimits::max_connections_per_peer`] of them: a connection beyond
+//!   that is answered at once with 503 `application/problem+json` and
+//!   `Retry-After`, and closed, so a client holding many slow connections
+//!   cannot keep others waiting in the queue;
 //! - a request's line and headers must arrive within
 //!   [`ServerLimits::header_timeout`] of the server starting to wait for them
 //!   (connection opened, or previous response sent), and may be at most
@@ -21,6 +26,9 @@
 //!   client gets 503 `application/problem+json` with `Retry-After`;
 //! - a request body may be at most [`ServerLimits::max_body_bytes`] (413) and
 //!   is read within the request's time budget;
+//! - a request hyper itself cannot parse (malformed request line or header
+//!   bytes, 414, 431) gets its status with a problem document, not hyper's
+//!   bare head: see [`Tracked`];
 //! - every request is logged once, bounded: method, path (at most
 //!   [`LOGGED_PATH_CHARS`] characters, control characters escaped), the
 //!   query's length only, status and latency.
@@ -29,13 +37,15 @@
 //! closes, idle connections close, and requests in progress get to finish
 //! (within their time budget).
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::future::Future;
 use std::io;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -67,6 +77,9 @@ const RETRY_AFTER_SECONDS: u64 = 5;
 pub struct ServerLimits {
     /// Connections served at once (at least 1); more wait to be accepted.
     pub max_connections: usize,
+    /// Connections one peer address may hold at once (at least 1); more are
+    /// answered 503 and closed.
+    pub max_connections_per_peer: usize,
     /// Time allowed for a request's line and headers to arrive, counted from
     /// when the server starts waiting for them.
     pub header_timeout: Duration,
@@ -90,6 +103,7 @@ impl Default for ServerLimits {
     fn default() -> Self {
         Self {
             max_connections: 1024,
+            max_connections_per_peer: 256,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
@@ -117,10 +131,14 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     let max_connections = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let slots = Arc::new(Semaphore::new(max_connections));
+    let peers: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout)
         .max_buf_size(limits.max_head_bytes.max(MIN_HEAD_BYTES))
+        // The buffer limit alone lets a head through that arrives whole in
+        // one read; this one counts the parsed head itself.
+        .max_header_size(limits.max_head_bytes.max(MIN_HEAD_BYTES))
         .keep_alive(true);
     let http = Arc::new(http);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -152,6 +170,15 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let Some(peer_slot) = PeerSlot::take(&peers, peer.ip(), limits.max_connections_per_peer)
+        else {
+            tracing::debug!(%peer, "too many connections from this peer; 503");
+            tokio::spawn(async move {
+                refuse_busy(stream).await;
+                drop(slot);
+            });
+            continue;
+        };
         let connection = serve_connection(
             stream,
             peer,
@@ -162,6 +189,7 @@ pub async fn serve(
         );
         tokio::spawn(async move {
             connection.await;
+            drop(peer_slot);
             drop(slot);
         });
     }
@@ -182,6 +210,77 @@ pub async fn serve(
     Ok(())
 }
 
+/// One connection counted against its peer's limit until dropped.
+struct PeerSlot {
+    peers: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    ip: IpAddr,
+}
+
+impl PeerSlot {
+    /// Counts a connection from `ip`, or `None` when it already holds `max`.
+    fn take(peers: &Arc<Mutex<HashMap<IpAddr, usize>>>, ip: IpAddr, max: usize) -> Option<Self> {
+        let mut map = peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let held = map.entry(ip).or_insert(0);
+        if *held >= max.max(1) {
+            return None;
+        }
+        *held += 1;
+        Some(Self {
+            peers: Arc::clone(peers),
+            ip,
+        })
+    }
+}
+
+impl Drop for PeerSlot {
+    fn drop(&mut self) {
+        let mut map = self
+            .peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(held) = map.get_mut(&self.ip) {
+            *held -= 1;
+            if *held == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// Answers a connection over its peer's limit with 503 and closes it,
+/// without reading its request; at most one second is spent writing.
+async fn refuse_busy(mut stream: TcpStream) {
+    use tokio::io::AsyncWriteExt as _;
+    let body = ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        title: "Too many connections",
+        detail: "this client address holds as many connections as the server allows one \
+                 client; close some, or retry later"
+            .to_owned(),
+        parameter: None,
+    }
+    .to_json()
+    .to_string();
+    let response = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/problem+json\r\n\
+         cache-control: no-store\r\nretry-after: {RETRY_AFTER_SECONDS}\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let write = async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.shutdown().await?;
+        // Read what the client sent until it closes: closing with unread
+        // bytes would reset the connection and could lose the answer.
+        let mut sink = [0u8; 4096];
+        while tokio::io::AsyncReadExt::read(&mut stream, &mut sink).await? > 0 {}
+        Ok::<_, io::Error>(())
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), write).await;
+}
+
 /// Serves one connection until it closes, breaks a limit, or shutdown.
 async fn serve_connection(
     stream: TcpStream,
@@ -195,6 +294,9 @@ async fn serve_connection(
     let io = TokioIo::new(Tracked {
         inner: stream,
         activity: Arc::clone(&activity),
+        heads: 0,
+        replacement: None,
+        max_head_bytes: limits.max_head_bytes.max(MIN_HEAD_BYTES),
     });
     let service = {
         let activity = Arc::clone(&activity);
@@ -288,6 +390,45 @@ async fn handle(
     }
     .instrument(span)
     .await
+}
+
+/// The open-file limit before and after [`raise_open_file_limit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenFileLimit {
+    /// The soft limit the process started with.
+    pub before: u64,
+    /// The soft limit now (the hard limit, when raising it worked).
+    pub now: u64,
+}
+
+/// Raises the soft limit on open files (`RLIMIT_NOFILE`) to the hard limit,
+/// so that the connection limit (1024 by default, one descriptor each) does
+/// not meet the common soft default of 1024 first: the accept loop would then
+/// only back off while the atlas, register and log hold files too.
+///
+/// # Errors
+/// When the limit cannot be read or set (the process keeps its limit).
+pub fn raise_open_file_limit() -> io::Result<OpenFileLimit> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `getrlimit` writes one `rlimit` into the valid pointer given.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let before = limit.rlim_cur;
+    if limit.rlim_cur < limit.rlim_max {
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: `setrlimit` reads one valid `rlimit`.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(OpenFileLimit {
+        before,
+        now: limit.rlim_cur,
+    })
 }
 
 /// 503 for a request that used up its time budget.
@@ -405,6 +546,8 @@ struct Activity {
     /// Milliseconds after `origin` at which a byte was last read or written.
     last_progress_ms: AtomicU64,
     in_flight: AtomicUsize,
+    /// Requests handed to the service so far on this connection.
+    requests: AtomicUsize,
 }
 
 impl Activity {
@@ -413,6 +556,7 @@ impl Activity {
             origin: Instant::now(),
             last_progress_ms: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            requests: AtomicUsize::new(0),
         }
     }
 
@@ -452,6 +596,7 @@ struct InFlight(Arc<Activity>);
 impl InFlight {
     fn begin(activity: Arc<Activity>) -> Self {
         activity.in_flight.fetch_add(1, Ordering::Relaxed);
+        activity.requests.fetch_add(1, Ordering::Relaxed);
         activity.touch();
         Self(activity)
     }
@@ -466,10 +611,117 @@ impl Drop for InFlight {
     }
 }
 
-/// A TCP stream that records when bytes move through it.
+/// A TCP stream that records when bytes move through it, and that puts a
+/// problem document in place of hyper's own error responses.
+///
+/// When hyper cannot parse a request (a malformed request line, a header
+/// byte that is not allowed, a head over the limit) it writes a bare status
+/// head itself, with no body, and closes the connection; no service call
+/// ever sees that request, and hyper offers no hook to change the answer.
+/// Its head is recognised here as a final status line written while every
+/// request handed to the service already has its response head out
+/// (`heads` has caught up with [`Activity::requests`]): that head is
+/// dropped and a complete `application/problem+json` response with the same
+/// status goes out instead; anything hyper writes after it on this
+/// connection (nothing, as it closes) is swallowed.
+///
+/// A response head is recognised only at the start of a write, which is
+/// where hyper puts it. Missing one (a head in the middle of a coalesced
+/// write) only makes a later hyper error keep its bare head; it cannot turn a
+/// service's response into a problem.
 struct Tracked {
     inner: TcpStream,
     activity: Arc<Activity>,
+    /// Final response heads seen at the start of a write.
+    heads: usize,
+    /// A problem response replacing hyper's head, and how much of it is out.
+    replacement: Option<(Vec<u8>, usize)>,
+    /// The head limit, for the 431 detail.
+    max_head_bytes: usize,
+}
+
+impl Tracked {
+    /// Looks at the first bytes of a write; starts a replacement when they
+    /// are the head of hyper's own error response.
+    fn inspect(&mut self, first: &[u8]) {
+        if self.replacement.is_some() || !first.starts_with(b"HTTP/1.") {
+            return;
+        }
+        let Some(status) = first
+            .get(9..12)
+            .and_then(|d| std::str::from_utf8(d).ok())
+            .and_then(|d| d.parse::<u16>().ok())
+        else {
+            return;
+        };
+        if status < 200 {
+            return; // 100 Continue: an interim head, not a response
+        }
+        if self.heads < self.activity.requests.load(Ordering::Relaxed) {
+            self.heads += 1;
+            return;
+        }
+        if status >= 400 {
+            self.replacement = Some((parse_error_response(status, self.max_head_bytes), 0));
+        }
+    }
+
+    /// Writes the replacement (when there is one); `Ready(Ok(()))` once it
+    /// is all out, after which hyper's bytes are swallowed.
+    fn poll_replacement(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Some((bytes, done)) = &mut self.replacement else {
+            return Poll::Ready(Ok(()));
+        };
+        while let Some(rest) = bytes.get(*done..).filter(|r| !r.is_empty()) {
+            match Pin::new(&mut self.inner).poll_write(cx, rest) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => {
+                    *done += n;
+                    self.activity.touch();
+                }
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+/// The complete response sent instead of hyper's bare error head.
+fn parse_error_response(status: u16, max_head_bytes: usize) -> Vec<u8> {
+    let (title, detail) = match status {
+        431 => (
+            "Request header fields too large",
+            format!("the request line and headers may be at most {max_head_bytes} bytes"),
+        ),
+        414 => (
+            "URI too long",
+            "the request target is longer than the server accepts (64 KiB)".to_owned(),
+        ),
+        _ => (
+            "Malformed request",
+            "the request line or a header is not valid HTTP/1.1 (method, target, version, \
+             or a header name or value with bytes that are not allowed)"
+                .to_owned(),
+        ),
+    };
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = ApiError {
+        status: code,
+        title,
+        detail,
+        parameter: None,
+    }
+    .to_json()
+    .to_string();
+    format!(
+        "HTTP/1.1 {} {}\r\ncontent-type: application/problem+json\r\ncache-control: no-store\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        code.as_u16(),
+        code.canonical_reason().unwrap_or("Error"),
+        body.len()
+    )
+    .into_bytes()
 }
 
 impl AsyncRead for Tracked {
@@ -495,6 +747,10 @@ impl AsyncWrite for Tracked {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        this.inspect(buf);
+        if this.replacement.is_some() {
+            return this.poll_replacement(cx).map_ok(|()| buf.len());
+        }
         let result = Pin::new(&mut this.inner).poll_write(cx, buf);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
             this.activity.touch();
@@ -508,6 +764,13 @@ impl AsyncWrite for Tracked {
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
+        if let Some(first) = bufs.iter().find(|b| !b.is_empty()) {
+            this.inspect(first);
+        }
+        if this.replacement.is_some() {
+            let total = bufs.iter().map(|b| b.len()).sum();
+            return this.poll_replacement(cx).map_ok(|()| total);
+        }
         let result = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
         if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
             this.activity.touch();
@@ -520,17 +783,39 @@ impl AsyncWrite for Tracked {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        let this = self.get_mut();
+        std::task::ready!(this.poll_replacement(cx))?;
+        Pin::new(&mut this.inner).poll_flush(cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        let this = self.get_mut();
+        std::task::ready!(this.poll_replacement(cx))?;
+        Pin::new(&mut this.inner).poll_shutdown(cx)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_open_file_limit_is_raised_to_the_hard_limit() {
+        let files = raise_open_file_limit().expect("rlimit");
+        // Read back independently: /proc states both limits.
+        let text = std::fs::read_to_string("/proc/self/limits").expect("/proc/self/limits");
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("Max open files"))
+            .expect("open files line");
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (soft, hard) = (fields[3], fields[4]);
+        assert_eq!(soft, hard, "{line}");
+        if soft != "unlimited" {
+            assert_eq!(soft, files.now.to_string(), "{line}");
+        }
+        assert!(files.now >= files.before);
+    }
 
     #[test]
     fn short_paths_are_kept_as_they_are() {

@@ -21,6 +21,12 @@ pub struct LimitArgs {
     #[arg(long, env = "GAPMAP_MAX_CONNECTIONS", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
+    /// Connections one client address may hold at once; beyond it a new
+    /// connection gets an immediate 503 with Retry-After, so that one client
+    /// cannot take every slot.
+    #[arg(long, env = "GAPMAP_MAX_CONNECTIONS_PER_PEER", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub max_connections_per_peer: u32,
     /// Time for a request's line and headers to arrive (from connection, or
     /// from the previous response on a keep-alive connection).
     #[arg(long, env = "GAPMAP_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
@@ -47,6 +53,7 @@ impl LimitArgs {
     pub fn limits(&self) -> ServerLimits {
         ServerLimits {
             max_connections: self.max_connections as usize,
+            max_connections_per_peer: self.max_connections_per_peer as usize,
             header_timeout: self.header_timeout,
             idle_timeout: self.idle_timeout,
             request_timeout: self.request_timeout,
@@ -124,6 +131,21 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
     ));
     state.attach_register(Arc::clone(&live));
     tracing::info!(store = %live.location(), entries = state.snapshot().register.len(), "register attached");
+    let limits = args.limits.limits();
+    match server::raise_open_file_limit() {
+        Ok(files) => {
+            tracing::info!(before = files.before, now = files.now, "open-file limit");
+            // One descriptor per connection, plus data files, register and log.
+            if files.now < limits.max_connections as u64 + 64 {
+                tracing::warn!(
+                    open_files = files.now,
+                    max_connections = limits.max_connections,
+                    "the open-file limit is close to the connection limit; lower --max-connections or raise the hard limit"
+                );
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open-file limit"),
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -142,7 +164,7 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
         tokio::spawn(Arc::clone(&live).follow(args.follow_interval));
         // The peer address lets the link base trust configured proxies only.
         let router = with_link_base(app(state), link_base);
-        server::serve(listener, router, args.limits.limits(), stop)
+        server::serve(listener, router, limits, stop)
             .await
             .map_err(|e| format!("server error: {e}"))
     })

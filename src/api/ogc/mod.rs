@@ -248,6 +248,35 @@ fn revalidated(collection: &str, mut response: Response) -> Response {
     response
 }
 
+/// Middleware for [`crate::api::app`]: while a register is attached, every
+/// snapshot can be replaced at any moment (a write re-derives the assets,
+/// the access measures and every collection built on them), so responses
+/// that would be cached for an hour (`public, max-age=...`) must be
+/// revalidated instead (`no-cache`); their ETags carry the snapshot tag, so
+/// revalidating costs a 304. Without a register the data cannot change while
+/// the process runs, and the hour stands.
+pub async fn revalidate_live_data(
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<crate::api::AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if state.register().is_some() {
+        let cache = axum::http::header::CACHE_CONTROL;
+        let long_lived = response
+            .headers()
+            .get(&cache)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("max-age"));
+        if long_lived {
+            response
+                .headers_mut()
+                .insert(cache, axum::http::HeaderValue::from_static("no-cache"));
+        }
+    }
+    response
+}
+
 fn feature(
     state: &Snapshot,
     id: &str,
