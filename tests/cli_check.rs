@@ -388,3 +388,28 @@ fn misspelt_or_out_of_range_setting_fails_with_file_and_line() {
         assert!(err.contains(expected), "{err}");
     }
 }
+
+#[test]
+fn asset_csv_cut_at_a_line_break_is_an_error_counting_the_rows() {
+    // The GP list cut after 8,000 whole rows (it has no header): every row
+    // read is valid, so only the declared row count can tell.
+    const GP: &str = "assets/nhs_gp_practices_epraccur_2024-01.csv";
+    let (bytes, dropped) = first_lines(GP, 8_000);
+    assert!(!dropped.is_empty());
+    // The declared count, read here from the real file with a plain line
+    // count (no GP row spans lines).
+    let total = std::fs::read_to_string(data_dir().join(GP))
+        .unwrap()
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    let dir = broken_copy(&[(GP, bytes)]);
+    let (ok, out, err) = check(dir.path(), None);
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains(&format!(
+            "nhs_gp_practices_epraccur_2024-01.csv: 8000 data rows, but the configuration declares {total} (`rows`)"
+        )),
+        "{err}"
+    );
+}

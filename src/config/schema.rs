@@ -465,6 +465,11 @@ pub struct AssetSourceConfig {
     pub coverage_note: String,
     /// Provenance.
     pub provenance: Provenance,
+    /// Data rows the file holds (header excluded), when declared: a tabular
+    /// file cut off at a line break reads as fewer whole rows, which nothing
+    /// else can tell from a shorter edition, so a count that differs is an
+    /// error ([`crate::sources::SourceError::RowCount`]).
+    pub rows: Option<u64>,
 }
 
 /// The file layout of the tables that embed a [`TableRef`] (`path`, `layer`,
@@ -730,6 +735,8 @@ mod raw {
         coverage: CoverageConfig,
         coverage_note: String,
         provenance: Provenance,
+        #[serde(default)]
+        rows: Option<u64>,
     }
 
     impl TryFrom<AssetSourceConfig> for super::AssetSourceConfig {
@@ -777,6 +784,11 @@ mod raw {
                     required.join(" and ")
                 ));
             };
+            if r.rows.is_some() && matches!(r.kind, Kind::Osm) {
+                return Err(format!(
+                    "asset source '{id}': key 'rows' applies to tables, not to kind = \"osm\""
+                ));
+            }
             // Keys that belong to another kind would be ignored: refuse them.
             let present = [
                 ("postcode_column", r.postcode_column.is_some()),
@@ -817,6 +829,7 @@ mod raw {
                 coverage: r.coverage,
                 coverage_note: r.coverage_note,
                 provenance: r.provenance,
+                rows: r.rows,
             })
         }
     }

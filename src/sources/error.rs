@@ -100,6 +100,17 @@ pub enum SourceError {
         /// What is wrong.
         reason: String,
     },
+    /// A table holds another number of data rows than its configuration
+    /// declares (`rows`): cut off at a line break, or another edition.
+    #[error("{file}: {found} data rows, but the configuration declares {expected} (`rows`); the file looks truncated, or is another edition (then update `rows`)")]
+    RowCount {
+        /// File.
+        file: PathBuf,
+        /// Rows declared.
+        expected: u64,
+        /// Rows read.
+        found: u64,
+    },
     /// A required table lacks areas that its declared coverage includes
     /// (e.g. a table cut off at a line break, so that every row read is
     /// whole but the rest are gone).

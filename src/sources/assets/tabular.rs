@@ -79,6 +79,17 @@ pub(super) fn read(
         });
         Ok(())
     })?;
+    // Every row was either filtered out or kept (a bad one stops the read).
+    let found = (out.filtered_out + out.assets.len()) as u64;
+    if let Some(expected) = config.rows {
+        if found != expected {
+            return Err(SourceError::RowCount {
+                file: table.file().to_owned(),
+                expected,
+                found,
+            });
+        }
+    }
     Ok(out)
 }
 
