@@ -395,6 +395,7 @@ impl GapReport {
             "deprived": format!("decile <= {} on {}", self.request.max_decile, self.request.indicator),
             "far": format!("{} distance >= {} m", self.request.measure.name(), self.request.min_distance_m),
             "sort": "decile ascending, then distance descending",
+            "assets_located": super::located::assets_located(atlas, Some(c)),
             "attribution": attributions(atlas, c),
         })
     }

@@ -16,7 +16,8 @@
 //! - [`rollup`]: ward and district roll-ups, 2019 and 2025 side by side;
 //! - [`priority`]: wards containing the most deprived LSOAs;
 //! - [`results`]: all of the above computed once for a snapshot;
-//! - [`gap_report`]: a validated gap request and its report (GeoJSON, CSV).
+//! - [`gap_report`]: a validated gap request and its report (GeoJSON, CSV);
+//! - [`located`]: approximated and excluded assets, for method blocks.
 //!
 //! Errors are [`AnalysisError`]; the API and CLI translate them.
 
@@ -26,6 +27,7 @@ pub mod gap_report;
 pub mod gaps;
 pub mod geodesic;
 pub mod history;
+pub mod located;
 pub mod nearest;
 pub mod origins;
 pub mod priority;

@@ -630,6 +630,11 @@ fn assets(atlas: &Atlas, only: Option<usize>) -> Collection {
             Number,
             "Area in square metres (assets mapped as polygons)",
         ),
+        (
+            "location_precision",
+            Str,
+            "Null when the source gives the position; otherwise how approximate it is (an ended postcode placed at its postcode sector's centroid)",
+        ),
         ("lsoa21", Str, "2021 LSOA containing the asset"),
         ("ward", Str, "Electoral ward (2024) of that LSOA"),
         ("district", Str, "Local authority district of that LSOA"),
@@ -657,6 +662,7 @@ fn assets(atlas: &Atlas, only: Option<usize>) -> Collection {
             a.address.as_deref().into(),
             a.postcode.as_deref().into(),
             a.area_m2.into(),
+            a.location_precision.as_deref().into(),
             a.lsoa21
                 .and_then(|i| atlas.lsoa21.get(i as usize))
                 .map(|l| l.code.as_str())

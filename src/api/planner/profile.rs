@@ -208,6 +208,7 @@ pub fn ward_profile(atlas: &Atlas, planner: &Results, index: usize) -> Option<Va
             "assets_within_1km": "assets inside the ward or within 1 km (straight line) of its boundary",
             "gaps": format!("LSOAs of the ward in IMD 2025 decile <= {PROFILE_MAX_DECILE} whose mean distance to the category is >= {PROFILE_MIN_DISTANCE_M} m"),
             "capacity": "2SFCA assets per 10,000 residents (see /gaps method)",
+            "assets_located": crate::analysis::located::assets_located(atlas, None),
         },
         "attribution": atlas.area_sources.iter().map(|s| s.attribution.clone()).chain(atlas.sources.iter().map(|s| s.attribution.clone())).collect::<std::collections::BTreeSet<_>>(),
     }))

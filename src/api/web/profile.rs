@@ -39,6 +39,7 @@ fn nearest_assets(
                 (Some(m), Some(a)) => json!({
                     "category": c.id, "label": c.label, "covered": covered,
                     "id": a.id, "name": a.name,
+                    "location_precision": a.location_precision,
                     "distance_m": m.mean_m.round(),
                     "min_distance_m": m.min_m.round(),
                     "max_distance_m": m.max_m.round(),
