@@ -32,7 +32,7 @@ async fn get_json(uri: &str) -> serde_json::Value {
 /// none), read with Python's zipfile and csv, transformed to lon/lat with
 /// pyproj. Returns (lon, lat, units, level).
 fn sector_centroid(postcode: &str) -> (f64, f64, usize, String) {
-    let script = r#"
+    let script = r"
 import csv, io, sys, zipfile
 from pyproj import Transformer
 path, postcode = sys.argv[1], sys.argv[2]
@@ -54,7 +54,7 @@ if not units:
 t = Transformer.from_crs('EPSG:27700', 'OGC:CRS84', always_xy=True)
 lon, lat = t.transform(sum(e for e, n in units) / len(units), sum(n for e, n in units) / len(units))
 print('%.9f %.9f %d %s' % (lon, lat, len(units), level))
-"#;
+";
     let out = Command::new("python3")
         .args(["-c", script])
         .arg(common::data_dir().join("postcodes/codepo_gb.zip"))
@@ -212,7 +212,7 @@ async fn ended_postcode_library_gives_the_right_distance() {
 /// Dentist sites of `nhs_dentists_gb_2025-10.csv` inside Oxfordshire's five
 /// districts (2024 boundaries), counted with Python's csv and shapely.
 fn dentists_in_oxfordshire() -> usize {
-    let script = r#"
+    let script = r"
 import csv, json, sys
 from shapely.geometry import shape, Point
 from shapely.prepared import prep
@@ -224,7 +224,7 @@ lads = [shape(f['geometry']) for f in json.load(open(data + '/boundaries/lad24_u
 county = prep(unary_union(lads))
 rows = csv.DictReader(open(data + '/assets/nhs_dentists_gb_2025-10.csv', encoding='utf-8-sig'))
 print(sum(county.contains(Point(float(r['lon']), float(r['lat']))) for r in rows))
-"#;
+";
     let out = Command::new("python3")
         .args(["-c", script])
         .arg(common::data_dir())
