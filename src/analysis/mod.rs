@@ -7,6 +7,7 @@
 //!   BNG R-tree;
 //! - [`origins`]: access origins per LSOA (its postcodes, or a point on its
 //!   surface when it has none);
+//! - [`apportion`]: residents and assets of wards no LSOA best-fits;
 //! - [`access`]: straight-line distance to the nearest asset per LSOA and
 //!   category, coverage-aware;
 //! - [`fca`]: two-step floating catchment area (2SFCA) assets per 10,000
@@ -22,6 +23,7 @@
 //! Errors are [`AnalysisError`]; the API and CLI translate them.
 
 pub mod access;
+pub mod apportion;
 pub mod fca;
 pub mod gap_report;
 pub mod gaps;

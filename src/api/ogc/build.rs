@@ -521,7 +521,7 @@ fn wards(atlas: &Atlas, results: &Results, previous: Option<&Collection>) -> Col
         (
             "residents",
             Integer,
-            "Census 2021 usual residents of those LSOAs",
+            "Census 2021 usual residents of those LSOAs; for a ward no LSOA best-fits, apportioned by postcode units (see boundary_note and the ward profile)",
         ),
         ("boundary_note", Str, "Where the boundary comes from"),
     ]);
@@ -534,6 +534,16 @@ fn wards(atlas: &Atlas, results: &Results, previous: Option<&Collection>) -> Col
             .iter()
             .filter_map(|&l| atlas.lsoa21.get(l as usize)?.residents)
             .sum();
+        let residents = if w.lsoas.is_empty() {
+            crate::analysis::apportion::residents(atlas, w).map_or(residents, |p| {
+                // Rounded to whole residents; a ward holds far fewer than u32::MAX.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let r = p.residents.round() as u32;
+                r
+            })
+        } else {
+            residents
+        };
         rows.push(vec![
             w.code.as_str().into(),
             w.name.as_str().into(),
