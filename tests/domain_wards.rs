@@ -160,3 +160,113 @@ async fn holywell_exists_with_residents_assets_and_profile() {
         .iter()
         .any(|r| r["code"] == "E05013106"));
 }
+
+/// Rows of a CSV file in the data directory, as header → value maps.
+fn csv_rows(path: &str) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(common::data_dir().join(path)).unwrap();
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_owned())
+        .collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            header
+                .iter()
+                .cloned()
+                .zip(r.iter().map(str::to_owned))
+                .collect()
+        })
+        .collect()
+}
+
+/// Postcode units of Code-Point Open's `ox.csv` (with a position) whose
+/// code, written with one space, starts with `prefix`.
+fn codepoint_units(prefix: &str) -> usize {
+    let file = std::fs::File::open(common::data_dir().join("postcodes/codepo_gb.zip")).unwrap();
+    let mut zip = zip::ZipArchive::new(file).unwrap();
+    let entry = zip.by_name("Data/CSV/ox.csv").unwrap();
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(entry);
+    reader
+        .records()
+        .map(Result::unwrap)
+        .filter(|r| {
+            let compact: String = r[0].split_whitespace().collect();
+            let (outward, inward) = compact.split_at(compact.len() - 3);
+            format!("{outward} {inward}").starts_with(prefix) && (&r[2] != "0" || &r[3] != "0")
+        })
+        .count()
+}
+
+async fn search(q: &str) -> Vec<serde_json::Value> {
+    let (status, body) = get(&format!(
+        "/search?q={}",
+        q.replace(' ', "%20").replace('&', "%26")
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["results"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn search_folds_names_and_finds_2011_codes_and_postcode_areas() {
+    let lookup = csv_rows("lookups/lsoa21_ward24_lad24.csv");
+    let ward_code = |name: &str| {
+        lookup
+            .iter()
+            .find(|r| r["ward24_name"] == name && r["ltla24_code"] == "E07000178")
+            .map(|r| r["ward24_code"].clone())
+            .unwrap()
+    };
+    let st_clements = ward_code("St Clement's");
+    for q in [
+        "St Clements",
+        "St. Clements",
+        "Saint Clement's",
+        "st clement's",
+    ] {
+        let r = search(q).await;
+        assert_eq!(r[0]["code"], st_clements.as_str(), "{q}: {r:?}");
+    }
+    let rose_hill = ward_code("Rose Hill & Iffley");
+    for q in ["Rose Hill and Iffley", "Rose Hill & Iffley", "rose hill"] {
+        let r = search(q).await;
+        assert_eq!(r[0]["code"], rose_hill.as_str(), "{q}: {r:?}");
+    }
+
+    // A 2011 code gives the 2021 LSOAs it became.
+    let want: BTreeSet<String> = csv_rows("lookups/lsoa11_lsoa21_lad22.csv")
+        .into_iter()
+        .filter(|r| r["lsoa11_code"] == "E01028424")
+        .map(|r| r["lsoa21_code"].clone())
+        .collect();
+    assert_eq!(want.len(), 3);
+    let got: BTreeSet<String> = search("E01028424")
+        .await
+        .iter()
+        .filter(|r| r["lsoa11"] == "E01028424")
+        .map(|r| r["code"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(got, want);
+
+    // Postcode districts and sectors, with their unit counts.
+    for (q, prefix, kind) in [
+        ("OX4", "OX4 ", "postcode_district"),
+        ("ox4 6", "OX4 6", "postcode_sector"),
+    ] {
+        let r = search(q).await;
+        assert_eq!(r[0]["kind"], kind, "{q}: {r:?}");
+        assert_eq!(r[0]["units"], codepoint_units(prefix), "{q}");
+    }
+
+    // Districts.
+    let r = search("Vale of White Horse").await;
+    assert!(r
+        .iter()
+        .any(|x| x["kind"] == "district" && x["code"] == "E07000180"));
+}

@@ -87,7 +87,7 @@ pub struct Atlas {
     pub sources: Vec<AssetSource>,
     /// Assets, sorted by id.
     pub assets: Vec<Asset>,
-    /// Residential postcodes inside the region's LSOAs, sorted by code.
+    /// Postcode units (every current Code-Point Open unit, residential or not) inside the region's LSOAs, sorted by code.
     pub postcodes: Arc<Vec<Postcode>>,
     /// Provenance of the areas layers (boundaries, lookups, population).
     pub area_sources: Arc<Vec<AssetSource>>,
