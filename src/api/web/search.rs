@@ -213,6 +213,6 @@ fn postcode_area_matches(atlas: &crate::atlas::Atlas, q: &str, results: &mut Vec
         "detail": format!("Postcode {what}: {} postcode units in {}", units.len(), atlas.region.name),
         "units": units.len(),
         "bbox": [round5(x0), round5(y0), round5(x1), round5(y1)],
-        "lon": round5((x0 + x1) / 2.0), "lat": round5((y0 + y1) / 2.0),
+        "lon": round5(f64::midpoint(x0, x1)), "lat": round5(f64::midpoint(y0, y1)),
     })));
 }
