@@ -528,6 +528,7 @@ fn with_one_more_gp(atlas: &Atlas, at: &Postcode) -> (Atlas, CategoryIdx) {
         address: None,
         postcode: Some(at.code.clone()),
         area_m2: None,
+        location_precision: None,
         lsoa21: Some(at.lsoa21),
         ward: lsoa.ward,
         district: lsoa.district,

@@ -319,7 +319,7 @@ async fn priority_areas_2025_match_a_hand_selection() {
 }
 
 #[tokio::test]
-async fn priority_areas_2019_use_2017_ward_codes_without_names() {
+async fn priority_areas_2019_use_2017_ward_codes_named_where_unchanged() {
     let state = common::app_state().snapshot();
     let atlas = &state.atlas;
     let body = get_json("/priority-areas?year=2019&max_decile=2").await;
@@ -330,10 +330,40 @@ async fn priority_areas_2019_use_2017_ward_codes_without_names() {
         .filter(|l| l.imd[k].decile.unwrap() <= 2)
         .count();
     assert_eq!(body["summary"]["lsoas"], expect);
-    for w in body["wards"].as_array().unwrap() {
-        assert!(w["ward_name"].is_null());
-        assert!(w["ward_code"].as_str().unwrap().starts_with("E05"));
+    // Issue 13: a 2017 code still used in the 2024 lookup takes its 2024
+    // name (read here from the lookup file); others stay without a name.
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let mut reader =
+        csv::Reader::from_path(common::data_dir().join("lookups/lsoa21_ward24_lad24.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}') == name)
+            .unwrap()
+    };
+    let (ci, ni) = (col("ward24_code"), col("ward24_name"));
+    for row in reader.records() {
+        let row = row.unwrap();
+        names.insert(row[ci].to_owned(), row[ni].to_owned());
     }
+    let mut named = 0;
+    for w in body["wards"].as_array().unwrap() {
+        let code = w["ward_code"].as_str().unwrap();
+        assert!(code.starts_with("E05"));
+        match names.get(code) {
+            Some(name) => {
+                assert_eq!(w["ward_name"], name.as_str(), "{code}");
+                assert!(w["ward_name_source"]
+                    .as_str()
+                    .unwrap()
+                    .contains("same ward code"));
+                named += 1;
+            }
+            None => assert!(w["ward_name"].is_null(), "{code}"),
+        }
+    }
+    assert!(named > 0, "some 2017 codes are unchanged");
     assert!(body["method"].as_str().unwrap().contains("no names"));
 }
 

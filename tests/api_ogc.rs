@@ -354,7 +354,7 @@ async fn items_default_page_and_headers() {
         w["numberMatched"].as_u64().unwrap() as usize,
         state.atlas.wards.len()
     );
-    assert_eq!(state.atlas.wards.len(), 111);
+    assert_eq!(state.atlas.wards.len(), 112); // with Holywell, which no LSOA best-fits (issue 13)
     let d = get_ok("/collections/districts/items").await;
     assert_eq!(
         ids(&d),

@@ -48,6 +48,7 @@ fn asset_at(
         address: None,
         postcode: None,
         area_m2: None,
+        location_precision: None,
         lsoa21: Some(lsoa),
         ward: l.ward,
         district: l.district,

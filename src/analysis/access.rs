@@ -1,7 +1,7 @@
 //! Straight-line access per LSOA and asset category.
 //!
 //! For every 2021 LSOA and category:
-//! - **origins** are the LSOA's residential postcodes ([`super::origins`]);
+//! - **origins** are the LSOA's postcode units ([`super::origins`]);
 //! - **mean / max / min distance**: over the origins, of the geodesic
 //!   (WGS84, straight-line, not network) distance from each origin to its
 //!   nearest asset of the category ([`super::nearest`]). Every distance is a

@@ -370,7 +370,7 @@ impl GapReport {
         let fca = analysis.fca.params.as_ref();
         json!({
             "distance": "straight-line geodesic distance on the WGS84 ellipsoid (Karney's algorithm), not a travel distance by road or path",
-            "origins": "the LSOA's residential postcodes (OS Code-Point Open), as in CDRC's Access to Healthy Assets and Hazards; an LSOA without postcodes uses one point on its surface (origins = interior_point)",
+            "origins": "the LSOA's postcode units: every current OS Code-Point Open unit whose position falls in the LSOA, residential or not (Code-Point Open has no residential flag), as in CDRC's Access to Healthy Assets and Hazards; an LSOA without postcodes uses one point on its surface (origins = interior_point)",
             "measures": {
                 "mean_distance_m": "mean over the LSOA's origins of the distance to the nearest asset",
                 "max_distance_m": "largest distance from one of the LSOA's origins to its nearest asset",
@@ -395,6 +395,7 @@ impl GapReport {
             "deprived": format!("decile <= {} on {}", self.request.max_decile, self.request.indicator),
             "far": format!("{} distance >= {} m", self.request.measure.name(), self.request.min_distance_m),
             "sort": "decile ascending, then distance descending",
+            "assets_located": super::located::assets_located(atlas, Some(c)),
             "attribution": attributions(atlas, c),
         })
     }

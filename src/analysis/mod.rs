@@ -7,6 +7,7 @@
 //!   BNG R-tree;
 //! - [`origins`]: access origins per LSOA (its postcodes, or a point on its
 //!   surface when it has none);
+//! - [`apportion`]: residents and assets of wards no LSOA best-fits;
 //! - [`access`]: straight-line distance to the nearest asset per LSOA and
 //!   category, coverage-aware;
 //! - [`fca`]: two-step floating catchment area (2SFCA) assets per 10,000
@@ -16,16 +17,19 @@
 //! - [`rollup`]: ward and district roll-ups, 2019 and 2025 side by side;
 //! - [`priority`]: wards containing the most deprived LSOAs;
 //! - [`results`]: all of the above computed once for a snapshot;
-//! - [`gap_report`]: a validated gap request and its report (GeoJSON, CSV).
+//! - [`gap_report`]: a validated gap request and its report (GeoJSON, CSV);
+//! - [`located`]: approximated and excluded assets, for method blocks.
 //!
 //! Errors are [`AnalysisError`]; the API and CLI translate them.
 
 pub mod access;
+pub mod apportion;
 pub mod fca;
 pub mod gap_report;
 pub mod gaps;
 pub mod geodesic;
 pub mod history;
+pub mod located;
 pub mod nearest;
 pub mod origins;
 pub mod priority;

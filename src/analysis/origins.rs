@@ -1,7 +1,7 @@
 //! Access origins: where the residents of each LSOA are taken to start from.
 //!
 //! As in CDRC's Access to Healthy Assets and Hazards (AHAH), the origins of an
-//! LSOA are its residential postcodes (OS Code-Point Open units placed in the
+//! LSOA are its postcode units (every current OS Code-Point Open unit placed in the
 //! LSOA). Census 2021 residents are shared equally between the postcodes,
 //! because no published population exists below the LSOA. An LSOA without any
 //! postcode falls back to one origin at a point on its surface
@@ -26,7 +26,7 @@ pub struct Origin {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum OriginKind {
-    /// Its residential postcodes.
+    /// Its postcode units.
     Postcodes,
     /// No postcode lies in the LSOA: one point on its surface.
     InteriorPoint,

@@ -4,7 +4,9 @@
 //!   best-fit ward (codes and names); residents are Census 2021.
 //! - **2019**: IMD 2019 deciles of 2011 LSOAs, grouped by the ONS 2017
 //!   best-fit ward (IoD2019's ward geography). ONS publishes no names with
-//!   that lookup, so 2019 wards carry codes only; residents are the mid-2015
+//!   that lookup; a 2017 code still in use in 2024 names the same ward
+//!   (ONS codes change when boundaries do), so it takes the 2024 name, saying
+//!   so in `ward_name_source`; other 2017 wards carry codes only. Residents are the mid-2015
 //!   populations IoD2019 used; the district is the 2011 LSOA's district in
 //!   the 2022 lookup.
 //!
@@ -15,13 +17,25 @@ use std::collections::BTreeMap;
 
 use crate::atlas::Atlas;
 
+/// `ward_name_source` of a 2024 ward.
+pub const NAME_2024: &str = "ONS 2024 best-fit lookup";
+/// `ward_name_source` of a 2017 ward whose code is unchanged in 2024.
+pub const NAME_2017_SAME_CODE: &str =
+    "2024 name of the same ward code: the 2017 code is unchanged in the 2024 lookup (ONS publishes no names with the 2017 lookup)";
+/// `ward_name_source` of a 2017 ward whose code was replaced by 2024.
+pub const NAME_2017_NONE: &str =
+    "none: ONS publishes no names with the 2017 lookup and the code was replaced by 2024 (boundary change)";
+
 /// A ward containing deprived LSOAs.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct PriorityWard {
     /// Ward code (2024 for 2025; 2017 for 2019).
     pub ward_code: String,
-    /// Ward name (`None` for 2017 wards: no names published).
+    /// Ward name (for a 2017 ward: the 2024 name of the same code, when the
+    /// code is unchanged; otherwise `None`, as no 2017 names are published).
     pub ward_name: Option<String>,
+    /// Where the name comes from.
+    pub ward_name_source: &'static str,
     /// District code.
     pub district_code: Option<String>,
     /// District name.
@@ -51,6 +65,7 @@ pub fn wards_2025(atlas: &Atlas, indicator: &str, max_decile: u8) -> Vec<Priorit
         let e = by_ward.entry(code.clone()).or_insert_with(|| PriorityWard {
             ward_code: code,
             ward_name: ward.map(|w| w.name.clone()),
+            ward_name_source: NAME_2024,
             district_code: district.map(|d| d.code.clone()),
             district_name: district.map(|d| d.name.clone()),
             lsoas: Vec::new(),
@@ -82,9 +97,15 @@ pub fn wards_2019(atlas: &Atlas, indicator: &str, max_decile: u8) -> Vec<Priorit
             .as_deref()
             .and_then(|c| atlas.district_by_code(c))
             .map(|(_, d)| d);
+        let same_code = atlas.ward_by_code(&code).map(|(_, w)| w.name.clone());
         let e = by_ward.entry(code.clone()).or_insert_with(|| PriorityWard {
             ward_code: code,
-            ward_name: None,
+            ward_name_source: if same_code.is_some() {
+                NAME_2017_SAME_CODE
+            } else {
+                NAME_2017_NONE
+            },
+            ward_name: same_code,
             district_code: l.district_code.clone(),
             district_name: district.map(|d| d.name.clone()),
             lsoas: Vec::new(),

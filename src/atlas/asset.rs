@@ -100,6 +100,10 @@ pub struct Asset {
     pub postcode: Option<String>,
     /// Area in square metres, for assets mapped as polygons (parks).
     pub area_m2: Option<f64>,
+    /// `None` when the source gives the position (a point, or a current
+    /// postcode); otherwise how approximate it is, in words (an ended
+    /// postcode placed at its sector's centroid).
+    pub location_precision: Option<String>,
     /// The 2021 LSOA containing the asset.
     pub lsoa21: Option<AreaIdx>,
     /// The 2024 ward of that LSOA.

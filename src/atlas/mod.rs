@@ -89,7 +89,7 @@ pub struct Atlas {
     pub sources: Vec<AssetSource>,
     /// Assets, sorted by id.
     pub assets: Vec<Asset>,
-    /// Residential postcodes inside the region's LSOAs, sorted by code.
+    /// Postcode units (every current Code-Point Open unit, residential or not) inside the region's LSOAs, sorted by code.
     pub postcodes: Arc<Vec<Postcode>>,
     /// LSOAs around the region whose residents the region's figures need
     /// (2SFCA demand), never served. Empty for England.

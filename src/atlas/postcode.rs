@@ -1,4 +1,5 @@
-//! Residential postcodes: the origins for access measures and the gazetteer
+//! Postcode units (every current Code-Point Open unit; it has no residential
+//! flag): the origins for access measures and the gazetteer
 //! for search.
 
 use super::area::AreaIdx;

@@ -18,6 +18,30 @@ pub struct Unplaced {
     pub reason: String,
 }
 
+/// An asset kept at an approximate position: its postcode is not in the
+/// gazetteer (ended), so it stands at its postcode sector's centroid.
+#[derive(Debug, Clone, Serialize)]
+pub struct Approximated {
+    /// Source id.
+    pub source: String,
+    /// 1-based data row in the source file.
+    pub row: u64,
+    /// The asset's id in the atlas.
+    pub asset_id: String,
+    /// Asset name.
+    pub name: String,
+    /// The postcode the source gives.
+    pub postcode: String,
+    /// The sector whose centroid was used, e.g. `OX11 7`.
+    pub sector: String,
+    /// Current units in that sector.
+    pub sector_units: usize,
+    /// Largest distance (m, British National Grid) from the centroid to one of the sector's units.
+    pub spread_m: f64,
+    /// The precision, in words (also on the asset).
+    pub precision: String,
+}
+
 /// Time spent on one step of the load.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepTiming {
@@ -40,6 +64,8 @@ pub struct LoadReport {
     pub total: Duration,
     /// Asset rows that could not be geocoded or located.
     pub unplaced: Vec<Unplaced>,
+    /// Assets kept (in or near the region) at an approximate position.
+    pub approximated: Vec<Approximated>,
     /// Asset rows skipped by a source's filters (closed, not a GP practice...), per source.
     pub filtered_out: Vec<(String, usize)>,
     /// Assets dropped as duplicates of an asset from an earlier source, per source.

@@ -9,6 +9,7 @@ use super::args::{GapsArgs, GapsFormat};
 use super::load::load_atlas;
 use super::memory::peak_rss_bytes;
 use crate::analysis::gap_report::{report, validate, GapReport, RawGapParams};
+use crate::analysis::located::assets_located_text;
 use crate::analysis::Analysis;
 
 /// Runs the command.
@@ -50,9 +51,14 @@ pub fn run(args: &GapsArgs) -> Result<(), String> {
             mib
         );
     }
+    let located = assets_located_text(&atlas, Some(gaps.request.category));
     match args.format {
-        GapsFormat::Csv => print!("{}", gaps.to_csv(&atlas, &analysis)),
-        GapsFormat::Table => print!("{}", table(&atlas, &analysis, &gaps)),
+        // The CSV stays machine-readable: the method note goes to stderr.
+        GapsFormat::Csv => {
+            print!("{}", gaps.to_csv(&atlas, &analysis));
+            eprint!("{located}");
+        }
+        GapsFormat::Table => print!("{}{located}", table(&atlas, &analysis, &gaps)),
     }
     Ok(())
 }

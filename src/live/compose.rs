@@ -121,6 +121,7 @@ pub fn compose(
             address: f.address.clone(),
             postcode: f.postcode.clone(),
             area_m2: None,
+            location_precision: None,
             lsoa21: p.lsoa21,
             ward: p.ward,
             district: p.district,

@@ -208,7 +208,7 @@ pub fn properties(
                 invalid(
                     "postcode",
                     format!(
-                        "{code} is not a current residential postcode in {} (Code-Point Open); give a point instead",
+                        "{code} is not a current postcode unit in {} (Code-Point Open); give a point instead",
                         atlas.region.name
                     ),
                 )

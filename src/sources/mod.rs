@@ -15,5 +15,5 @@ pub mod tables;
 pub use assets::{read_asset_source, slug, Location, RawAsset, SourceAssets};
 pub use boundaries::{read_boundaries, RawArea};
 pub use error::SourceError;
-pub use postcodes::{read_postcodes, PostcodeRecord, PostcodeScan};
+pub use postcodes::{read_postcodes, sector_of, PostcodeRecord, PostcodeScan, SectorCentroid};
 pub use reproject::Reprojector;

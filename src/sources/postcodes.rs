@@ -15,6 +15,11 @@ use super::reproject::{Reprojector, BNG_EPSG};
 use crate::config::PostcodesConfig;
 use crate::model::{normalise_postcode, DualPoint};
 
+// A child module: it reads the scan's compact grid references.
+#[path = "postcode_sectors.rs"]
+mod sectors;
+pub use sectors::{district_of, sector_of, SectorCentroid};
+
 /// A postcode with its position.
 #[derive(Debug, Clone)]
 pub struct PostcodeRecord {

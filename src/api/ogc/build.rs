@@ -529,7 +529,7 @@ fn wards(atlas: &Atlas, results: &Results, previous: Option<&Collection>) -> Col
         (
             "residents",
             Integer,
-            "Census 2021 usual residents of those LSOAs",
+            "Census 2021 usual residents of those LSOAs; for a ward no LSOA best-fits, apportioned by postcode units (see boundary_note and the ward profile)",
         ),
         ("boundary_note", Str, "Where the boundary comes from"),
     ]);
@@ -542,6 +542,16 @@ fn wards(atlas: &Atlas, results: &Results, previous: Option<&Collection>) -> Col
             .iter()
             .filter_map(|&l| atlas.lsoa21.get(l as usize)?.residents)
             .sum();
+        let residents = if w.lsoas.is_empty() {
+            crate::analysis::apportion::residents(atlas, w).map_or(residents, |p| {
+                // Rounded to whole residents; a ward holds far fewer than u32::MAX.
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                let r = p.residents.round() as u32;
+                r
+            })
+        } else {
+            residents
+        };
         rows.push(vec![
             w.code.as_str().into(),
             w.name.as_str().into(),
@@ -661,6 +671,11 @@ fn assets(atlas: &Atlas, only: Option<usize>) -> Collection {
             Number,
             "Area in square metres (assets mapped as polygons)",
         ),
+        (
+            "location_precision",
+            Str,
+            "Null when the source gives the position; otherwise how approximate it is (an ended postcode placed at its postcode sector's centroid)",
+        ),
         ("lsoa21", Str, "2021 LSOA containing the asset"),
         ("ward", Str, "Electoral ward (2024) of that LSOA"),
         ("district", Str, "Local authority district of that LSOA"),
@@ -688,6 +703,7 @@ fn assets(atlas: &Atlas, only: Option<usize>) -> Collection {
             a.address.as_deref().into(),
             a.postcode.as_deref().into(),
             a.area_m2.into(),
+            a.location_precision.as_deref().into(),
             a.lsoa21
                 .and_then(|i| atlas.lsoa21.get(i as usize))
                 .map(|l| l.code.as_str())

@@ -50,7 +50,7 @@ pub async fn handler(Snap(state): Snap, params: Params) -> Result<Response, ApiE
         "summary": {"wards": wards.len(), "lsoas": lsoas, "residents": residents},
         "method": match year {
             Year::Y2025 => "IMD 2025 deciles of 2021 LSOAs; wards are the ONS 2024 best-fit wards (codes and names); residents are Census 2021 usual residents",
-            Year::Y2019 => "IMD 2019 deciles of 2011 LSOAs; wards are the ONS 2017 best-fit wards (IoD2019's ward geography) for which no names are published, so ward_name is null; residents are the mid-2015 population denominators of IoD2019; districts from the 2022 LSOA lookup",
+            Year::Y2019 => "IMD 2019 deciles of 2011 LSOAs; wards are the ONS 2017 best-fit wards (IoD2019's ward geography), for which ONS publishes no names: a 2017 code still used in the 2024 lookup names the same ward and takes its 2024 name, other wards have ward_name null (ward_name_source says which); residents are the mid-2015 population denominators of IoD2019; districts from the 2022 LSOA lookup",
         },
         "attribution": [release.attribution.clone()],
     });

@@ -119,11 +119,31 @@ pub fn ward_profile(atlas: &Atlas, planner: &Results, index: usize) -> Option<Va
         })
         .collect();
 
+    // A ward no LSOA best-fits has no asset through its LSOAs: its assets
+    // are those inside its polygon, and its residents are apportioned.
+    let orphan = ward.lsoas.is_empty();
+    let inside = if orphan {
+        crate::analysis::apportion::assets_inside(atlas, ward)
+    } else {
+        Vec::new()
+    };
+    let apportioned = if orphan {
+        crate::analysis::apportion::residents(atlas, ward)
+    } else {
+        None
+    };
     let assets: Vec<Value> = atlas
         .assets
         .iter()
-        .filter(|a| a.ward == Some(u32::try_from(index).unwrap_or(u32::MAX)))
-        .map(|a| {
+        .enumerate()
+        .filter(|(i, a)| {
+            if orphan {
+                inside.contains(i)
+            } else {
+                a.ward == Some(u32::try_from(index).unwrap_or(u32::MAX))
+            }
+        })
+        .map(|(_, a)| {
             json!({
                 "id": a.id,
                 "name": a.name,
@@ -162,10 +182,16 @@ pub fn ward_profile(atlas: &Atlas, planner: &Results, index: usize) -> Option<Va
                 })
                 .collect();
             let no_data = ward.lsoas.iter().all(|&i| matches!(analysis.access.get(i as usize, c), Some(Access::NoData) | None));
+            let assets_inside = if orphan {
+                json!(inside.iter().filter(|&&i| atlas.assets.get(i).is_some_and(|a| usize::from(a.category) == c)).count())
+            } else {
+                json!(cr.assets_inside)
+            };
+            let no_data = no_data && !orphan;
             json!({
                 "category": cr.category,
                 "label": atlas.categories.get(c).map(|c| &c.label),
-                "assets_inside": cr.assets_inside,
+                "assets_inside": assets_inside,
                 "assets_within_1km": cr.assets_within_1km,
                 "mean_distance_m": r(cr.mean_distance_m, 0),
                 "district_mean_distance_m": r(district_roll.and_then(|d| d.categories.get(c)).and_then(|d| d.mean_distance_m), 0),
@@ -185,7 +211,13 @@ pub fn ward_profile(atlas: &Atlas, planner: &Results, index: usize) -> Option<Va
             "district_name": district.map(|d| &d.name),
             "boundary": ward.geometry_note,
             "lsoas": roll.lsoas,
-            "residents": roll.residents,
+            "residents": apportioned.as_ref().map_or(json!(roll.residents), |p| json!(p.residents.round())),
+            "apportioned": apportioned.as_ref().map(|p| json!({
+                "residents": p.residents.round(),
+                "postcode_units": p.postcode_units,
+                "from_lsoas": p.from_lsoas.iter().filter_map(|(i, r)| Some(json!({"code": atlas.lsoa21.get(*i as usize)?.code, "residents": (r * 10.0).round() / 10.0}))).collect::<Vec<_>>(),
+                "method": crate::analysis::apportion::RULE,
+            })),
         },
         "lsoas": lsoas,
         "imd_score": {
@@ -208,6 +240,7 @@ pub fn ward_profile(atlas: &Atlas, planner: &Results, index: usize) -> Option<Va
             "assets_within_1km": "assets inside the ward or within 1 km (straight line) of its boundary",
             "gaps": format!("LSOAs of the ward in IMD 2025 decile <= {PROFILE_MAX_DECILE} whose mean distance to the category is >= {PROFILE_MIN_DISTANCE_M} m"),
             "capacity": "2SFCA assets per 10,000 residents (see /gaps method)",
+            "assets_located": crate::analysis::located::assets_located(atlas, None),
         },
         "attribution": atlas.area_sources.iter().map(|s| s.attribution.clone()).chain(atlas.sources.iter().map(|s| s.attribution.clone())).collect::<std::collections::BTreeSet<_>>(),
     }))

@@ -19,7 +19,7 @@ fn not_found(what: &str, code: &str) -> ApiError {
 }
 
 /// The nearest asset of every category, read from the planner's access table
-/// (origins: the LSOA's residential postcodes), so the panel shows the same
+/// (origins: the LSOA's postcode units), so the panel shows the same
 /// straight-line distances as `/gaps` and the ward profiles.
 fn nearest_assets(
     atlas: &Atlas,
@@ -39,6 +39,7 @@ fn nearest_assets(
                 (Some(m), Some(a)) => json!({
                     "category": c.id, "label": c.label, "covered": covered,
                     "id": a.id, "name": a.name,
+                    "location_precision": a.location_precision,
                     "distance_m": m.mean_m.round(),
                     "min_distance_m": m.min_m.round(),
                     "max_distance_m": m.max_m.round(),
@@ -90,7 +91,7 @@ pub fn lsoa_json(atlas: &Atlas, access: &AccessTable, lsoa_idx: usize, l: &Lsoa2
             "lsoa11": link.lsoa11.iter().map(|(c, ch)| json!({"code": c, "change": ch})).collect::<Vec<_>>(),
             "note": "2019 values are for the 2011 LSOA this 2021 LSOA matches (unchanged or split), or the linked 2011 LSOA with the largest mid-2015 population (merged or irregular)",
         },
-        "nearest_from": "the LSOA's residential postcodes (distance_m is the mean over them; the asset is the one nearest any of them), straight-line (geodesic) distance",
+        "nearest_from": "the LSOA's postcode units: every current OS Code-Point Open unit placed in it, residential or not, since Code-Point Open has no residential flag (distance_m is the mean over them; the asset is the one nearest any of them), straight-line (geodesic) distance",
         "nearest": nearest,
     })
 }

@@ -1,5 +1,12 @@
-//! `GET /search?q=`: wards and districts by name, LSOAs by code or name, and
-//! postcodes (Code-Point Open, in the region).
+//! `GET /search?q=`: wards and districts by name, LSOAs by code or name
+//! (2021 codes, and 2011 codes, which give the 2021 LSOAs they became),
+//! postcodes, postcode districts and sectors (Code-Point Open, in the
+//! region).
+//!
+//! Names are compared folded: lower case, `&` read as `and`, `St`/`St.`
+//! read as `Saint`, and apostrophes and other punctuation dropped, so
+//! "St Clements" finds "St Clement's" and "Rose Hill and Iffley" finds
+//! "Rose Hill & Iffley".
 
 use axum::Json;
 use geo::Centroid;
@@ -24,8 +31,11 @@ pub async fn search(Snap(state): Snap, params: Params) -> Result<Json<Value>, Ap
             .min(100),
     };
     let needle = q.to_lowercase();
+    let folded = fold(q);
     let mut results: Vec<(u8, Value)> = Vec::new();
     if needle.len() >= 2 {
+        lsoa11_matches(atlas, &needle, &mut results);
+        postcode_area_matches(atlas, q, &mut results);
         if let Some(pc) = atlas.postcode(q) {
             let lsoa = atlas.lsoa21.get(pc.lsoa21 as usize);
             let ward = lsoa.and_then(|l| atlas.ward_of(l));
@@ -57,12 +67,12 @@ pub async fn search(Snap(state): Snap, params: Params) -> Result<Json<Value>, Ap
             })));
         }
         for w in atlas.wards.iter() {
-            let name = w.name.to_lowercase();
-            let rank = if name == needle || w.code.to_lowercase() == needle {
+            let name = fold(&w.name);
+            let rank = if name == folded || w.code.to_lowercase() == needle {
                 1
-            } else if name.starts_with(&needle) {
+            } else if name.starts_with(&folded) {
                 3
-            } else if name.contains(&needle) {
+            } else if !folded.is_empty() && name.contains(&folded) {
                 5
             } else {
                 continue;
@@ -78,10 +88,10 @@ pub async fn search(Snap(state): Snap, params: Params) -> Result<Json<Value>, Ap
             ));
         }
         for d in atlas.districts.iter() {
-            let name = d.name.to_lowercase();
-            let rank = if name == needle || d.code.to_lowercase() == needle {
+            let name = fold(&d.name);
+            let rank = if name == folded || d.code.to_lowercase() == needle {
                 1
-            } else if name.contains(&needle) {
+            } else if !folded.is_empty() && name.contains(&folded) {
                 6
             } else {
                 continue;
@@ -101,4 +111,108 @@ pub async fn search(Snap(state): Snap, params: Params) -> Result<Json<Value>, Ap
     Ok(Json(
         json!({ "query": q, "total": total, "results": results }),
     ))
+}
+
+/// A name folded for comparison: lower case; `&` as `and`; `st` and `st.`
+/// as `saint`; letters, digits and single spaces only.
+///
+/// `fold("St Clement's")` and `fold("Saint Clements")` are both
+/// `"saint clements"`; `fold("Rose Hill & Iffley")` is
+/// `"rose hill and iffley"`.
+#[must_use]
+pub fn fold(name: &str) -> String {
+    let spaced = name.replace('&', " and ");
+    let words: Vec<String> = spaced
+        .split(|c: char| c.is_whitespace() || c == '-' || c == ',')
+        .map(|w| {
+            w.chars()
+                .filter(|c| c.is_alphanumeric())
+                .flat_map(char::to_lowercase)
+                .collect::<String>()
+        })
+        .filter(|w| !w.is_empty())
+        .map(|w| if w == "st" { "saint".to_owned() } else { w })
+        .collect();
+    words.join(" ")
+}
+
+/// A 2011 LSOA code gives the 2021 LSOAs it became (unchanged, split,
+/// merged or irregular), ranked as exact matches.
+fn lsoa11_matches(atlas: &crate::atlas::Atlas, needle: &str, results: &mut Vec<(u8, Value)>) {
+    let Some((i11, l11)) = atlas
+        .lsoa11
+        .iter()
+        .enumerate()
+        .find(|(_, l)| l.code.to_lowercase() == needle)
+    else {
+        return;
+    };
+    for l in atlas.lsoa21.iter() {
+        let Some((_, change)) = l.lsoa11.iter().find(|(j, _)| *j as usize == i11) else {
+            continue;
+        };
+        let c = l.geometry.lonlat.centroid();
+        results.push((1, json!({
+            "kind": "lsoa", "code": l.code, "name": l.name,
+            "detail": format!("2021 LSOA from 2011 LSOA {} (change {})", l11.code, change.letter()),
+            "lsoa": l.code, "lsoa11": l11.code, "bbox": bbox(l.geometry.lonlat_bbox),
+            "lon": c.map(|c| round5(c.x())), "lat": c.map(|c| round5(c.y())),
+        })));
+    }
+}
+
+/// A postcode district (`OX4`) or sector (`OX4 6`): the extent of the
+/// region's postcode units in it, ranked as exact matches.
+fn postcode_area_matches(atlas: &crate::atlas::Atlas, q: &str, results: &mut Vec<(u8, Value)>) {
+    let words: Vec<String> = q.split_whitespace().map(str::to_uppercase).collect();
+    let outward_ok = |w: &str| {
+        (2..=4).contains(&w.len())
+            && w.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+            && w.chars().any(|c| c.is_ascii_digit())
+            && w.chars().all(|c| c.is_ascii_alphanumeric())
+    };
+    let (prefix, kind) = match words.as_slice() {
+        [outward] if outward_ok(outward) => (format!("{outward} "), "postcode_district"),
+        [outward, sector]
+            if outward_ok(outward)
+                && sector.len() == 1
+                && sector.chars().all(|c| c.is_ascii_digit()) =>
+        {
+            (format!("{outward} {sector}"), "postcode_sector")
+        }
+        _ => return,
+    };
+    let units: Vec<_> = atlas
+        .postcodes
+        .iter()
+        .filter(|p| p.code.starts_with(&prefix))
+        .collect();
+    let Some(first) = units.first() else {
+        return;
+    };
+    let (mut x0, mut y0, mut x1, mut y1) = (
+        first.location.lonlat.x(),
+        first.location.lonlat.y(),
+        first.location.lonlat.x(),
+        first.location.lonlat.y(),
+    );
+    for p in &units {
+        x0 = x0.min(p.location.lonlat.x());
+        y0 = y0.min(p.location.lonlat.y());
+        x1 = x1.max(p.location.lonlat.x());
+        y1 = y1.max(p.location.lonlat.y());
+    }
+    let code = prefix.trim_end();
+    let what = if kind == "postcode_sector" {
+        "sector"
+    } else {
+        "district"
+    };
+    results.push((0, json!({
+        "kind": kind, "code": code, "name": code,
+        "detail": format!("Postcode {what}: {} postcode units in {}", units.len(), atlas.region.name),
+        "units": units.len(),
+        "bbox": [round5(x0), round5(y0), round5(x1), round5(y1)],
+        "lon": round5(f64::midpoint(x0, x1)), "lat": round5(f64::midpoint(y0, y1)),
+    })));
 }

@@ -3,6 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use geo::{Contains, InteriorPoint};
+
 use super::read::AreaReads;
 use super::region::Members;
 use super::{to_idx, BuildError, Timer};
@@ -21,7 +23,8 @@ pub(super) struct Areas {
     pub lsoa11: Vec<Lsoa11>,
     /// 2011 LSOAs outside the region that region 2021 LSOAs derive from.
     pub lsoa11_outside: Vec<Lsoa11>,
-    /// 2024 wards (every ward in the lookup, with or without a boundary).
+    /// 2024 wards (every ward in the lookup, with or without a boundary, and
+    /// every boundary-file ward of the region's districts that no LSOA best-fits).
     pub wards: Vec<Ward>,
     /// Districts.
     pub districts: Vec<District>,
@@ -77,7 +80,7 @@ pub(super) fn join(
     } = reads;
     let mut districts = districts(district_raw);
     let district_lookup = CodeLookup::of(&districts, |d| &d.code);
-    let mut wards = wards(ward_raw, members, &district_lookup);
+    let mut wards = wards(ward_raw, members, &district_lookup, &districts);
     let ward_lookup = CodeLookup::of(&wards, |w| &w.code);
     let membership = district_membership(changes, members);
     let mut lsoa21 = lsoa21(
@@ -143,12 +146,40 @@ fn wards(
     raw: Vec<RawArea>,
     members: &Members<'_>,
     district_lookup: &HashMap<String, AreaIdx>,
+    districts: &[District],
 ) -> Vec<Ward> {
     let shapes: HashMap<String, RawArea> = raw.into_iter().map(|a| (a.code.clone(), a)).collect();
     let mut meta: BTreeMap<&str, (&str, &str)> = BTreeMap::new();
     for r in &members.rows {
         meta.insert(&r.ward_code, (&r.ward_name, &r.district_code));
     }
+    // Wards that no LSOA best-fits (the boundary reader kept them because
+    // the lookup never names them) belong to the region when a point on
+    // their surface lies in one of its districts; name from the boundary
+    // file. Only in districts whose every 2024 ward has a 2022 boundary: where
+    // wards were redrawn after 2022, a 2022 ward missing from the lookup is a
+    // former ward, not a current one without LSOAs.
+    let redrawn: HashSet<&str> = meta
+        .iter()
+        .filter(|(code, _)| !shapes.contains_key(**code))
+        .map(|(_, (_, district))| *district)
+        .collect();
+    let mut orphans: Vec<(&str, (&str, &str))> = Vec::new();
+    for (code, shape) in &shapes {
+        if meta.contains_key(code.as_str()) {
+            continue;
+        }
+        let Some(point) = shape.geometry.lonlat.interior_point() else {
+            continue;
+        };
+        if let Some(d) = districts
+            .iter()
+            .find(|d| !redrawn.contains(d.code.as_str()) && d.geometry.lonlat.contains(&point))
+        {
+            orphans.push((code, (&shape.name, &d.code)));
+        }
+    }
+    meta.extend(orphans);
     meta.iter()
         .map(|(code, (name, district))| {
             let shape = shapes.get(*code);
@@ -160,6 +191,11 @@ fn wards(
                     None => "December 2022 boundary".to_owned(),
                 },
                 None => "no published boundary for this ward code".to_owned(),
+            };
+            let geometry_note = if members.wards.contains(code) {
+                geometry_note
+            } else {
+                format!("{geometry_note}; no 2021 LSOA best-fits this ward in the 2024 lookup (district by the boundary's position)")
             };
             Ward {
                 code: (*code).to_owned(),

@@ -6,14 +6,15 @@ use std::collections::HashMap;
 use geo::{Distance, Euclidean, Point, Rect};
 
 use super::dedupe::EarlierAssets;
+use super::postcodes::AssetPostcodes;
 use super::{provenance, to_idx, BuildError, Timer};
 use crate::atlas::area::Lsoa21;
 use crate::atlas::asset::{Asset, AssetSource, Category, CategoryIdx, SourceIdx};
 use crate::atlas::index::{AreaIndex, AssetIndex};
-use crate::atlas::report::{LoadReport, Unplaced};
+use crate::atlas::report::{Approximated, LoadReport, Unplaced};
 use crate::config::{AssetSourceConfig, AtlasConfig};
 use crate::model::{Crs, DualPoint};
-use crate::sources::{Location, RawAsset, SourceAssets};
+use crate::sources::{Location, RawAsset, SectorCentroid, SourceAssets};
 
 /// The assets kept, with the categories and sources they refer to.
 pub(super) struct PlacedAssets {
@@ -29,7 +30,7 @@ pub(super) struct PlacedAssets {
 /// What placing an asset needs to know about the region.
 struct Region<'a> {
     /// Positions of the postcodes asset rows name.
-    postcodes: &'a HashMap<String, DualPoint>,
+    postcodes: &'a AssetPostcodes,
     /// The region's 2021 LSOAs.
     lsoa21: &'a [Lsoa21],
     /// Their envelope index.
@@ -45,7 +46,7 @@ struct Region<'a> {
 pub(super) fn place_all(
     cfg: &AtlasConfig,
     reads: Vec<SourceAssets>,
-    postcodes: &HashMap<String, DualPoint>,
+    postcodes: &AssetPostcodes,
     lsoa21: &[Lsoa21],
     index: &AreaIndex,
     buffer: f64,
@@ -118,7 +119,8 @@ fn add_source(
         let Some(category) = categories.iter().position(|c| c.id == raw.category) else {
             continue;
         };
-        let Some(location) = geocode(&raw, &source_cfg.id, region.postcodes, report) else {
+        let Some((location, approximate)) = geocode(&raw, &source_cfg.id, region.postcodes, report)
+        else {
             continue;
         };
         let lsoa = region.index.containing(location.lonlat, Crs::Crs84, |i| {
@@ -136,8 +138,24 @@ fn add_source(
             }
         }
         let l = lsoa.and_then(|i| region.lsoa21.get(i as usize));
+        let id = format!("{}-{}", source_cfg.id, raw.key);
+        let location_precision = approximate.map(|a| {
+            let note = a.note();
+            report.approximated.push(Approximated {
+                source: source_cfg.id.clone(),
+                row: raw.row,
+                asset_id: id.clone(),
+                name: raw.name.clone(),
+                postcode: a.postcode.to_owned(),
+                sector: a.centroid.sector.clone(),
+                sector_units: a.centroid.units,
+                spread_m: a.centroid.spread_m,
+                precision: note.clone(),
+            });
+            note
+        });
         assets.push(Asset {
-            id: format!("{}-{}", source_cfg.id, raw.key),
+            id,
             name: raw.name,
             category: u16::try_from(category).unwrap_or(u16::MAX),
             source: source_idx,
@@ -145,6 +163,7 @@ fn add_source(
             address: raw.address,
             postcode: raw.postcode,
             area_m2: raw.area_m2,
+            location_precision,
             lsoa21: lsoa,
             ward: l.and_then(|l| l.ward),
             district: l.and_then(|l| l.district),
@@ -160,20 +179,49 @@ fn add_source(
     report.beyond_region.push((source_cfg.id.clone(), beyond));
 }
 
-/// The row's position: its point, or its postcode's; `None` (reported in
-/// `report` as unplaced, with the reason) when it has neither.
-fn geocode(
-    raw: &RawAsset,
+/// A position that stands in for an ended postcode.
+struct Approximate<'a> {
+    /// The postcode the row gives.
+    postcode: &'a str,
+    /// Its sector's centroid.
+    centroid: &'a SectorCentroid,
+}
+
+impl Approximate<'_> {
+    /// The precision stated on the asset and in method blocks.
+    fn note(&self) -> String {
+        format!(
+            "approximate: postcode {} is not in OS Code-Point Open (ended); placed at the centroid of the {} current units of postcode {} {}, which lie within {:.0} m of it",
+            self.postcode, self.centroid.units, self.centroid.level, self.centroid.sector, self.centroid.spread_m
+        )
+    }
+}
+
+/// The row's position: its point, its postcode's, or (for a postcode not in
+/// the gazetteer) its postcode sector's centroid, returned with what
+/// approximated it; `None` (reported in `report` as unplaced, with the
+/// reason) when it has none of these.
+fn geocode<'a>(
+    raw: &'a RawAsset,
     source: &str,
-    postcodes: &HashMap<String, DualPoint>,
+    postcodes: &'a AssetPostcodes,
     report: &mut LoadReport,
-) -> Option<DualPoint> {
+) -> Option<(DualPoint, Option<Approximate<'a>>)> {
     let reason = match &raw.location {
-        Location::Point(p) => return Some(*p),
-        Location::Postcode(pc) => match postcodes.get(pc) {
-            Some(p) => return Some(*p),
-            None => format!("postcode {pc} not in Code-Point Open"),
-        },
+        Location::Point(p) => return Some((*p, None)),
+        Location::Postcode(pc) => {
+            if let Some(p) = postcodes.exact.get(pc) {
+                return Some((*p, None));
+            }
+            if let Some(centroid) = postcodes.sectors.get(pc) {
+                let approximate = Approximate {
+                    postcode: pc,
+                    centroid,
+                };
+                return Some((centroid.location, Some(approximate)));
+            }
+            format!("postcode {pc} not in Code-Point Open, and neither its sector nor its district has a current unit")
+        }
         Location::Unplaced(reason) => reason.clone(),
     };
     report.unplaced.push(Unplaced {

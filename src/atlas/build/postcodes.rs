@@ -9,17 +9,27 @@ use crate::atlas::index::AreaIndex;
 use crate::atlas::postcode::Postcode;
 use crate::model::{Crs, DualPoint};
 use crate::parallel::par_map;
-use crate::sources::{Location, PostcodeRecord, PostcodeScan, SourceAssets};
+use crate::sources::{Location, PostcodeRecord, PostcodeScan, SectorCentroid, SourceAssets};
+
+/// Where the postcodes that asset rows give instead of a point are.
+pub(super) struct AssetPostcodes {
+    /// Postcodes found in the gazetteer, wherever they are.
+    pub exact: HashMap<String, DualPoint>,
+    /// Postcodes not in it (ended, or mistyped), by the centroid of their
+    /// sector's current units; sectors without units are left out.
+    pub sectors: HashMap<String, SectorCentroid>,
+}
 
 /// Positions of the postcodes that asset rows give instead of a point,
-/// wherever they are in the gazetteer (unknown postcodes are left out).
+/// wherever they are in the gazetteer; those not in it fall back to their
+/// sector's centroid (see [`crate::sources::SectorCentroid`]).
 ///
 /// # Errors
 /// When PROJ cannot transform a grid reference.
 pub(super) fn locate_asset_postcodes(
     scan: &PostcodeScan,
     asset_reads: &[SourceAssets],
-) -> Result<HashMap<String, DualPoint>, BuildError> {
+) -> Result<AssetPostcodes, BuildError> {
     let wanted: HashSet<String> = asset_reads
         .iter()
         .flat_map(|s| s.assets.iter())
@@ -28,7 +38,14 @@ pub(super) fn locate_asset_postcodes(
             _ => None,
         })
         .collect();
-    Ok(scan.locate(wanted.iter().map(String::as_str))?)
+    let exact = scan.locate(wanted.iter().map(String::as_str))?;
+    let mut sectors = HashMap::new();
+    for code in wanted.iter().filter(|c| !exact.contains_key(*c)) {
+        if let Some(centroid) = scan.sector_centroid(code)? {
+            sectors.insert(code.clone(), centroid);
+        }
+    }
+    Ok(AssetPostcodes { exact, sectors })
 }
 
 /// Where postcodes are placed: the region's 2021 LSOAs, then its ring's.

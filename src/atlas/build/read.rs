@@ -107,8 +107,10 @@ pub(super) fn read_all(
         });
         let wards = s.spawn(|| {
             t.time("boundaries/wards", Vec::len, || {
+                // Also wards no LSOA best-fits: [`super::areas`] keeps those
+                // lying in the region's districts.
                 Ok(sources::read_boundaries(dir, &b.wards, |c| {
-                    members.wards.contains(c)
+                    members.wards.contains(c) || !members.lookup_wards.contains(c)
                 })?)
             })
         });

@@ -70,6 +70,9 @@ pub(super) struct Members<'a> {
     pub lsoa21: HashSet<&'a str>,
     /// 2024 ward codes.
     pub wards: HashSet<&'a str>,
+    /// Every ward code the lookup names, England-wide: a boundary-file ward
+    /// outside this set has no best-fit LSOA anywhere.
+    pub lookup_wards: HashSet<&'a str>,
     /// District codes.
     pub districts: HashSet<&'a str>,
     /// Every district code of the ward lookup, England-wide (the 2024 set).
@@ -101,6 +104,7 @@ impl<'a> Members<'a> {
             wards: rows.iter().map(|r| r.ward_code.as_str()).collect(),
             districts: rows.iter().map(|r| r.district_code.as_str()).collect(),
             all_districts: ward_rows.iter().map(|r| r.district_code.as_str()).collect(),
+            lookup_wards: ward_rows.iter().map(|r| r.ward_code.as_str()).collect(),
             rows,
         })
     }
