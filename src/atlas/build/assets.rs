@@ -246,7 +246,7 @@ fn geocode<'a>(
 fn reach_per_category(
     cfg: &AtlasConfig,
     reads: &[SourceAssets],
-    postcodes: &HashMap<String, DualPoint>,
+    postcodes: &AssetPostcodes,
     lsoa21: &[Lsoa21],
     buffer: f64,
 ) -> Vec<f64> {
@@ -258,7 +258,11 @@ fn reach_per_category(
             };
             let at = match &raw.location {
                 Location::Point(p) => Some(p.bng),
-                Location::Postcode(pc) => postcodes.get(pc).map(|p| p.bng),
+                Location::Postcode(pc) => postcodes
+                    .exact
+                    .get(pc)
+                    .map(|p| p.bng)
+                    .or_else(|| postcodes.sectors.get(pc).map(|c| c.location.bng)),
                 Location::Unplaced(_) => None,
             };
             if let (Some(p), Some(list)) = (at, points.get_mut(c)) {
