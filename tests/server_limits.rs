@@ -799,3 +799,32 @@ fn serve_help_documents_the_limits_and_their_defaults() {
         assert!(help.contains(expected), "{expected} missing from:\n{help}");
     }
 }
+
+#[test]
+fn cpu_bound_handlers_answer_503_on_time_instead_of_holding_a_worker() {
+    // A synchronous handler inside an async fn cannot be interrupted: it
+    // used to finish (and answer 200) however long past its budget it ran,
+    // holding a worker all along. Off the workers (api::blocking), each of
+    // these (tens of milliseconds of CPU on Oxfordshire) is cut at its 1 ms
+    // budget, and the server answers the next request at once.
+    runtime().block_on(async {
+        let state = tokio::task::spawn_blocking(common::app_state)
+            .await
+            .unwrap();
+        let limits = ServerLimits {
+            request_timeout: Duration::from_millis(1),
+            ..ServerLimits::default()
+        };
+        let server = start(gapmap::api::app(state), limits).await;
+        for path in [
+            "/web/api/lsoa-layer?year=2025",
+            "/collections/lsoa/items?limit=10000",
+            "/gaps?category=gp_practice&max_decile=10&min_distance_m=0&f=csv",
+            "/collections/lsoa/tiles/WebMercatorQuad/6/31/21",
+        ] {
+            let reply = get_path(server.addr, path, Duration::from_secs(10)).await;
+            assert_problem(&reply, 503, path);
+            assert!(!reply.header("retry-after").is_empty(), "{path}");
+        }
+    });
+}

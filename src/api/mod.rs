@@ -3,6 +3,7 @@
 //! priority areas) under [`planner`], and the browser map under [`web`].
 //! Handlers read the atlas and analysis results only; they never see files.
 
+pub mod blocking;
 pub mod cache;
 pub mod error;
 pub mod ogc;

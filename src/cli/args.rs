@@ -155,7 +155,7 @@ pub struct ServeArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct AtlasArgs {
     /// Region to load (a name under [regions] in the atlas definition:
-    /// oxfordshire, oxford, england).
+    /// oxfordshire, oxford, rutland, england).
     #[arg(long, env = "GAPMAP_REGION")]
     pub region: Option<String>,
     /// Directory the atlas definition's paths are relative to.

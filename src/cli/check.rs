@@ -174,11 +174,21 @@ pub fn summary(atlas: &Atlas) -> String {
     if !atlas.report.unplaced.is_empty() {
         let _ = writeln!(
             s,
-            "\nRows not geocoded: {} (first 10)",
+            "\nRows not geocoded: {} (first 10 of each source)",
             atlas.report.unplaced.len()
         );
-        for u in atlas.report.unplaced.iter().take(10) {
-            let _ = writeln!(s, "  {} row {}: {} ({})", u.source, u.row, u.name, u.reason);
+        // Per source, so that one source's many rows (pharmacies on the
+        // Isle of Man) do not hide another's (skipped OSM polygons).
+        for src in &atlas.sources {
+            for u in atlas
+                .report
+                .unplaced
+                .iter()
+                .filter(|u| u.source == src.id)
+                .take(10)
+            {
+                let _ = writeln!(s, "  {} row {}: {} ({})", u.source, u.row, u.name, u.reason);
+            }
         }
     }
     let _ = writeln!(s, "\nLoad time per step");

@@ -233,7 +233,12 @@ async fn items_page(
     headers: HeaderMap,
     uri: Uri,
 ) -> Response {
-    revalidated(&id, items(&state, &id, &headers, uri).into_response())
+    let collection = id.clone();
+    let response = crate::api::blocking::off_workers(move || {
+        items(&state, &collection, &headers, uri).into_response()
+    })
+    .await;
+    revalidated(&id, response)
 }
 
 /// The register changes at any moment: caches must ask before reusing a

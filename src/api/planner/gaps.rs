@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use crate::analysis::gap_report::{report, validate, RawGapParams};
 use crate::api::error::ApiError;
 use crate::api::query::Params;
-use crate::api::Snap;
+use crate::api::{Snap, Snapshot};
 
 /// Parameters `/gaps` accepts.
 pub const PARAMETERS: &[&str] = &[
@@ -40,7 +40,13 @@ pub enum Format {
 ///
 /// # Errors
 /// A 400 problem for an unknown, repeated or invalid parameter.
-pub async fn handler(Snap(state): Snap, params: Params) -> Result<Response, ApiError> {
+pub async fn handler(Snap(state): Snap, params: Params) -> Response {
+    // A gap report walks every LSOA (and writes CSV or GeoJSON of them):
+    // run off the async workers.
+    crate::api::blocking::off_workers(move || gaps(&state, &params)).await
+}
+
+fn gaps(state: &Snapshot, params: &Params) -> Result<Response, ApiError> {
     params.only(PARAMETERS)?;
     let raw = RawGapParams {
         category: params.get("category"),

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::geojson_out::{self, feature};
 use crate::api::error::ApiError;
 use crate::api::query::{ApiPath, Params};
-use crate::api::Snap;
+use crate::api::{Snap, Snapshot};
 use crate::atlas::{Atlas, Coverage, Lsoa21};
 
 /// How the 2019 value of a 2021 LSOA was derived from the 2011 LSOAs it came from.
@@ -153,7 +153,12 @@ pub async fn meta(Snap(state): Snap, params: Params) -> Result<Json<Value>, ApiE
 /// mean over linked 2011 LSOAs), `c_<id>` (2025 minus 2019; positive = less
 /// deprived relative to England) and `link` (matched / mean / none).
 /// For 2019, the 2011 LSOAs with `d_<id>`.
-pub async fn lsoa_layer(Snap(state): Snap, params: Params) -> Result<Response, ApiError> {
+pub async fn lsoa_layer(Snap(state): Snap, params: Params) -> Response {
+    // Every LSOA with its geometry: run off the async workers.
+    crate::api::blocking::off_workers(move || lsoa_layer_of(&state, &params)).await
+}
+
+fn lsoa_layer_of(state: &Snapshot, params: &Params) -> Result<Response, ApiError> {
     params.only(&["year"])?;
     let atlas = &state.atlas;
     Ok(match params.get("year").map_or("2025", str::trim) {

@@ -15,6 +15,7 @@ use geo::{MultiPolygon, Rect};
 use serde_json::{json, Value};
 
 use super::data::insert_choropleth_values;
+use crate::api::blocking::off_workers;
 use crate::api::error::ApiError;
 use crate::api::query::{ApiPath, Params};
 use crate::api::routes::Routes;
@@ -37,7 +38,8 @@ pub struct TileXyz {
     y: String,
 }
 
-/// Tile routes.
+/// Tile routes. Tiles are cut and encoded on the blocking pool
+/// ([`off_workers`]): a low-zoom tile of England takes a while.
 pub fn routes() -> Routes {
     Routes::new()
         .route(
@@ -54,27 +56,21 @@ pub fn routes() -> Routes {
         )
         .route(
             "/collections/lsoa/tiles/WebMercatorQuad/{z}/{x}/{y}",
-            get(
-                |s: Snap, p: ApiPath<TileXyz>, q: Params| async move {
-                    tile(s, p, &q, "lsoa")
-                },
-            ),
+            get(|s: Snap, p: ApiPath<TileXyz>, q: Params| {
+                off_workers(move || tile(s, p, &q, "lsoa"))
+            }),
         )
         .route(
             "/collections/wards/tiles/WebMercatorQuad/{z}/{x}/{y}",
-            get(
-                |s: Snap, p: ApiPath<TileXyz>, q: Params| async move {
-                    tile(s, p, &q, "wards")
-                },
-            ),
+            get(|s: Snap, p: ApiPath<TileXyz>, q: Params| {
+                off_workers(move || tile(s, p, &q, "wards"))
+            }),
         )
         .route(
             "/collections/districts/tiles/WebMercatorQuad/{z}/{x}/{y}",
-            get(
-                |s: Snap, p: ApiPath<TileXyz>, q: Params| async move {
-                    tile(s, p, &q, "districts")
-                },
-            ),
+            get(|s: Snap, p: ApiPath<TileXyz>, q: Params| {
+                off_workers(move || tile(s, p, &q, "districts"))
+            }),
         )
 }
 

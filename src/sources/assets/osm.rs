@@ -2,12 +2,28 @@
 //! `points` layer, closed ways and multipolygon relations from
 //! `multipolygons`; polygons become a point on their surface and keep their
 //! geodesic area.
+//!
+//! Nothing whose tags match a rule is dropped silently; these are reported as
+//! unplaced rows naming the OSM id (`gapmap check` lists them):
+//! - a way in the `lines` layer (an open way, which is no area) whose own
+//!   tags match: typically one boundary way of a multipolygon relation that
+//!   carries the same leisure tags, when the relation's rings do not close
+//!   and GDAL cannot assemble it (Rutland Water Nature Reserve, way
+//!   525958985 of relation 7588790, in the 2018 Rutland extract);
+//! - a polygon that is not valid OGC geometry (self-intersecting, as a
+//!   bow-tie; rings crossing): its area and surface point are not well
+//!   defined, so it is skipped rather than guessed at.
+//!
+//! A closed way with its own tags that is also a member of a multipolygon
+//! relation is read as its own area by GDAL 3.6's driver (checked on the
+//! Rutland extract: Oakham School's playing fields, ways 145110899 and
+//! 145112754, members of relation 6034079).
 
 use std::collections::HashMap;
 use std::path::Path;
 
 use gdal::vector::{Feature, LayerAccess};
-use geo::{GeodesicArea, Geometry, InteriorPoint, MultiPolygon};
+use geo::{GeodesicArea, Geometry, InteriorPoint, MultiPolygon, Validation};
 
 use super::{Location, RawAsset, SourceAssets};
 use crate::config::{AssetSourceConfig, OsmRule, TagMatch};
@@ -29,7 +45,7 @@ pub(super) fn read(
     let reprojector = Reprojector::from_epsg(WGS84_EPSG)?;
     let mut out = SourceAssets::default();
     let mut row = 0_u64;
-    for layer_name in ["points", "multipolygons"] {
+    for layer_name in ["points", "multipolygons", "lines"] {
         let mut layer =
             table
                 .dataset()?
@@ -60,36 +76,39 @@ pub(super) fn read(
                 out.filtered_out += 1;
                 continue;
             };
-            let Some(key) = osm_key(&feature, &fields) else {
+            let Some(key) = osm_key(&feature, &fields, layer_name) else {
                 continue;
             };
+            let unplaced = |reason: String| RawAsset {
+                key: key.clone(),
+                name: tags.get("name").cloned().unwrap_or_default(),
+                category: rule.category.clone(),
+                location: Location::Unplaced(reason),
+                address: None,
+                postcode: None,
+                area_m2: None,
+                row,
+            };
+            if layer_name == "lines" {
+                out.assets.push(unplaced(format!(
+                    "OSM {key}: its tags make it a {}, but it is an open way, not an area \
+                     (for example a boundary way of a multipolygon relation whose rings do not \
+                     close, which cannot be assembled); skipped",
+                    rule.category
+                )));
+                continue;
+            }
             let geo = feature.geometry().and_then(|g| g.to_geo().ok());
-            let (lon, lat, area_m2) = match geo {
-                Some(Geometry::Point(p)) => (p.x(), p.y(), None),
-                Some(Geometry::MultiPolygon(mp)) => match surface_point(&mp) {
-                    Some((x, y)) => (x, y, Some(geodesic_area_m2(&mp))),
-                    None => continue,
-                },
-                Some(Geometry::Polygon(p)) => {
-                    let mp = MultiPolygon(vec![p]);
-                    match surface_point(&mp) {
-                        Some((x, y)) => (x, y, Some(geodesic_area_m2(&mp))),
-                        None => continue,
-                    }
-                }
-                _ => {
-                    out.assets.push(RawAsset {
-                        key,
-                        name: tags.get("name").cloned().unwrap_or_default(),
-                        category: rule.category.clone(),
-                        location: Location::Unplaced(
-                            "OSM feature without usable geometry".to_owned(),
-                        ),
-                        address: None,
-                        postcode: None,
-                        area_m2: None,
-                        row,
-                    });
+            let polygon = match geo {
+                Some(Geometry::Point(p)) => Ok((p.x(), p.y(), None)),
+                Some(Geometry::MultiPolygon(mp)) => area_asset(&key, &mp),
+                Some(Geometry::Polygon(p)) => area_asset(&key, &MultiPolygon(vec![p])),
+                _ => Err("OSM feature without usable geometry".to_owned()),
+            };
+            let (lon, lat, area_m2) = match polygon {
+                Ok(v) => v,
+                Err(reason) => {
+                    out.assets.push(unplaced(reason));
                     continue;
                 }
             };
@@ -125,11 +144,28 @@ pub(crate) fn geodesic_area_m2(mp: &MultiPolygon<f64>) -> f64 {
     crate::model::geometry::wound(mp.clone()).geodesic_area_unsigned()
 }
 
+/// A polygon asset's surface point (lon, lat) and geodesic area (m²), or
+/// why it has none: an invalid polygon (self-intersecting rings, a bow-tie,
+/// crossing rings) has no well-defined area, so it is refused, naming the
+/// OSM id and the first problem geo's validity check finds.
+fn area_asset(key: &str, mp: &MultiPolygon<f64>) -> Result<(f64, f64, Option<f64>), String> {
+    if let Some(problem) = mp.validation_errors().first() {
+        return Err(format!(
+            "OSM {key}: invalid polygon ({problem}); its area is not well defined, so it is skipped"
+        ));
+    }
+    let (x, y) = surface_point(mp)
+        .ok_or_else(|| format!("OSM {key}: empty polygon, no point on its surface"))?;
+    Ok((x, y, Some(geodesic_area_m2(mp))))
+}
+
 fn surface_point(mp: &MultiPolygon<f64>) -> Option<(f64, f64)> {
     mp.interior_point().map(|p| (p.x(), p.y()))
 }
 
-fn osm_key(feature: &Feature<'_>, fields: &[String]) -> Option<String> {
+/// `node-N` (points layer), `way-N` (lines, and closed ways in
+/// multipolygons) or `relation-N` (multipolygons).
+fn osm_key(feature: &Feature<'_>, fields: &[String], layer: &str) -> Option<String> {
     let get = |name: &str| {
         let idx = fields.iter().position(|f| f == name)?;
         feature
@@ -142,12 +178,13 @@ fn osm_key(feature: &Feature<'_>, fields: &[String]) -> Option<String> {
         return Some(format!("way-{way}"));
     }
     let id = get("osm_id")?;
-    // In the multipolygons layer osm_id is a relation; in points, a node.
-    if fields.iter().any(|f| f == "osm_way_id") {
-        Some(format!("relation-{id}"))
-    } else {
-        Some(format!("node-{id}"))
-    }
+    // In the multipolygons layer osm_id is a relation; in lines, a way; in
+    // points, a node.
+    Some(match layer {
+        "multipolygons" => format!("relation-{id}"),
+        "lines" => format!("way-{id}"),
+        _ => format!("node-{id}"),
+    })
 }
 
 fn tags_of(feature: &Feature<'_>, fields: &[String]) -> HashMap<String, String> {
