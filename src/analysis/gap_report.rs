@@ -24,6 +24,30 @@ pub fn parse_year(text: &str) -> Result<Year, AnalysisError> {
         .ok_or_else(|| AnalysisError::invalid("year", format!("2019 or 2025 (got '{text}')")))
 }
 
+/// Default largest decile counted as deprived: the one gap definition shared
+/// by `/gaps`, the ward profiles (JSON and printable) and the map's gap mode.
+pub const DEFAULT_MAX_DECILE: u8 = 2;
+/// Default smallest distance (m, straight line) counted as far; see
+/// [`DEFAULT_MAX_DECILE`].
+pub const DEFAULT_MIN_DISTANCE_M: f64 = 1600.0;
+
+/// Parses the smallest distance counted as far (metres, finite, ≥ 0).
+///
+/// # Errors
+/// [`AnalysisError::InvalidParameter`] naming `min_distance_m`.
+pub fn parse_min_distance_m(text: &str) -> Result<f64, AnalysisError> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|d| d.is_finite() && *d >= 0.0)
+        .ok_or_else(|| {
+            AnalysisError::invalid(
+                "min_distance_m",
+                format!("a distance in metres, 0 or more (got '{text}')"),
+            )
+        })
+}
+
 /// Parses the largest decile counted as deprived (1-10).
 ///
 /// # Errors
@@ -99,21 +123,12 @@ pub fn validate(atlas: &Atlas, raw: &RawGapParams<'_>) -> Result<GapRequest, Ana
             })?,
     };
     let year = raw.year.map_or(Ok(Year::Y2025), parse_year)?;
-    let max_decile = raw.max_decile.map_or(Ok(2), parse_max_decile)?;
-    let min_distance_m = match raw.min_distance_m {
-        None => 1600.0,
-        Some(d) => d
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|d| d.is_finite() && *d >= 0.0)
-            .ok_or_else(|| {
-                AnalysisError::invalid(
-                    "min_distance_m",
-                    format!("a distance in metres, 0 or more (got '{d}')"),
-                )
-            })?,
-    };
+    let max_decile = raw
+        .max_decile
+        .map_or(Ok(DEFAULT_MAX_DECILE), parse_max_decile)?;
+    let min_distance_m = raw
+        .min_distance_m
+        .map_or(Ok(DEFAULT_MIN_DISTANCE_M), parse_min_distance_m)?;
     let measure = match raw.measure {
         None => Measure::Mean,
         Some(m) => Measure::parse(m)

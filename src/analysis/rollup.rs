@@ -6,7 +6,15 @@
 //!   [`super::history`] (splits inherit the parent's values; merges take the
 //!   most populous parent's decile and the population-weighted score). So a
 //!   change is a change in deprivation, not in geography or denominators.
-//! - **IMD score**: the resident-weighted mean of the LSOAs' IMD scores.
+//! - **IMD score**: the resident-weighted mean of the LSOAs' IMD scores
+//!   (weights: Census 2021 usual residents; LSOAs with unknown residents
+//!   carry no weight and are counted in [`AreaRollup::lsoas_unknown_residents`]).
+//! - **Deciles are not averaged** ([`SUMMARY_RULE`]): an area's deprivation
+//!   is its LSOAs and residents by national decile, the shares of residents
+//!   in the most deprived 10% and 20%, and the population-weighted score.
+//!   A mean of deciles mixes a rank-based band with population and hides
+//!   the spread; every ward summary (map panel, printable page, JSON
+//!   profile) is this one roll-up.
 //! - **Most deprived 10% / 20%**: LSOAs with national decile 1 / ≤ 2, for the
 //!   IMD and each of the seven domains; counts and shares of LSOAs and of
 //!   residents (shares of those LSOAs/residents with a decile). Deciles are
@@ -37,6 +45,9 @@ pub const INDICATORS: [&str; 8] = [
     "environment",
 ];
 
+/// The ward and district summary rule, as stated on every page showing it.
+pub const SUMMARY_RULE: &str = "Deciles are not averaged: the area's LSOAs and Census 2021 residents are counted by national decile (1 = most deprived 10% of LSOAs in England), with the share of residents in the most deprived 10% and 20%; the IMD score is the mean of the LSOAs' IMD scores weighted by Census 2021 usual residents. LSOAs with unknown residents carry no weight and are counted (lsoas_unknown_residents).";
+
 /// Distance for "assets within" an area (metres).
 pub const NEAR_M: f64 = 1000.0;
 
@@ -61,8 +72,10 @@ pub struct DecileShare {
     pub resident_share_top10: Option<f64>,
     /// Share of residents in the most deprived 20%.
     pub resident_share_top20: Option<f64>,
-    /// Resident-weighted mean decile.
-    pub mean_decile: Option<f64>,
+    /// LSOAs by national decile: element `d - 1` counts decile `d`.
+    pub lsoas_by_decile: [u32; 10],
+    /// Census 2021 residents by national decile (unknown residents count 0).
+    pub residents_by_decile: [u64; 10],
 }
 
 /// Deprivation of an area in one release.
@@ -98,6 +111,9 @@ pub struct AreaRollup {
     pub lsoas: u32,
     /// Census 2021 usual residents.
     pub residents: u64,
+    /// LSOAs whose Census 2021 residents are unknown: no weight in the
+    /// score and resident shares, still counted by decile.
+    pub lsoas_unknown_residents: u32,
     /// IMD 2019 (carried onto 2021 LSOAs).
     pub y2019: YearRollup,
     /// IMD 2025.
@@ -124,37 +140,11 @@ pub fn year_rollup<'a>(
     let indicators = INDICATORS
         .iter()
         .map(|id| {
-            let mut d = DecileShare::default();
-            let (mut with_people, mut decile_sum) = (0_u64, 0.0);
-            if let Some(k) = position(id) {
-                for &i in lsoas {
-                    let Some(decile) = values(i as usize)
-                        .and_then(|v| v.get(k))
-                        .and_then(|v| v.decile)
-                    else {
-                        continue;
-                    };
-                    let p = u64::from(people(i));
-                    d.lsoas_with_decile += 1;
-                    with_people += p;
-                    decile_sum += f64::from(decile) * p as f64;
-                    if decile <= 1 {
-                        d.lsoas_top10 += 1;
-                        d.residents_top10 += p;
-                    }
-                    if decile <= 2 {
-                        d.lsoas_top20 += 1;
-                        d.residents_top20 += p;
-                    }
-                }
-            }
-            let share = |a: f64, b: f64| (b > 0.0).then(|| a / b);
-            let n = f64::from(d.lsoas_with_decile);
-            d.lsoa_share_top10 = share(f64::from(d.lsoas_top10), n);
-            d.lsoa_share_top20 = share(f64::from(d.lsoas_top20), n);
-            d.resident_share_top10 = share(d.residents_top10 as f64, with_people as f64);
-            d.resident_share_top20 = share(d.residents_top20 as f64, with_people as f64);
-            d.mean_decile = share(decile_sum, with_people as f64);
+            let d = position(id).map_or_else(DecileShare::default, |k| {
+                decile_share(atlas, lsoas, |i| {
+                    values(i).and_then(|v| v.get(k)).and_then(|v| v.decile)
+                })
+            });
             ((*id).to_owned(), d)
         })
         .collect();
@@ -162,6 +152,99 @@ pub fn year_rollup<'a>(
         imd_score,
         indicators,
     }
+}
+
+/// LSOAs and residents of `lsoas` by national decile, where `decile(lsoa)`
+/// gives an LSOA's decile (1-10) on one indicator. Weights are Census 2021
+/// residents; an LSOA with unknown residents is counted with 0 residents.
+pub fn decile_share(
+    atlas: &Atlas,
+    lsoas: &[u32],
+    decile: impl Fn(usize) -> Option<u8>,
+) -> DecileShare {
+    let mut d = DecileShare::default();
+    let mut with_people = 0_u64;
+    for &i in lsoas {
+        let Some(decile) = decile(i as usize) else {
+            continue;
+        };
+        let p = u64::from(atlas.residents(i));
+        d.lsoas_with_decile += 1;
+        with_people += p;
+        let slot = usize::from(decile.clamp(1, 10)) - 1;
+        if let Some(n) = d.lsoas_by_decile.get_mut(slot) {
+            *n += 1;
+        }
+        if let Some(n) = d.residents_by_decile.get_mut(slot) {
+            *n += p;
+        }
+        if decile <= 1 {
+            d.lsoas_top10 += 1;
+            d.residents_top10 += p;
+        }
+        if decile <= 2 {
+            d.lsoas_top20 += 1;
+            d.residents_top20 += p;
+        }
+    }
+    let share = |a: f64, b: f64| (b > 0.0).then(|| a / b);
+    let n = f64::from(d.lsoas_with_decile);
+    d.lsoa_share_top10 = share(f64::from(d.lsoas_top10), n);
+    d.lsoa_share_top20 = share(f64::from(d.lsoas_top20), n);
+    d.resident_share_top10 = share(d.residents_top10 as f64, with_people as f64);
+    d.resident_share_top20 = share(d.residents_top20 as f64, with_people as f64);
+    d
+}
+
+/// One indicator's decile summary as JSON (shares rounded to 4 places):
+/// LSOAs and residents by decile (arrays of 10, decile 1 first), counts and
+/// shares in the most deprived 10% and 20%.
+#[must_use]
+pub fn decile_share_json(d: &DecileShare) -> serde_json::Value {
+    let r = |x: Option<f64>| x.map(|v| (v * 1e4).round() / 1e4);
+    serde_json::json!({
+        "lsoas_with_decile": d.lsoas_with_decile,
+        "lsoas_by_decile": d.lsoas_by_decile,
+        "residents_by_decile": d.residents_by_decile,
+        "lsoas_top10": d.lsoas_top10,
+        "lsoas_top20": d.lsoas_top20,
+        "lsoa_share_top10": r(d.lsoa_share_top10),
+        "lsoa_share_top20": r(d.lsoa_share_top20),
+        "residents_top10": d.residents_top10,
+        "residents_top20": d.residents_top20,
+        "resident_share_top10": r(d.resident_share_top10),
+        "resident_share_top20": r(d.resident_share_top20),
+    })
+}
+
+/// The IMD summary of an area, the one every ward page shows: LSOAs,
+/// residents, LSOAs with unknown residents, and per release (`2019`,
+/// `2025`) the population-weighted IMD score (3 places) and the IMD
+/// [`decile_share_json`]; `rule` is [`SUMMARY_RULE`].
+#[must_use]
+pub fn summary_json(r: &AreaRollup) -> serde_json::Value {
+    let year = |y: &YearRollup| {
+        let imd = y.indicators.iter().find(|(id, _)| id == "imd");
+        let mut v = imd.map_or_else(
+            || decile_share_json(&DecileShare::default()),
+            |(_, d)| decile_share_json(d),
+        );
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "imd_score".into(),
+                serde_json::json!(y.imd_score.map(|s| (s * 1e3).round() / 1e3)),
+            );
+        }
+        v
+    };
+    serde_json::json!({
+        "lsoas": r.lsoas,
+        "residents": r.residents,
+        "lsoas_unknown_residents": r.lsoas_unknown_residents,
+        "2019": year(&r.y2019),
+        "2025": year(&r.y2025),
+        "rule": SUMMARY_RULE,
+    })
 }
 
 /// Assets per category inside the area (by the asset's LSOA) and within
@@ -250,10 +333,25 @@ pub fn rollup(
     AreaRollup {
         lsoas: u32::try_from(lsoas.len()).unwrap_or(u32::MAX),
         residents: lsoas.iter().map(|&i| u64::from(people(i))).sum(),
+        lsoas_unknown_residents: unknown_residents(atlas, lsoas),
         y2019,
         y2025,
         categories,
     }
+}
+
+/// LSOAs of `lsoas` whose Census 2021 residents are unknown.
+fn unknown_residents(atlas: &Atlas, lsoas: &[u32]) -> u32 {
+    let n = lsoas
+        .iter()
+        .filter(|&&i| {
+            atlas
+                .lsoa21
+                .get(i as usize)
+                .is_some_and(|l| l.residents.is_none())
+        })
+        .count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// The roll-up of category `c` over LSOAs, given its `(inside, near)` asset
@@ -379,6 +477,7 @@ pub fn update(
     AreaRollup {
         lsoas: previous.lsoas,
         residents: previous.residents,
+        lsoas_unknown_residents: previous.lsoas_unknown_residents,
         y2019: previous.y2019.clone(),
         y2025: previous.y2025.clone(),
         categories,

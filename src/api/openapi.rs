@@ -137,8 +137,19 @@ fn other_paths() -> Vec<(String, Value)> {
                 "A ward's community insight profile",
                 "getWardProfile",
                 "Planner",
-                &[code("2024 ward code, e.g. E05010924.")],
-                &ok("Profile", "application/json"),
+                &[
+                    code("2024 ward code, e.g. E05010924."),
+                    max_decile(),
+                    query(
+                        "min_distance_m",
+                        "Smallest mean straight-line (geodesic) distance in metres counted as far, for the profile's gaps.",
+                        &json!({ "type": "number", "minimum": 0, "default": 1600 }),
+                    ),
+                ],
+                &ok(
+                    "Profile. `summary` holds the ward and district IMD summary: LSOAs and residents by national decile (deciles are not averaged), shares of residents in the most deprived 10% and 20%, and the IMD score weighted by Census 2021 residents; `gap_thresholds` the thresholds used and GapMap's defaults",
+                    "application/json",
+                ),
                 &["400", "404"],
             ),
         ),

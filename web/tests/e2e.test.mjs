@@ -351,6 +351,27 @@ test('a ward profile opens and prints to A4 PDF', async () => {
   assert.equal(pdf.subarray(0, 5).toString(), '%PDF-');
 });
 
+test('the gap defaults and the ward summary rule appear on the map and the ward page', async () => {
+  const meta = (await api('/web/api/meta')).body;
+  const { max_decile: dec, min_distance_m: dist } = meta.gap_defaults;
+  const metres = Number(dist).toLocaleString('en-GB');
+  await openMap();
+  const hint = await page.textContent('#gap-defaults');
+  assert.match(hint, new RegExp(`decile ${dec} or below.*${metres} m`));
+  assert.equal(await page.inputValue('#gap-decile'), String(dec));
+  assert.equal(await page.inputValue('#gap-distance'), String(dist));
+  // Northfield Brook; the map's thresholds carry into the profile link.
+  await page.goto(`${base}/wards/E05013110`);
+  await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 60000 });
+  const line = await page.textContent('#gap-thresholds');
+  assert.match(line, new RegExp(`decile ${dec} or below and mean distance to the nearest asset at least ${metres} m`));
+  assert.match(await page.textContent('#summary-rule'), /not averaged/);
+  assert.match(await page.textContent('#england-note'), /5\.5 as a plain mean of LSOA deciles and 5\.46 weighted by Census 2021 residents/);
+  await page.goto(`${base}/wards/E05013110?max_decile=5&min_distance_m=900`);
+  await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 60000 });
+  assert.match(await page.textContent('#gap-thresholds'), /decile 5 or below and mean distance to the nearest asset at least 900 m/);
+});
+
 test('the map is usable at phone size and by keyboard', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   await openMap();

@@ -7,19 +7,41 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
 use crate::analysis::access::Access;
-use crate::analysis::gap_report::{report, GapRequest};
+use crate::analysis::gap_report::{
+    parse_max_decile, parse_min_distance_m, report, GapRequest, DEFAULT_MAX_DECILE,
+    DEFAULT_MIN_DISTANCE_M,
+};
 use crate::analysis::gaps::Measure;
-use crate::analysis::rollup::{AreaRollup, DecileShare};
+use crate::analysis::rollup::{decile_share_json, summary_json, AreaRollup, DecileShare};
 use crate::analysis::{Results, Year};
 use crate::api::error::ApiError;
 use crate::api::query::{ApiPath, Params};
 use crate::api::Snap;
 use crate::atlas::Atlas;
 
-/// Deprived and far thresholds used for the profile's gaps.
-pub const PROFILE_MAX_DECILE: u8 = 2;
-/// Distance threshold (m) for the profile's gaps.
-pub const PROFILE_MIN_DISTANCE_M: f64 = 1600.0;
+/// Default deprived threshold of the profile's gaps (the shared gap default).
+pub const PROFILE_MAX_DECILE: u8 = DEFAULT_MAX_DECILE;
+/// Default distance threshold (m) of the profile's gaps (the shared gap default).
+pub const PROFILE_MIN_DISTANCE_M: f64 = DEFAULT_MIN_DISTANCE_M;
+
+/// The gap thresholds a profile uses: an IMD 2025 decile at most
+/// `max_decile` and a mean distance of at least `min_distance_m` metres.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GapThresholds {
+    /// Largest decile counted as deprived (1-10).
+    pub max_decile: u8,
+    /// Smallest mean distance counted as far (m).
+    pub min_distance_m: f64,
+}
+
+impl Default for GapThresholds {
+    fn default() -> Self {
+        Self {
+            max_decile: PROFILE_MAX_DECILE,
+            min_distance_m: PROFILE_MIN_DISTANCE_M,
+        }
+    }
+}
 
 fn r(x: Option<f64>, places: i32) -> Value {
     let f = 10_f64.powi(places);
@@ -27,19 +49,7 @@ fn r(x: Option<f64>, places: i32) -> Value {
 }
 
 fn share(d: Option<&DecileShare>) -> Value {
-    d.map_or(Value::Null, |d| {
-        json!({
-            "lsoas_top10": d.lsoas_top10,
-            "lsoas_top20": d.lsoas_top20,
-            "lsoa_share_top10": r(d.lsoa_share_top10, 4),
-            "lsoa_share_top20": r(d.lsoa_share_top20, 4),
-            "residents_top10": d.residents_top10,
-            "residents_top20": d.residents_top20,
-            "resident_share_top10": r(d.resident_share_top10, 4),
-            "resident_share_top20": r(d.resident_share_top20, 4),
-            "mean_decile": r(d.mean_decile, 2),
-        })
-    })
+    d.map_or(Value::Null, decile_share_json)
 }
 
 fn find<'a>(r: &'a AreaRollup, year: Year, id: &str) -> Option<&'a DecileShare> {
@@ -50,9 +60,14 @@ fn find<'a>(r: &'a AreaRollup, year: Year, id: &str) -> Option<&'a DecileShare> 
     y.indicators.iter().find(|(i, _)| i == id).map(|(_, d)| d)
 }
 
-/// The profile document of ward `index`.
+/// The profile document of ward `index`, its gaps by `thresholds`.
 #[must_use]
-pub fn ward_profile(atlas: &Atlas, planner: &Results, index: usize) -> Option<Value> {
+pub fn ward_profile(
+    atlas: &Atlas,
+    planner: &Results,
+    index: usize,
+    thresholds: GapThresholds,
+) -> Option<Value> {
     let ward = atlas.wards.get(index)?;
     let roll = planner.wards.get(index)?;
     let district_idx = ward.district.map(|d| d as usize);
@@ -165,8 +180,8 @@ pub fn ward_profile(atlas: &Atlas, planner: &Results, index: usize) -> Option<Va
                 category: c,
                 indicator: "imd".to_owned(),
                 year: Year::Y2025,
-                max_decile: PROFILE_MAX_DECILE,
-                min_distance_m: PROFILE_MIN_DISTANCE_M,
+                max_decile: thresholds.max_decile,
+                min_distance_m: thresholds.min_distance_m,
                 measure: Measure::Mean,
             };
             let gaps: Vec<Value> = report(atlas, analysis, &request)
@@ -220,6 +235,15 @@ pub fn ward_profile(atlas: &Atlas, planner: &Results, index: usize) -> Option<Va
             })),
         },
         "lsoas": lsoas,
+        "summary": {
+            "ward": summary_json(roll),
+            "district": district_roll.map(summary_json),
+        },
+        "gap_thresholds": {
+            "max_decile": thresholds.max_decile,
+            "min_distance_m": thresholds.min_distance_m,
+            "defaults": {"max_decile": DEFAULT_MAX_DECILE, "min_distance_m": DEFAULT_MIN_DISTANCE_M},
+        },
         "imd_score": {
             "ward": {"2019": r(roll.y2019.imd_score, 3), "2025": r(roll.y2025.imd_score, 3)},
             "district": {
@@ -238,7 +262,8 @@ pub fn ward_profile(atlas: &Atlas, planner: &Results, index: usize) -> Option<Va
             "wards": "2021 LSOAs are assigned to 2024 wards by the ONS best-fit lookup",
             "distances": "straight-line geodesic distances (WGS84) from the LSOAs' postcodes to the nearest asset; means weighted by residents over LSOAs the category's sources cover",
             "assets_within_1km": "assets inside the ward or within 1 km (straight line) of its boundary",
-            "gaps": format!("LSOAs of the ward in IMD 2025 decile <= {PROFILE_MAX_DECILE} whose mean distance to the category is >= {PROFILE_MIN_DISTANCE_M} m"),
+            "gaps": format!("LSOAs of the ward in IMD 2025 decile <= {} whose mean distance to the category is >= {} m (GapMap's defaults: decile <= {DEFAULT_MAX_DECILE}, >= {DEFAULT_MIN_DISTANCE_M} m; set max_decile and min_distance_m to change)", thresholds.max_decile, thresholds.min_distance_m),
+            "summary": crate::analysis::rollup::SUMMARY_RULE,
             "capacity": "2SFCA assets per 10,000 residents (see /gaps method)",
             "assets_located": crate::analysis::located::assets_located(atlas, None),
         },
@@ -248,14 +273,26 @@ pub fn ward_profile(atlas: &Atlas, planner: &Results, index: usize) -> Option<Va
 
 /// `GET /wards/{code}/profile`.
 ///
+/// Query parameters: `max_decile` (1-10) and `min_distance_m` (metres, ≥ 0)
+/// for the gaps, defaulting to the shared gap definition.
+///
 /// # Errors
-/// A 404 problem for a code that is not a ward of the region.
+/// A 404 problem for a code that is not a ward of the region; a 400 problem
+/// naming an unknown or invalid parameter.
 pub async fn handler(
     Snap(state): Snap,
     ApiPath(code): ApiPath<String>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    params.only(&[])?;
+    params.only(&["max_decile", "min_distance_m"])?;
+    let thresholds = GapThresholds {
+        max_decile: params
+            .get("max_decile")
+            .map_or(Ok(PROFILE_MAX_DECILE), parse_max_decile)?,
+        min_distance_m: params
+            .get("min_distance_m")
+            .map_or(Ok(PROFILE_MIN_DISTANCE_M), parse_min_distance_m)?,
+    };
     let atlas = &state.atlas;
     let Some((index, _)) = atlas.ward_by_code(code.trim()) else {
         return Err(ApiError::not_found(format!(
@@ -263,7 +300,7 @@ pub async fn handler(
             atlas.region.name
         )));
     };
-    let body = ward_profile(atlas, &state.results, index as usize)
+    let body = ward_profile(atlas, &state.results, index as usize, thresholds)
         .ok_or_else(|| ApiError::not_found(format!("no profile for ward '{code}'")))?;
     let mut response = body.to_string().into_response();
     response.headers_mut().insert(

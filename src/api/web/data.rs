@@ -73,11 +73,6 @@ pub fn insert_choropleth_values(atlas: &Atlas, lsoa: &Lsoa21, p: &mut Map<String
     }
 }
 
-/// Rounds to one decimal place.
-pub fn round1(v: f64) -> f64 {
-    (v * 10.0).round() / 10.0
-}
-
 /// The region's bounding box (union of district boxes).
 pub fn region_bbox(atlas: &Atlas) -> Option<Rect<f64>> {
     let mut it = atlas.districts.iter().map(|d| d.geometry.lonlat_bbox);
@@ -145,6 +140,10 @@ pub async fn meta(Snap(state): Snap, params: Params) -> Result<Json<Value>, ApiE
         "sources": atlas.sources,
         "area_sources": *atlas.area_sources,
         "districts": atlas.districts.iter().map(|d| json!({"code": d.code, "name": d.name})).collect::<Vec<_>>(),
+        "gap_defaults": {
+            "max_decile": crate::analysis::gap_report::DEFAULT_MAX_DECILE,
+            "min_distance_m": crate::analysis::gap_report::DEFAULT_MIN_DISTANCE_M,
+        },
     })))
 }
 

@@ -6,9 +6,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::data::{link_2019, round1};
+use super::data::link_2019;
 use super::geojson_out;
 use crate::analysis::access::{Access, AccessTable};
+use crate::analysis::gap_report::{DEFAULT_MAX_DECILE, DEFAULT_MIN_DISTANCE_M};
+use crate::analysis::rollup;
 use crate::api::error::ApiError;
 use crate::api::query::{ApiPath, Params};
 use crate::api::Snap;
@@ -116,19 +118,9 @@ pub async fn lsoa(
     .into_response())
 }
 
-/// Population-weighted mean decile of an indicator over LSOAs (weights:
-/// Census 2021 residents; 1 where unknown).
-fn weighted_decile<'a>(lsoas: impl Iterator<Item = &'a Lsoa21>, k: usize) -> Option<f64> {
-    let (mut sum, mut weight) = (0.0, 0.0);
-    for l in lsoas {
-        if let Some(d) = l.imd.get(k).and_then(|v| v.decile) {
-            let w = l.residents.map_or(1.0, f64::from);
-            sum += f64::from(d) * w;
-            weight += w;
-        }
-    }
-    (weight > 0.0).then(|| round1(sum / weight))
-}
+/// What England's figures are, as the ward pages say: deciles are national,
+/// so shares are the reference, and England's mean decile depends on the weights.
+pub const ENGLAND_NOTE: &str = "England: by definition 10% of LSOAs are in each national decile, so 10% of LSOAs are in the most deprived 10% and 20% in the most deprived 20%. England's mean LSOA decile is 5.5 as a plain mean of LSOA deciles and 5.46 weighted by Census 2021 residents (IMD 2025); GapMap shows neither as a ward figure, since deciles are not averaged.";
 
 /// `GET /web/api/ward/{code}`: a ward summary for the panel and the printable
 /// profile (deciles vs district and England, LSOAs, assets in the ward, change).
@@ -148,30 +140,25 @@ pub async fn ward(
         .filter_map(|&i| atlas.lsoa21.get(i as usize))
         .collect();
     let district = w.district.and_then(|d| atlas.districts.get(d as usize));
-    let district_lsoas: Vec<&Lsoa21> = district
-        .map(|d| {
-            d.lsoas
-                .iter()
-                .filter_map(|&i| atlas.lsoa21.get(i as usize))
-                .collect()
-        })
-        .unwrap_or_default();
+    let district_lsoas: &[u32] = district.map_or(&[], |d| d.lsoas.as_slice());
+    // Every indicator (sub-domains too) by the one rule of `analysis::rollup`.
+    let by_decile = |members: &[u32], k: usize| {
+        let d = rollup::decile_share(atlas, members, |i| atlas.lsoa21.get(i)?.imd.get(k)?.decile);
+        rollup::decile_share_json(&d)
+    };
     let domains: Vec<Value> = atlas
         .imd2025
         .indicators
         .iter()
         .enumerate()
         .map(|(k, ind)| {
-            let most_deprived_20 = lsoas
-                .iter()
-                .filter(|l| l.imd.get(k).and_then(|v| v.decile).is_some_and(|d| d <= 2))
-                .count();
+            let ward = by_decile(&w.lsoas, k);
             json!({
                 "id": ind.id, "label": ind.label, "kind": ind.kind,
-                "ward": weighted_decile(lsoas.iter().copied(), k),
-                "district": weighted_decile(district_lsoas.iter().copied(), k),
-                "england": 5.5,
-                "lsoas_in_most_deprived_20pct": most_deprived_20,
+                "lsoas_in_most_deprived_20pct": ward["lsoas_top20"],
+                "ward": ward,
+                "district": district.map(|_| by_decile(district_lsoas, k)),
+                "england": {"lsoa_share_top10": 0.1, "lsoa_share_top20": 0.2},
             })
         })
         .collect();
@@ -206,13 +193,12 @@ pub async fn ward(
         })
         .collect();
     let residents: u32 = lsoas.iter().filter_map(|l| l.residents).sum();
-    let mean_of = |f: &dyn Fn(&Value) -> Option<f64>| {
-        let v: Vec<f64> = lsoa_rows.iter().filter_map(f).collect();
-        (!v.is_empty()).then(|| round1(v.iter().sum::<f64>() / v.len() as f64))
-    };
+    let results = &state.results;
+    let summary = json!({
+        "ward": results.wards.get(wi as usize).map(rollup::summary_json),
+        "district": w.district.and_then(|d| results.districts.get(d as usize)).map(rollup::summary_json),
+    });
     let change = json!({
-        "imd_mean_decile_2025": mean_of(&|r| r["imd_decile"].as_f64()),
-        "imd_mean_decile_2019": mean_of(&|r| r["imd_decile_2019"].as_f64()),
         "lsoas_more_deprived": lsoa_rows.iter().filter(|r| r["change"].as_f64().is_some_and(|c| c < 0.0)).count(),
         "lsoas_less_deprived": lsoa_rows.iter().filter(|r| r["change"].as_f64().is_some_and(|c| c > 0.0)).count(),
     });
@@ -227,8 +213,11 @@ pub async fn ward(
         "domains": domains,
         "lsoas": lsoa_rows,
         "assets": assets,
+        "summary": summary,
         "change": change,
-        "note": "Ward and district values are population-weighted (Census 2021 residents) means of LSOA national deciles; England's mean decile is 5.5 by construction.",
+        "gap_defaults": {"max_decile": DEFAULT_MAX_DECILE, "min_distance_m": DEFAULT_MIN_DISTANCE_M},
+        "note": rollup::SUMMARY_RULE,
+        "england": ENGLAND_NOTE,
     }))
     .into_response())
 }

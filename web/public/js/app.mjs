@@ -413,7 +413,15 @@ function buildControls() {
     o.textContent = d === 1 ? '1 (most deprived 10%)' : `${d} (most deprived ${d * 10}%)`;
     gapDec.append(o);
   }
-  gapDec.value = '2';
+  // One gap definition: the defaults come from the server (shared with /gaps and the ward profiles).
+  const defaults = meta.gap_defaults ?? { max_decile: 2, min_distance_m: 1600 };
+  gapDec.value = String(defaults.max_decile);
+  $('#gap-distance').value = String(defaults.min_distance_m);
+  const hint = document.createElement('p');
+  hint.className = 'hint';
+  hint.id = 'gap-defaults';
+  hint.textContent = `GapMap's default gap: IMD decile ${defaults.max_decile} or below and nearest asset at least ${Number(defaults.min_distance_m).toLocaleString('en-GB')} m away (straight line); the ward profiles use the same defaults, or the thresholds chosen here.`;
+  $('#gap-form').append(hint);
   if (state.gap) {
     gapCat.value = state.gap.category;
     gapDec.value = String(state.gap.max_decile);
@@ -531,8 +539,13 @@ async function selectWard(code, { fly = false } = {}) {
   }
   if (state.selection?.code !== code) return;
   if (fly && w.bbox) map.fitBounds([[w.bbox[0], w.bbox[1]], [w.bbox[2], w.bbox[3]]], { padding: 60, maxZoom: 14, duration: 0 });
+  const pct = (x) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
   const rows = w.domains.map((d) => `<tr data-indicator="${esc(d.id)}"><th scope="row">${esc(d.label)}</th>
-    <td class="num">${chip(d.ward)}</td><td class="num">${chip(d.district)}</td></tr>`).join('');
+    <td class="num">${pct(d.ward?.resident_share_top20)}</td><td class="num">${pct(d.district?.resident_share_top20)}</td></tr>`).join('');
+  const s = w.summary?.ward ?? {};
+  const y25 = s['2025'] ?? {};
+  const y19 = s['2019'] ?? {};
+  const byDecile = (y25.lsoas_by_decile ?? []).map((n, i) => (n ? `${i + 1}: ${n}` : '')).filter(Boolean).join(', ');
   const assets = w.assets.map((a) => `<tr><th scope="row">${esc(a.label)}</th><td class="num">${a.covered ? a.count : '<em class="muted">no data</em>'}</td></tr>`).join('');
   body.innerHTML = `
     <h2 id="panel-title">${esc(w.name)} <span class="muted">${esc(w.code)}</span></h2>
@@ -540,14 +553,23 @@ async function selectWard(code, { fly = false } = {}) {
       <dt>District</dt><dd>${w.district ? esc(w.district.name) : '–'}</dd>
       <dt>Residents</dt><dd><span id="panel-residents">${fmt(w.residents)}</span> <span class="muted">(Census 2021)</span></dd>
       <dt>LSOAs</dt><dd>${w.lsoa_count}</dd>
-      <dt>IMD 2019 → 2025</dt><dd>${w.change.imd_mean_decile_2019 ?? '–'} → ${w.change.imd_mean_decile_2025 ?? '–'} <span class="muted">(mean LSOA decile)</span></dd>
+      <dt>IMD score 2019 → 2025</dt><dd id="panel-imd-score">${y19.imd_score ?? '–'} → ${y25.imd_score ?? '–'} <span class="muted">(weighted by Census 2021 residents)</span></dd>
+      <dt>Residents in England's most deprived 10% / 20%</dt><dd id="panel-top-shares">${pct(y25.resident_share_top10)} / ${pct(y25.resident_share_top20)} <span class="muted">(IMD 2025)</span></dd>
+      <dt>LSOAs by IMD 2025 decile</dt><dd id="panel-by-decile">${esc(byDecile || '–')}</dd>
+      ${s.lsoas_unknown_residents ? `<dt>LSOAs with unknown residents</dt><dd>${s.lsoas_unknown_residents} <span class="muted">(no weight)</span></dd>` : ''}
     </dl>
-    <p><a id="ward-profile-link" href="/wards/${encodeURIComponent(w.code)}">Full ward profile (printable) →</a></p>
-    <h3>Deciles by domain, 2025</h3>
+    <p><a id="ward-profile-link" href="/wards/${encodeURIComponent(w.code)}${wardProfileQuery()}">Full ward profile (printable) →</a></p>
+    <h3>Residents in England's most deprived 20%, 2025</h3>
     <table><thead><tr><th>Indicator</th><th class="num">Ward</th><th class="num">District</th></tr></thead><tbody>${rows}</tbody></table>
     <p class="hint">${esc(w.note)}</p>
     <h3>Assets in the ward</h3>
     <table><tbody>${assets}</tbody></table>`;
+}
+
+/** The map's gap thresholds for the ward profile link (empty without a gap query). */
+function wardProfileQuery() {
+  if (!state.gap) return '';
+  return `?${new URLSearchParams({ max_decile: String(state.gap.max_decile), min_distance_m: String(state.gap.min_distance_m) })}`;
 }
 
 function refreshSelection() {

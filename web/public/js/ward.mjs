@@ -21,40 +21,36 @@ const chip = (d) => (d === null || d === undefined
   ? '<span class="chip" style="background:#d0d0d0">–</span>'
   : `<span class="chip" style="background:${colourOfDecile(d)};color:${inkOn(d)}">${Number.isInteger(d) ? d : d.toFixed(1)}</span>`);
 
-/** Dot plot of deciles: ward (filled circle), district (open diamond), England (dashed line at 5.5). */
+/** Stacked bars: the ward's residents by national decile, per domain (deciles are not averaged). */
 function decileChart(domains) {
   const rowH = 22;
   const left = 300;
   const width = 720;
   const plotW = width - left - 20;
-  const top = 40;
+  const top = 30;
   const height = top + domains.length * rowH + 30;
-  const x = (d) => left + ((d - 1) / 9) * plotW;
   let s = `<svg class="chart" id="decile-chart" viewBox="0 0 ${width} ${height}" role="img" aria-labelledby="dc-title dc-desc">
-    <title id="dc-title">Deprivation deciles by domain: ward, district and England</title>
-    <desc id="dc-desc">For each domain, the ward's population-weighted mean decile (filled circle) and the district's (open diamond); England's mean is 5.5 (dashed line). Decile 1 is the most deprived 10% in England.</desc>`;
-  for (let d = 1; d <= 10; d += 1) {
-    s += `<rect x="${x(d) - plotW / 18}" y="${top - 8}" width="${plotW / 9}" height="${domains.length * rowH + 4}" fill="${colourOfDecile(d)}" opacity="0.13"/>`;
-    s += `<text x="${x(d)}" y="${top - 12}" font-size="11" text-anchor="middle">${d}</text>`;
-  }
-  s += `<text x="${left}" y="11" font-size="11">← more deprived</text><text x="${width - 20}" y="11" font-size="11" text-anchor="end">less deprived →</text>`;
-  s += `<line x1="${x(5.5)}" x2="${x(5.5)}" y1="${top - 8}" y2="${top + domains.length * rowH - 4}" stroke="#333" stroke-dasharray="4 3"/>`;
+    <title id="dc-title">Residents by national decile, per domain (2025)</title>
+    <desc id="dc-desc">For each domain, the share of the ward's Census 2021 residents living in LSOAs of each national decile (1 = most deprived 10% of LSOAs in England). Dashed lines: England's 10% and 20% of LSOAs.</desc>`;
+  s += `<text x="${left}" y="11" font-size="11">share of residents, decile 1 (most deprived) first</text>`;
   domains.forEach((dm, i) => {
-    const y = top + i * rowH + rowH / 2 - 2;
-    s += `<text x="${left - 8}" y="${y + 4}" font-size="12" text-anchor="end"${dm.kind === 'subdomain' ? ' fill="#444"' : ' font-weight="600"'}>${esc(dm.label)}</text>`;
-    s += `<line x1="${left}" x2="${left + plotW}" y1="${y}" y2="${y}" stroke="#ccc"/>`;
-    if (dm.district !== null && dm.district !== undefined) {
-      const cx = x(dm.district);
-      s += `<path d="M${cx} ${y - 7} L${cx + 7} ${y} L${cx} ${y + 7} L${cx - 7} ${y} Z" fill="#fff" stroke="#000" stroke-width="1.5"><title>District ${dm.district}</title></path>`;
-    }
-    if (dm.ward !== null && dm.ward !== undefined) {
-      s += `<circle cx="${x(dm.ward)}" cy="${y}" r="6" fill="${colourOfDecile(dm.ward)}" stroke="#000"><title>Ward ${dm.ward}</title></circle>`;
-    }
+    const y = top + i * rowH;
+    s += `<text x="${left - 8}" y="${y + 14}" font-size="12" text-anchor="end"${dm.kind === 'subdomain' ? ' fill="#444"' : ' font-weight="600"'}>${esc(dm.label)}</text>`;
+    const people = dm.ward?.residents_by_decile ?? [];
+    const total = people.reduce((a, b) => a + b, 0);
+    let x = left;
+    people.forEach((n, k) => {
+      if (!total || !n) return;
+      const wpx = (n / total) * plotW;
+      s += `<rect x="${x}" y="${y + 3}" width="${wpx}" height="${rowH - 6}" fill="${colourOfDecile(k + 1)}"><title>Decile ${k + 1}: ${n.toLocaleString('en-GB')} residents</title></rect>`;
+      x += wpx;
+    });
   });
+  for (const f of [0.1, 0.2]) {
+    s += `<line x1="${left + f * plotW}" x2="${left + f * plotW}" y1="${top}" y2="${top + domains.length * rowH}" stroke="#333" stroke-dasharray="4 3"/>`;
+  }
   const ly = top + domains.length * rowH + 18;
-  s += `<circle cx="${left}" cy="${ly - 4}" r="6" fill="#31688e" stroke="#000"/><text x="${left + 10}" y="${ly}" font-size="11">Ward</text>`;
-  s += `<path d="M${left + 70} ${ly - 11} L${left + 77} ${ly - 4} L${left + 70} ${ly + 3} L${left + 63} ${ly - 4} Z" fill="#fff" stroke="#000"/><text x="${left + 82}" y="${ly}" font-size="11">District</text>`;
-  s += `<line x1="${left + 140}" x2="${left + 160}" y1="${ly - 4}" y2="${ly - 4}" stroke="#333" stroke-dasharray="4 3"/><text x="${left + 165}" y="${ly}" font-size="11">England (5.5)</text>`;
+  s += `<text x="${left}" y="${ly}" font-size="11">Dashed: England, 10% and 20% of LSOAs (most deprived deciles 1 and 1–2)</text>`;
   return `${s}</svg>`;
 }
 
@@ -123,7 +119,7 @@ function accessSection(planner) {
     <p class="note">${esc(planner.method?.distances ?? '')} ${esc(planner.method?.assets_within_1km ?? '')} ${esc(planner.method?.capacity ?? '')}</p>`;
 }
 
-async function gapsSection(w, planner) {
+async function gapsSection(w, planner, gap) {
   if (planner && Array.isArray(planner.access)) {
     const withGaps = planner.access.filter((a) => (a.gaps || []).length);
     const rows = withGaps.map((a) => `<tr><th>${esc(a.label)}</th><td class="num">${a.gaps.length}</td><td>${a.gaps.map((g) => `${esc(g.lsoa21_code)} (decile ${esc(g.decile)}, ${fmtDist(g.mean_distance_m)})`).join('; ')}</td></tr>`).join('');
@@ -133,7 +129,7 @@ async function gapsSection(w, planner) {
   const codes = new Set(w.lsoas.map((l) => l.code));
   const rows = [];
   for (const a of w.assets) {
-    const q = new URLSearchParams({ category: a.category, max_decile: '3', min_distance_m: '1000', domain: 'imd', year: '2025' });
+    const q = new URLSearchParams({ category: a.category, max_decile: String(gap.max_decile), min_distance_m: String(gap.min_distance_m), domain: 'imd', year: '2025' });
     let fc;
     try {
       fc = await getJson(`/gaps?${q}`);
@@ -144,7 +140,7 @@ async function gapsSection(w, planner) {
     const mine = (fc.features || []).filter((f) => codes.has(f.properties?.code ?? f.properties?.lsoa21_code ?? f.id));
     rows.push(`<tr><th>${esc(a.label)}</th><td class="num">${mine.length}</td><td>${mine.map((f) => esc(f.properties?.code ?? f.id)).join(', ')}</td></tr>`);
   }
-  return `<p class="note">LSOAs of this ward in IMD decile 1–3 (2025) whose nearest asset of the category is more than 1 km away (straight line), from /gaps.</p>
+  return `<p class="note">LSOAs of this ward in IMD decile ${esc(gap.max_decile)} or below (2025) whose nearest asset of the category is at least ${fmtDist(gap.min_distance_m)} away (straight line), from /gaps.</p>
     <table><thead><tr><th>Category</th><th class="num">Gap LSOAs</th><th>LSOAs</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
@@ -153,28 +149,28 @@ async function main() {
   // First alone: a server that shares data only with signed-in users
   // answers 401 here, and the sign-in form shows before the rest is asked.
   const meta = await getJsonSignedIn('/web/api/meta');
+  // The gap thresholds: the map's choice (carried in the link) or the shared defaults.
+  const asked = new URLSearchParams(window.location.search);
+  const thresholds = new URLSearchParams();
+  for (const k of ['max_decile', 'min_distance_m']) if (asked.has(k)) thresholds.set(k, asked.get(k));
+  const qs = thresholds.toString() ? `?${thresholds}` : '';
   const [w, planner] = await Promise.all([
     getJson(`/web/api/ward/${encodeURIComponent(code)}`),
-    getJson(`/wards/${encodeURIComponent(code)}/profile`).catch(() => null),
+    getJson(`/wards/${encodeURIComponent(code)}/profile${qs}`).catch(() => null),
   ]);
+  const defaults = w.gap_defaults ?? meta.gap_defaults ?? { max_decile: 2, min_distance_m: 1600 };
+  const gap = planner?.gap_thresholds ?? {
+    max_decile: Number(thresholds.get('max_decile') ?? defaults.max_decile),
+    min_distance_m: Number(thresholds.get('min_distance_m') ?? defaults.min_distance_m),
+  };
   document.title = `${w.name} ward profile — GapMap`;
   $('#back-to-map').href = `/map#sel=ward:${encodeURIComponent(w.code)}`;
-  if (planner && Array.isArray(planner.deprivation)) {
-    // Prefer the planner's figures so the report matches the API.
-    const byId = new Map(planner.deprivation.map((d) => [d.id, d]));
-    w.domains = w.domains.map((d) => {
-      const p = byId.get(d.id);
-      const ward = p?.ward?.['2025']?.mean_decile;
-      const district = p?.district?.['2025']?.mean_decile;
-      return {
-        ...d,
-        ward: typeof ward === 'number' ? Math.round(ward * 10) / 10 : d.ward,
-        district: typeof district === 'number' ? Math.round(district * 10) / 10 : d.district,
-        lsoas_in_most_deprived_20pct: p?.ward?.['2025']?.lsoas_top20 ?? d.lsoas_in_most_deprived_20pct,
-      };
-    });
-  }
-  const imd = w.domains.find((d) => d.id === 'imd');
+  const pct = (x) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
+  const sw = w.summary?.ward ?? {};
+  const sd = w.summary?.district ?? {};
+  const y25 = sw['2025'] ?? {};
+  const y19 = sw['2019'] ?? {};
+  const decileRow = (label, y) => `<tr><th>${esc(label)}</th>${(y.lsoas_by_decile ?? Array(10).fill(null)).map((n, i) => `<td class="num">${fmt(n)}<br><span class="note">${fmt(y.residents_by_decile?.[i])}</span></td>`).join('')}</tr>`;
   const report = $('#report');
   report.innerHTML = `
     <h1>${esc(w.name)} <span class="code">${esc(w.code)}</span></h1>
@@ -182,13 +178,19 @@ async function main() {
     <div class="keyfacts">
       <div><span class="v" id="kf-residents">${fmt(w.residents)}</span><span class="k">residents (Census 2021)</span></div>
       <div><span class="v">${w.lsoa_count}</span><span class="k">LSOAs (2021)</span></div>
-      <div><span class="v">${imd?.ward ?? '–'}</span><span class="k">mean IMD decile 2025 (district ${imd?.district ?? '–'}, England 5.5)</span></div>
-      <div><span class="v">${imd?.lsoas_in_most_deprived_20pct ?? 0}</span><span class="k">LSOAs in England's most deprived 20%</span></div>
+      <div><span class="v" id="kf-imd-score">${y25.imd_score ?? '–'}</span><span class="k">IMD 2025 score weighted by Census 2021 residents (district ${sd['2025']?.imd_score ?? '–'})</span></div>
+      <div><span class="v" id="kf-top20">${pct(y25.resident_share_top20)}</span><span class="k">residents in England's most deprived 20% (10%: ${pct(y25.resident_share_top10)})</span></div>
     </div>
+    <section id="summary">
+      <h2>IMD by decile</h2>
+      <table id="decile-table"><thead><tr><th>LSOAs<br><span class="note">residents</span></th>${[1, 2, 3, 4, 5, 6, 7, 8, 9, 10].map((d) => `<th class="num">${d}</th>`).join('')}</tr></thead>
+      <tbody>${decileRow('2025', y25)}${decileRow('2019 (carried)', y19)}</tbody></table>
+      <p class="note" id="summary-rule">${esc(sw.rule ?? w.note)}${sw.lsoas_unknown_residents ? ` ${sw.lsoas_unknown_residents} LSOA(s) with unknown residents.` : ''} IMD score 2019 (carried): ${y19.imd_score ?? '–'}.</p>
+    </section>
     <section>
       <h2>Deprivation by domain: ward, district and England (2025)</h2>
       ${decileChart(w.domains)}
-      <p class="note">${planner ? 'Ward and district values: resident-weighted mean LSOA decile, from the planner profile.' : esc(w.note)} Decile 1 = most deprived 10% of LSOAs in England; England's mean decile is 5.5.</p>
+      <p class="note" id="england-note">Decile 1 = most deprived 10% of LSOAs in England. ${esc(w.england ?? '')}</p>
     </section>
     <section>
       <h2>Community assets in the ward</h2>
@@ -202,7 +204,7 @@ async function main() {
     </section>
     <section class="long">
       <h2>Change since 2019 (IMD decile by LSOA)</h2>
-      <p>Mean LSOA IMD decile ${w.change.imd_mean_decile_2019 ?? '–'} (2019) → ${w.change.imd_mean_decile_2025 ?? '–'} (2025);
+      <p>Residents in the most deprived 20%: ${pct(y19.resident_share_top20)} (2019, carried) → ${pct(y25.resident_share_top20)} (2025);
       ${w.change.lsoas_less_deprived} LSOAs rose (less deprived relative to England), ${w.change.lsoas_more_deprived} fell.</p>
       ${changeChart(w.lsoas)}
       <p class="note">2019 deciles are for the matched 2011 LSOA (unchanged or split) or the linked 2011 LSOA with the largest mid-2015 population (merged or redrawn), using the ONS 2011→2021 LSOA lookup.</p>
@@ -213,7 +215,8 @@ async function main() {
       <tbody>${w.lsoas.map((l) => `<tr><td>${esc(l.name)} <span class="note">${esc(l.code)}</span></td><td class="num">${fmt(l.residents)}</td><td class="num">${chip(l.imd_decile)}</td><td class="num">${chip(l.imd_decile_2019)}</td><td class="num">${l.change ?? '–'}</td></tr>`).join('')}</tbody></table>
     </section>
 `;
-  $('#gaps').innerHTML = `<h2>Gaps</h2>${await gapsSection(w, planner)}`;
+  const gapLine = `<p class="note" id="gap-thresholds">Gap: IMD 2025 decile ${gap.max_decile} or below and mean distance to the nearest asset at least ${fmt(gap.min_distance_m)} m (straight line). GapMap's defaults: decile ${defaults.max_decile} or below, at least ${fmt(defaults.min_distance_m)} m.</p>`;
+  $('#gaps').innerHTML = `<h2>Gaps</h2>${gapLine}${await gapsSection(w, planner, gap)}`;
   const lines = new Set();
   for (const r of meta.releases) lines.add(r.attribution);
   for (const s of [...meta.area_sources, ...meta.sources]) lines.add(`${s.attribution} (${s.title}, ${s.vintage})`);
