@@ -36,32 +36,10 @@ async fn get_json(uri: &str) -> Value {
     serde_json::from_slice(&body).unwrap()
 }
 
-/// The rows of a CSV in the data directory, as header → cell maps.
-fn csv_rows(path: &str) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(common::data_dir().join(path)).unwrap();
-    let headers: Vec<String> = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_owned())
-        .collect();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            headers
-                .iter()
-                .cloned()
-                .zip(r.iter().map(str::to_owned))
-                .collect()
-        })
-        .collect()
-}
-
 /// 2021 LSOAs per 2022 district, from the ONS lookup.
 fn members() -> HashMap<String, BTreeSet<String>> {
     let mut out: HashMap<String, BTreeSet<String>> = HashMap::new();
-    for r in csv_rows("lookups/lsoa11_lsoa21_lad22.csv") {
+    for r in common::csv_rows("lookups/lsoa11_lsoa21_lad22.csv") {
         out.entry(r["ltla22_code"].clone())
             .or_default()
             .insert(r["lsoa21_code"].clone());
@@ -110,8 +88,8 @@ async fn districts_serve_the_official_summaries_as_published() {
             .unwrap()["properties"]
             .clone()
     };
-    let y2025 = csv_rows("deprivation/iod2025_lad24_summaries.csv");
-    let y2019 = csv_rows("deprivation/iod2019_lad19_summaries.csv");
+    let y2025 = common::csv_rows("deprivation/iod2025_lad24_summaries.csv");
+    let y2019 = common::csv_rows("deprivation/iod2019_lad19_summaries.csv");
     for code in OXFORDSHIRE {
         let p = feature(code);
         let row = y2025.iter().find(|r| r["ltla24_code"] == code).unwrap();

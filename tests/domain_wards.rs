@@ -161,28 +161,6 @@ async fn holywell_exists_with_residents_assets_and_profile() {
         .any(|r| r["code"] == "E05013106"));
 }
 
-/// Rows of a CSV file in the data directory, as header → value maps.
-fn csv_rows(path: &str) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(common::data_dir().join(path)).unwrap();
-    let header: Vec<String> = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_owned())
-        .collect();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            header
-                .iter()
-                .cloned()
-                .zip(r.iter().map(str::to_owned))
-                .collect()
-        })
-        .collect()
-}
-
 /// Postcode units of Code-Point Open's `ox.csv` (with a position) whose
 /// code, written with one space, starts with `prefix`.
 fn codepoint_units(prefix: &str) -> usize {
@@ -215,7 +193,7 @@ async fn search(q: &str) -> Vec<serde_json::Value> {
 
 #[tokio::test]
 async fn search_folds_names_and_finds_2011_codes_and_postcode_areas() {
-    let lookup = csv_rows("lookups/lsoa21_ward24_lad24.csv");
+    let lookup = common::csv_rows("lookups/lsoa21_ward24_lad24.csv");
     let ward_code = |name: &str| {
         lookup
             .iter()
@@ -240,7 +218,7 @@ async fn search_folds_names_and_finds_2011_codes_and_postcode_areas() {
     }
 
     // A 2011 code gives the 2021 LSOAs it became.
-    let want: BTreeSet<String> = csv_rows("lookups/lsoa11_lsoa21_lad22.csv")
+    let want: BTreeSet<String> = common::csv_rows("lookups/lsoa11_lsoa21_lad22.csv")
         .into_iter()
         .filter(|r| r["lsoa11_code"] == "E01028424")
         .map(|r| r["lsoa21_code"].clone())

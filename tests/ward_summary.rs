@@ -40,47 +40,26 @@ async fn get(uri: &str) -> (StatusCode, Value) {
     (status, serde_json::from_slice(&body).unwrap())
 }
 
-/// The rows of a CSV in the data directory, as header → cell maps.
-fn csv_rows(path: &str) -> Vec<HashMap<String, String>> {
-    let mut reader = csv::Reader::from_path(common::data_dir().join(path)).unwrap();
-    let headers: Vec<String> = reader
-        .headers()
-        .unwrap()
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_owned())
-        .collect();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            headers
-                .iter()
-                .cloned()
-                .zip(r.iter().map(str::to_owned))
-                .collect()
-        })
-        .collect()
-}
-
 /// `(lsoas by decile, residents by decile, top-10% share, top-20% share,
 /// weighted score)` of IMD 2025 over the ward's LSOAs, from the CSVs.
 fn recompute_2025(ward: &str) -> ([u32; 10], [u64; 10], f64, f64, f64) {
-    let members: Vec<String> = csv_rows("lookups/lsoa21_ward24_lad24.csv")
+    let members: Vec<String> = common::csv_rows("lookups/lsoa21_ward24_lad24.csv")
         .into_iter()
         .filter(|r| r["ward24_code"] == ward)
         .map(|r| r["lsoa21_code"].clone())
         .collect();
     assert!(!members.is_empty());
-    let people: HashMap<String, f64> = csv_rows("population/census21_usual_residents_lsoa21.csv")
-        .into_iter()
-        .map(|r| {
-            (
-                r["lsoa21_code"].clone(),
-                r["total_residents"].parse().unwrap(),
-            )
-        })
-        .collect();
-    let imd: HashMap<String, (usize, f64)> = csv_rows("deprivation/imd2025_lsoa21.csv")
+    let people: HashMap<String, f64> =
+        common::csv_rows("population/census21_usual_residents_lsoa21.csv")
+            .into_iter()
+            .map(|r| {
+                (
+                    r["lsoa21_code"].clone(),
+                    r["total_residents"].parse().unwrap(),
+                )
+            })
+            .collect();
+    let imd: HashMap<String, (usize, f64)> = common::csv_rows("deprivation/imd2025_lsoa21.csv")
         .into_iter()
         .map(|r| {
             let d: f64 = r["IMD_decile"].parse().unwrap();
@@ -166,17 +145,18 @@ async fn northfield_brook_has_one_summary_everywhere_equal_to_the_csvs() {
     );
     // England's mean decile is labelled with its weights: 5.5 plain,
     // 5.46 weighted by residents (recomputed over England's 33,755 LSOAs).
-    let people: HashMap<String, f64> = csv_rows("population/census21_usual_residents_lsoa21.csv")
-        .into_iter()
-        .map(|r| {
-            (
-                r["lsoa21_code"].clone(),
-                r["total_residents"].parse().unwrap(),
-            )
-        })
-        .collect();
+    let people: HashMap<String, f64> =
+        common::csv_rows("population/census21_usual_residents_lsoa21.csv")
+            .into_iter()
+            .map(|r| {
+                (
+                    r["lsoa21_code"].clone(),
+                    r["total_residents"].parse().unwrap(),
+                )
+            })
+            .collect();
     let (mut plain, mut n, mut num, mut den) = (0.0, 0.0, 0.0, 0.0);
-    for r in csv_rows("deprivation/imd2025_lsoa21.csv") {
+    for r in common::csv_rows("deprivation/imd2025_lsoa21.csv") {
         if !r["lsoa21_code"].starts_with('E') {
             continue;
         }

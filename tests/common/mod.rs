@@ -6,6 +6,7 @@
 pub mod http;
 pub mod server;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -131,4 +132,27 @@ pub fn test_provenance() -> gapmap::config::Provenance {
         licence: "test".into(),
         attribution: "test".into(),
     }
+}
+
+/// The rows of a CSV in the data directory (read with the `csv` crate, not
+/// GapMap's readers), as header → cell maps; a UTF-8 BOM is dropped.
+pub fn csv_rows(path: &str) -> Vec<HashMap<String, String>> {
+    let mut reader = csv::Reader::from_path(data_dir().join(path)).unwrap();
+    let headers: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_owned())
+        .collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .cloned()
+                .zip(r.iter().map(str::to_owned))
+                .collect()
+        })
+        .collect()
 }
