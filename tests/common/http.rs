@@ -165,7 +165,9 @@ impl Client {
     }
 }
 
-fn parse_reply(raw: &[u8]) -> Option<Reply> {
+/// A raw HTTP/1.1 response (head, then the body, de-chunked), or `None`
+/// when it is not one.
+pub fn parse_reply(raw: &[u8]) -> Option<Reply> {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = std::str::from_utf8(raw.get(..split)?).ok()?;
     let mut lines = head.split("\r\n");
