@@ -389,6 +389,52 @@ async fn items_default_page_and_headers() {
         .is_some());
 }
 
+/// Oxfordshire's one merged 2021 LSOA carries IMD 2019 from its two 2011
+/// parents (ONS lookup): the larger parent's decile and rank, the mid-2015
+/// population-weighted score, checked against the decile that score falls
+/// in. Expected values straight from the published files.
+#[tokio::test]
+async fn lsoa_items_carry_imd_2019_with_the_merged_check() {
+    let decile_rows = common::csv_rows("deprivation/imd2019_lsoa11.csv");
+    let score_rows = common::csv_rows("deprivation/imd2019_lsoa11_scores.csv");
+    let row = |code: &str| {
+        let d = decile_rows
+            .iter()
+            .find(|r| r["lsoa11_code"] == code)
+            .unwrap();
+        let s = score_rows.iter().find(|r| r["LSOA11CD"] == code).unwrap();
+        let n = |v: &str| v.parse::<f64>().unwrap();
+        (
+            n(&d["IMD_decile"]),
+            n(&d["IMD_rank"]),
+            n(&s["IMD"]),
+            n(&s["Population (Total)"]),
+        )
+    };
+    let (a, b) = (row("E01028583"), row("E01028585"));
+    let larger = if a.3 >= b.3 { a } else { b };
+    let score = (a.2 * a.3 + b.2 * b.3) / (a.3 + b.3);
+    let p = &get_ok("/collections/lsoa/items/E01035740").await["properties"];
+    assert_eq!(p["imd_2019_link"], "merged");
+    assert_eq!(p["imd_decile_2019"].as_f64(), Some(larger.0));
+    assert_eq!(p["imd_rank_2019"].as_f64(), Some(larger.1));
+    assert!((p["imd_score_2019"].as_f64().unwrap() - score).abs() < 1e-9);
+    // 6.173 lies in decile 9's published score range, as the larger parent's decile.
+    assert_eq!(format!("{score:.3}"), "6.173");
+    assert_eq!(p["imd_score_decile_2019"], 9);
+    assert_eq!(p["imd_decile_2019_disagrees"], false);
+
+    // An unchanged LSOA: its 2011 self's values, no check needed.
+    let (d, r, s, _) = row("E01028513");
+    let p = &get_ok("/collections/lsoa/items/E01028513").await["properties"];
+    assert_eq!(p["imd_2019_link"], "unchanged");
+    assert_eq!(p["imd_decile_2019"].as_f64(), Some(d));
+    assert_eq!(p["imd_rank_2019"].as_f64(), Some(r));
+    assert_eq!(p["imd_score_2019"].as_f64(), Some(s));
+    assert!(p["imd_score_decile_2019"].is_null());
+    assert!(p["imd_decile_2019_disagrees"].is_null());
+}
+
 #[tokio::test]
 async fn paging_returns_every_lsoa_exactly_once() {
     let state = common::app_state().snapshot();

@@ -220,4 +220,90 @@ fn every_oxfordshire_figure_equals_the_england_figure() {
     assert_eq!(carried.decile, Some(7));
     assert!((carried.score.unwrap() - score).abs() < 1e-9);
     assert_eq!(format!("{:.3}", carried.score.unwrap()), "12.109");
+
+    carried_deciles_that_disagree_with_their_scores_are_flagged(&en, &ea.imd2019);
+}
+
+/// Issue 13 §4: 51 merged or irregular 2021 LSOAs in England carry a 2019
+/// decile (their largest parent's) other than the decile their carried,
+/// population-weighted score falls in. Recomputed here from the files:
+/// decile score ranges from every published 2011 LSOA, parents from the ONS
+/// lookup, weights from the mid-2015 populations.
+fn carried_deciles_that_disagree_with_their_scores_are_flagged(
+    en: &Atlas,
+    carried: &[Vec<gapmap::atlas::IndicatorValue>],
+) {
+    use std::collections::{BTreeSet, HashMap};
+    let deciles: HashMap<String, (u8, u32)> = common::csv_rows("deprivation/imd2019_lsoa11.csv")
+        .into_iter()
+        .map(|r| {
+            // Published as "9.0" and "28286.0".
+            let d: u8 = r["IMD_decile"].trim_end_matches(".0").parse().unwrap();
+            let rank: u32 = r["IMD_rank"].trim_end_matches(".0").parse().unwrap();
+            (r["lsoa11_code"].clone(), (d, rank))
+        })
+        .collect();
+    let scores: HashMap<String, (f64, f64)> =
+        common::csv_rows("deprivation/imd2019_lsoa11_scores.csv")
+            .into_iter()
+            .map(|r| {
+                let s: f64 = r["IMD"].parse().unwrap();
+                let p: f64 = r["Population (Total)"].parse().unwrap();
+                (r["LSOA11CD"].clone(), (s, p))
+            })
+            .collect();
+    assert_eq!(deciles.len(), 32_844);
+    // Lowest score of each decile.
+    let mut floor = [f64::INFINITY; 10];
+    for (code, (d, _)) in &deciles {
+        let f = &mut floor[usize::from(*d - 1)];
+        *f = f.min(scores[code].0);
+    }
+    let mut parents: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for r in common::csv_rows("lookups/lsoa11_lsoa21_lad22.csv") {
+        if deciles.contains_key(&r["lsoa11_code"]) {
+            parents
+                .entry(r["lsoa21_code"].clone())
+                .or_default()
+                .insert(r["lsoa11_code"].clone());
+        }
+    }
+    let mut expected = BTreeSet::new();
+    for (l21, ps) in &parents {
+        if ps.len() < 2 {
+            continue;
+        }
+        let (sum, weight) = ps.iter().fold((0.0, 0.0), |(s, w), p| {
+            (s + scores[p].0 * scores[p].1, w + scores[p].1)
+        });
+        let score = sum / weight;
+        let largest = ps
+            .iter()
+            .max_by(|a, b| {
+                scores[*a]
+                    .1
+                    .total_cmp(&scores[*b].1)
+                    .then(deciles[*b].1.cmp(&deciles[*a].1))
+            })
+            .unwrap();
+        let falls_in = (0..9).find(|&d| score >= floor[d]).map_or(10, |d| d + 1);
+        if usize::from(deciles[largest].0) != falls_in {
+            expected.insert(l21.clone());
+        }
+    }
+    assert_eq!(expected.len(), 51, "the issue's count");
+
+    let k = en.imd2019.position("imd").unwrap();
+    let flagged: BTreeSet<String> = en
+        .lsoa21
+        .iter()
+        .enumerate()
+        .filter(|(i, l)| {
+            let v = &carried[*i];
+            gapmap::analysis::history::score_decile_2019(en, l, v, k)
+                .is_some_and(|d| Some(d) != v[k].decile)
+        })
+        .map(|(_, l)| l.code.clone())
+        .collect();
+    assert_eq!(flagged, expected);
 }

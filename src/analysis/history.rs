@@ -13,6 +13,13 @@
 //!   deprived), because deciles cannot be averaged meaningfully.
 //!
 //! A 2021 LSOA with no linked parent carrying data gets empty values.
+//!
+//! A carried decile and a carried score can disagree: the largest parent's
+//! decile need not be the decile the weighted score falls in (51 of
+//! England's merged or irregular 2021 LSOAs). Both are kept, and
+//! [`score_decile_2019`] gives the decile the carried score falls in by
+//! IoD2019's own decile score ranges over all 32,844 2011 LSOAs, so such
+//! LSOAs are flagged rather than silently given one or the other.
 
 use crate::atlas::{Atlas, IndicatorValue, Lsoa21};
 
@@ -41,6 +48,33 @@ pub fn carry_2019(atlas: &Atlas, lsoa: &Lsoa21) -> Vec<IndicatorValue> {
         }
         many => (0..n).map(|k| combine(many, k)).collect(),
     }
+}
+
+/// For a 2021 LSOA with several parents carrying data (merged or
+/// irregular), the IoD2019 decile that its carried score of indicator `k`
+/// falls in ([`crate::atlas::DeprivationRelease::decile_of_score`]); `None`
+/// for unchanged and split LSOAs, whose published decile and score belong
+/// to the same area and agree by construction, and without a carried score.
+#[must_use]
+pub fn score_decile_2019(
+    atlas: &Atlas,
+    lsoa: &Lsoa21,
+    carried: &[IndicatorValue],
+    k: usize,
+) -> Option<u8> {
+    let inside = lsoa
+        .lsoa11
+        .iter()
+        .filter_map(|(i, _)| atlas.lsoa11.get(*i as usize));
+    let outside = lsoa
+        .lsoa11_outside
+        .iter()
+        .filter_map(|(i, _)| atlas.ring.lsoa11.get(*i as usize));
+    let parents = inside.chain(outside).filter(|p| !p.imd.is_empty()).count();
+    if parents < 2 {
+        return None;
+    }
+    atlas.imd2019.decile_of_score(k, carried.get(k)?.score?)
 }
 
 /// Combines indicator `k` of several parents (see the module notes).

@@ -12,7 +12,8 @@ use super::model::{
 };
 use crate::analysis::Results;
 use crate::atlas::{
-    AssetSource, Atlas, CategoryIdx, DeprivationRelease, DualPoint, DualPolygon, IndicatorValue,
+    AssetSource, Atlas, CategoryIdx, ChangeCode, DeprivationRelease, DualPoint, DualPolygon,
+    IndicatorValue, Lsoa21,
 };
 
 /// Accumulates a collection's schema and features.
@@ -229,6 +230,57 @@ fn indicator_values(release: &DeprivationRelease, values: &[IndicatorValue]) -> 
     out
 }
 
+/// The IMD 2019 values carried onto a 2021 LSOA (`analysis::history`), how
+/// they were carried, and the check of a carried decile against its score.
+fn add_carried_2019_props(b: &mut Builder) {
+    use PropType::{Boolean, Integer, Number, String as Str};
+    for (name, t, title) in [
+        ("imd_decile_2019", Integer, "IMD 2019 decile carried onto this 2021 LSOA (IoD2019 is published on 2011 LSOAs): that of its 2011 LSOA if unchanged or split, of the linked 2011 LSOA with the largest mid-2015 population if merged or irregular"),
+        ("imd_rank_2019", Integer, "IMD 2019 rank carried onto this 2021 LSOA, from the same 2011 LSOA as imd_decile_2019 (1 = most deprived of 32,844)"),
+        ("imd_score_2019", Number, "IMD 2019 score carried onto this 2021 LSOA: its 2011 LSOA's if unchanged or split, the mid-2015-population-weighted mean of the linked 2011 LSOAs' if merged or irregular; higher = more deprived"),
+        ("imd_2019_link", Str, "How this 2021 LSOA derives from 2011 LSOAs (ONS lookup change code): unchanged, split, merged or irregular"),
+        ("imd_score_decile_2019", Integer, "Merged or irregular LSOAs only: the IMD 2019 decile that imd_score_2019 falls in by IoD2019's published decile score ranges over all 32,844 2011 LSOAs (null where the LSOA has one 2011 parent)"),
+        ("imd_decile_2019_disagrees", Boolean, "True where imd_score_decile_2019 differs from imd_decile_2019: the carried decile (largest parent's) is not where the carried score falls; read either with care"),
+    ] {
+        b.add_prop(name.to_owned(), t, title.to_owned());
+    }
+}
+
+/// Values for [`add_carried_2019_props`]; `imd` is the IMD's position in
+/// the 2019 release.
+fn carried_2019_values(atlas: &Atlas, l: &Lsoa21, imd: Option<usize>) -> Vec<PropValue> {
+    use crate::analysis::history::{carry_2019, score_decile_2019};
+    let carried = carry_2019(atlas, l);
+    let value = imd
+        .and_then(|k| carried.get(k))
+        .copied()
+        .unwrap_or_default();
+    let link = l
+        .lsoa11
+        .iter()
+        .chain(&l.lsoa11_outside)
+        .map(|(_, c)| match c {
+            ChangeCode::Unchanged => "unchanged",
+            ChangeCode::Split => "split",
+            ChangeCode::Merged => "merged",
+            ChangeCode::Irregular => "irregular",
+        })
+        .next();
+    let score_decile = imd.and_then(|k| score_decile_2019(atlas, l, &carried, k));
+    let disagrees = match (score_decile, value.decile) {
+        (Some(s), Some(d)) => PropValue::Bool(s != d),
+        _ => PropValue::Null,
+    };
+    vec![
+        value.decile.into(),
+        value.rank.into(),
+        value.score.into(),
+        link.into(),
+        score_decile.into(),
+        disagrees,
+    ]
+}
+
 fn lsoa21(atlas: &Atlas) -> Collection {
     use PropType::{Integer, String as Str};
     let mut b = Builder::new(&[
@@ -248,6 +300,8 @@ fn lsoa21(atlas: &Atlas) -> Collection {
         ),
     ]);
     add_indicator_props(&mut b, &atlas.imd2025);
+    add_carried_2019_props(&mut b);
+    let imd = atlas.imd2019.position("imd");
     for l in atlas.lsoa21.iter() {
         let ward = atlas.ward_of(l);
         let district = atlas.district_of(l);
@@ -265,6 +319,7 @@ fn lsoa21(atlas: &Atlas) -> Collection {
             ru.map(|r| r.classification.as_str()).into(),
         ];
         values.extend(indicator_values(&atlas.imd2025, &l.imd));
+        values.extend(carried_2019_values(atlas, l, imd));
         b.push(
             &l.code,
             values,

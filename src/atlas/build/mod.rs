@@ -155,6 +155,17 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         &reads,
     )?;
 
+    // The decile score ranges come from the whole national tables, before
+    // the join keeps only the region's rows.
+    let floors2025 = crate::atlas::deprivation::decile_floors(
+        cfg.imd2025.indicators.len(),
+        reads.areas.imd2025.values.values().map(Vec::as_slice),
+    );
+    let floors2019 = crate::atlas::deprivation::decile_floors(
+        cfg.imd2019.indicators.len(),
+        reads.areas.imd2019.values.values().map(Vec::as_slice),
+    );
+
     // 3. Districts, wards, LSOAs, joined by code; the ring's LSOAs.
     let ring_raw: Vec<_> = std::mem::take(&mut reads.areas.ring_lsoa21)
         .into_iter()
@@ -238,8 +249,8 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         wards: Arc::new(areas.wards),
         districts: Arc::new(areas.districts),
         district_summaries: Arc::new(district_summaries),
-        imd2025: Arc::new(provenance::release(&cfg.imd2025, "lsoa21")),
-        imd2019: Arc::new(provenance::release(&cfg.imd2019, "lsoa11")),
+        imd2025: Arc::new(provenance::release(&cfg.imd2025, "lsoa21", floors2025)),
+        imd2019: Arc::new(provenance::release(&cfg.imd2019, "lsoa11", floors2019)),
         categories: placed.categories,
         sources: placed.sources,
         assets: placed.assets,

@@ -74,8 +74,12 @@ pub(super) fn area_sources(cfg: &AtlasConfig) -> Vec<AssetSource> {
 }
 
 /// A deprivation release's shape (year, indicators, attribution) on the
-/// given geography (`lsoa21` or `lsoa11`).
-pub(super) fn release(c: &DeprivationConfig, geography: &str) -> DeprivationRelease {
+/// given geography (`lsoa21` or `lsoa11`), with its decile score ranges.
+pub(super) fn release(
+    c: &DeprivationConfig,
+    geography: &str,
+    decile_floors: Vec<Option<[f64; 9]>>,
+) -> DeprivationRelease {
     DeprivationRelease {
         year: c.year,
         title: c.provenance.title.clone(),
@@ -91,5 +95,6 @@ pub(super) fn release(c: &DeprivationConfig, geography: &str) -> DeprivationRele
             })
             .collect(),
         attribution: c.provenance.attribution.clone(),
+        decile_floors,
     }
 }
