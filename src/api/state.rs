@@ -44,11 +44,19 @@ impl Snapshot {
     #[must_use]
     pub fn build(atlas: Arc<Atlas>) -> Self {
         let started = Instant::now();
-        let results = Results::new(&atlas);
-        tracing::info!(elapsed_ms = started.elapsed().as_millis(), "analysis ready");
+        // The collections that read only the atlas are built while the
+        // analysis runs: a shorter wait before the server is ready.
+        let (results, collections) = std::thread::scope(|s| {
+            let collections = s.spawn(|| ogc::build::atlas_collections(&atlas));
+            let results = Results::new(&atlas);
+            tracing::info!(elapsed_ms = started.elapsed().as_millis(), "analysis ready");
+            let collections = collections
+                .join()
+                .unwrap_or_else(|_| ogc::build::atlas_collections(&atlas));
+            (results, collections)
+        });
         let tag = fresh_tag();
-        let started = Instant::now();
-        let ogc = ogc::build::build(&atlas, &results, tag);
+        let ogc = ogc::build::build_with(&atlas, &results, collections, tag);
         tracing::info!(
             elapsed_ms = started.elapsed().as_millis(),
             collections = ogc.collections.len(),

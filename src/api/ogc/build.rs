@@ -813,17 +813,51 @@ fn assets(atlas: &Atlas, only: Option<usize>) -> Collection {
 /// Builds every collection of a snapshot from its atlas and analysis
 /// results; `tag` is the snapshot's, for ETags.
 pub fn build(atlas: &Atlas, results: &Results, tag: u64) -> OgcState {
-    let mut collections = vec![
-        lsoa21(atlas),
-        lsoa11(atlas),
-        wards(atlas, results, None),
-        districts(atlas, results, None),
-        assets(atlas, None),
+    build_with(atlas, results, atlas_collections(atlas), tag)
+}
+
+/// The collections that read the atlas alone (`lsoa`, `lsoa-2011`,
+/// `assets` and `assets-<category>`), built on all cores, so that they can
+/// be built while the analysis runs (`Snapshot::build`). Pass them to
+/// [`build_with`].
+#[must_use]
+pub fn atlas_collections(atlas: &Atlas) -> Vec<Arc<Collection>> {
+    type Job<'a> = Box<dyn Fn() -> Collection + Sync + 'a>;
+    let mut jobs: Vec<Job<'_>> = vec![
+        Box::new(|| lsoa21(atlas)),
+        Box::new(|| lsoa11(atlas)),
+        Box::new(|| assets(atlas, None)),
     ];
     for c in 0..atlas.categories.len() {
-        collections.push(assets(atlas, Some(c)));
+        jobs.push(Box::new(move || assets(atlas, Some(c))));
     }
-    assemble(atlas, collections.into_iter().map(Arc::new).collect(), tag)
+    crate::parallel::par_map(&jobs, |job| Arc::new(job()))
+}
+
+/// [`build`] given the [`atlas_collections`] of the same atlas: adds the
+/// `wards` and `districts` collections, which carry the analysis' roll-ups,
+/// in the listed order (`lsoa`, `lsoa-2011`, `wards`, `districts`,
+/// `assets`, `assets-<category>`...).
+#[must_use]
+pub fn build_with(
+    atlas: &Atlas,
+    results: &Results,
+    mut collections: Vec<Arc<Collection>>,
+    tag: u64,
+) -> OgcState {
+    let (wards, districts) = std::thread::scope(|s| {
+        let wards = s.spawn(|| wards(atlas, results, None));
+        let districts = districts(atlas, results, None);
+        (
+            wards
+                .join()
+                .unwrap_or_else(|_| self::wards(atlas, results, None)),
+            districts,
+        )
+    });
+    let at = collections.len().min(2);
+    collections.splice(at..at, [Arc::new(wards), Arc::new(districts)]);
+    assemble(atlas, collections, tag)
 }
 
 /// The collections of a snapshot whose atlas derives from `previous`'s

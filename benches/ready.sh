@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Benchmark (not a test), issue 16 target 3: how soon a server is ready and
+# how much memory it holds under load.
+#   bash benches/ready.sh [region] [runs] [load seconds]   default: england 3 60
+# Per run: the time from process start to the first 200 on
+# /collections/lsoa/items (the atlas loaded, the analysis done, every
+# collection answerable), then a mixed load (wrk on items pages, bbox,
+# single features of each collection, wards/districts, /gaps, a ward
+# profile, tiles) for the given seconds, and the peak RSS (VmHWM) over the
+# whole run. Release build; writes target/bench/ready_<region>.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+region=${1:-england}
+runs=${2:-3}
+load=${3:-60}
+command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 2; }
+cargo build --release --quiet --bin gapmap
+mkdir -p target/bench
+out=target/bench/ready_${region}.md
+port=28473
+base=http://127.0.0.1:$port
+{
+  echo "| run | ready s | RSS at ready MiB | peak RSS MiB (${load} s mixed load) | load req/s |"
+  echo "|---|---|---|---|---|"
+} > "$out"
+readies=()
+for i in $(seq 1 "$runs"); do
+  state=$(mktemp -d)
+  start=$(date +%s.%N)
+  ./target/release/gapmap serve --quiet --region "$region" --bind "127.0.0.1:$port" \
+    --state-dir "$state" --max-connections-per-peer 4096 >"$state/log" 2>&1 &
+  pid=$!
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/collections/lsoa/items?limit=1" || true)" = 200 ]; do
+    kill -0 "$pid" 2>/dev/null || { cat "$state/log" >&2; exit 1; }
+    sleep 0.05
+  done
+  ready=$(echo "$(date +%s.%N) - $start" | bc)
+  ready=$(printf '%.2f' "$ready")
+  rss_ready=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$pid/status")
+  total=0
+  pids=()
+  tmp=$(mktemp -d)
+  n=0
+  for q in "collections/lsoa/items?limit=100" "collections/lsoa/items?limit=1000" \
+    "collections/lsoa/items?bbox=-1.30,51.70,-1.20,51.78" "collections/lsoa-2011/items?limit=100" \
+    "collections/wards/items?limit=100" "collections/districts/items" \
+    "collections/assets/items?limit=500" "gaps?category=gp_practice" \
+    "collections/lsoa/tiles/WebMercatorQuad/8/127/85" "collections/districts/tiles/WebMercatorQuad/6/31/21"; do
+    n=$((n + 1))
+    wrk -t1 -c4 -d"${load}s" --timeout 30s -H 'Accept-Encoding: gzip, deflate, br, zstd' \
+      "$base/$q" >"$tmp/$n" 2>&1 &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  for f in "$tmp"/*; do
+    r=$(awk '/Requests\/sec/ {print $2}' "$f")
+    total=$(echo "$total + ${r:-0}" | bc)
+  done
+  peak=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status")
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  echo "| $i | $ready | $rss_ready | $peak | $(printf '%.0f' "$total") |" >> "$out"
+  readies+=("$ready")
+  rm -rf "$state" "$tmp"
+done
+median=$(printf '%s\n' "${readies[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+echo "| median | $median | | | |" >> "$out"
+cat "$out"
