@@ -11,6 +11,8 @@
 #      (examples/nearest_export.rs, gapmap::analysis::nearest) vs geopandas
 #      sjoin_nearest in EPSG:27700; same nearest asset id and BNG distance
 #      within 1 m, or the comparison fails.
+#   1b. Vector tiles: GapMap vs martin on the same LSOA layer and random
+#      z6-z14 tile list (skipped with a message without martin or PostGIS).
 #   3. GapMap's England cold start (load + index) and peak RSS
 #      (benches/cold_start.sh england 1).
 #
@@ -61,7 +63,7 @@ fi
 
 GM_PID=""; PG_PID=""
 cleanup() {
-  for p in $GM_PID $PG_PID; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  for p in $GM_PID $PG_PID ${MT_PID:-}; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 
@@ -160,6 +162,59 @@ for q in "${QUERIES[@]}"; do
   ZROWS+=("| \`$q\` | $rza | $(to_ms "$p50za" "$rza") | $(to_ms "$p99za" "$rza") | **$share** | $rzb | $(to_ms "$p99zb" "$rzb") | **${zratio}** | $zbytes_a / $zbytes_b |")
   ERRS+=("\`$q\` compressed: GapMap ${eza}; pygeoapi ${ezb}")
 done
+# --- 1b. vector tiles: GapMap vs martin -------------------------------------
+# martin (the MapLibre tile server) serves the same 2021 LSOAs with the same
+# properties (the map's /web/api/lsoa-layer?year=2025, loaded into PostGIS
+# with ogr2ogr) for the same random z6-z14 tile list over England's bounding
+# box (benches/compare/tiles_martin.py): tile sizes per zoom, first-fetch
+# times, then wrk over the list (both servers cache repeated tiles). Skipped,
+# with a message, when martin cannot be installed (`cargo install martin`,
+# into target/bench/martin) or no PostgreSQL with PostGIS is given
+# (MARTIN_DATABASE_URL, else GAPMAP_TEST_POSTGRES).
+TILE_ROWS=(); TILE_WRK=(); TILE_NOTE=""
+MARTIN_BIN="$(command -v martin || true)"
+[ -z "$MARTIN_BIN" ] && [ -x "$OUT/martin/bin/martin" ] && MARTIN_BIN="$OUT/martin/bin/martin"
+if [ -z "$MARTIN_BIN" ]; then
+  echo "== installing martin (cargo install martin, into $OUT/martin; once)" >&2
+  if cargo install --quiet --locked martin --root "$OUT/martin" >"$WORK/martin-install.log" 2>&1; then
+    MARTIN_BIN="$OUT/martin/bin/martin"
+  else
+    TILE_NOTE="skipped: martin could not be installed (see $WORK/martin-install.log)"
+  fi
+fi
+PGURL="${MARTIN_DATABASE_URL:-${GAPMAP_TEST_POSTGRES:-}}"
+[ -z "$TILE_NOTE" ] && [ -z "$PGURL" ] && TILE_NOTE="skipped: no PostgreSQL with PostGIS (set MARTIN_DATABASE_URL)"
+[ -z "$TILE_NOTE" ] && ! command -v ogr2ogr >/dev/null && TILE_NOTE="skipped: ogr2ogr not found (apt-get install gdal-bin)"
+MT_PID=""
+if [ -z "$TILE_NOTE" ]; then
+  echo "== tiles: loading the LSOA layer into PostGIS for martin" >&2
+  curl -sf -m 600 "${GM}web/api/lsoa-layer?year=2025" -o "$WORK/lsoa_layer.geojson"
+  psql -q "$PGURL" -c 'CREATE EXTENSION IF NOT EXISTS postgis; CREATE SCHEMA IF NOT EXISTS gapmap_bench' >/dev/null
+  ogr2ogr -f PostgreSQL "PG:$PGURL" "$WORK/lsoa_layer.geojson" -overwrite -nln lsoa_tiles \
+    -lco SCHEMA=gapmap_bench -lco GEOMETRY_NAME=geom -nlt PROMOTE_TO_MULTI
+  MPORT=$(free_port)
+  "$MARTIN_BIN" --listen-addresses "127.0.0.1:$MPORT" "$PGURL" >"$WORK/martin.log" 2>&1 &
+  MT_PID=$!
+  for _ in $(seq 1 120); do curl -sf -o /dev/null "http://127.0.0.1:$MPORT/catalog" && break; sleep 0.5; done
+  MSRC=$(curl -sf "http://127.0.0.1:$MPORT/catalog" | "$PY" -c 'import json,sys; t=json.load(sys.stdin)["tiles"]; print(next(k for k in t if k.startswith("lsoa_tiles")))')
+  MARTIN_VERSION=$("$MARTIN_BIN" --version | awk '{print $2}')
+  echo "== tiles: first fetch of the tile list (GapMap, martin $MARTIN_VERSION)" >&2
+  mapfile -t TILE_ROWS < <("$PY" benches/compare/tiles_martin.py "$GM" "http://127.0.0.1:$MPORT/$MSRC/{z}/{x}/{y}" "$WORK")
+  for ae in "" "Accept-Encoding: $BROWSER_AE"; do
+    h=(); [ -n "$ae" ] && h=(-H "$ae")
+    for srv in gapmap martin; do
+      url="$GM"; [ "$srv" = martin ] && url="http://127.0.0.1:$MPORT/"
+      echo "== wrk tiles ($srv${ae:+, compressed})" >&2
+      r=$(PATHS="$WORK/tiles_paths_$srv.txt" wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --timeout 10s --latency \
+            -s benches/compare/tiles.lua "${h[@]}" "$url" | awk '/^Requests\/sec/ {r=$2} $1=="99%" {p=$2} END {print r, p}')
+      TILE_WRK+=("$srv${ae:+ (browser Accept-Encoding)}: $r")
+    done
+  done
+  kill "$MT_PID" 2>/dev/null || true; wait "$MT_PID" 2>/dev/null || true; MT_PID=""
+else
+  echo "== tiles: $TILE_NOTE" >&2
+fi
+
 cleanup; GM_PID=""; PG_PID=""
 
 # --- 2. nearest asset --------------------------------------------------------
@@ -208,6 +263,21 @@ fi
   printf '%s\n' "${ZROWS[@]}"
   echo
   printf 'wrk errors (`-` = none):'; printf ' %s /' "${ERRS[@]}"; echo
+  echo
+  echo "### Vector tiles: GapMap vs martin (\`lsoa\`, the same random z6–z14 tile list over England's bounding box)"
+  echo
+  if [ -n "$TILE_NOTE" ]; then
+    echo "$TILE_NOTE"
+  else
+    echo "martin $MARTIN_VERSION over PostGIS, the same features and properties. Sizes uncompressed; first fetch = the tile's first request (encoding included)."
+    echo
+    echo "| z | tiles | mean KB GapMap / martin | max KB GapMap / martin | first fetch median ms GapMap / martin | max ms GapMap / martin |"
+    echo "|---|---|---|---|---|---|"
+    printf '%s\n' "${TILE_ROWS[@]}"
+    echo
+    echo "wrk over the list (${DURATION} s, $CONNS connections; req/s and p99):"
+    printf -- '- %s\n' "${TILE_WRK[@]}"
+  fi
   echo
   echo "### Nearest asset of each category to every LSOA centroid ($LSOAS LSOAs × $CATS categories, $ASSETS assets)"
   echo

@@ -114,11 +114,12 @@ pub fn negotiate(accept_encoding: &str) -> Option<Encoding> {
     }
 }
 
-/// The cache key of a request.
+/// The cache key of a request, or of a body a handler stored
+/// ([`ResponseCache::store`]: no encoding, no headers, its own key).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Key {
     tag: u64,
-    encoding: Encoding,
+    encoding: Option<Encoding>,
     uri: String,
     headers: Vec<Option<HeaderValue>>,
 }
@@ -189,11 +190,49 @@ impl ResponseCache {
     }
 
     /// Empties the cache when the served snapshot is no longer the one its
-    /// entries came from.
-    fn follow(&self, tag: u64) {
+    /// entries came from. `tag` is the tag of the snapshot served now
+    /// (`AppState::snapshot().tag`), not of one a request took earlier.
+    pub fn follow(&self, tag: u64) {
         if self.tag.swap(tag, Ordering::AcqRel) != tag {
             self.cache.clear();
         }
+    }
+
+    /// A body stored with [`ResponseCache::store`] for the snapshot `tag`.
+    #[must_use]
+    pub fn stored(&self, tag: u64, key: &str) -> Option<Bytes> {
+        self.cache
+            .get(&Key {
+                tag,
+                encoding: None,
+                uri: key.to_owned(),
+                headers: Vec::new(),
+            })
+            .map(|c| c.body.clone())
+    }
+
+    /// Keeps a body a handler built from the snapshot `tag` (an encoded
+    /// vector tile: `tile/<collection>/<z>/<x>/<y>`), within the same byte
+    /// budget as the compressed answers; not kept when larger than a
+    /// sixteenth of the budget or when the cache follows another snapshot
+    /// ([`ResponseCache::follow`]).
+    pub fn store(&self, tag: u64, key: String, body: Bytes) {
+        if body.len() as u64 > self.max_entry || self.tag.load(Ordering::Acquire) != tag {
+            return;
+        }
+        let cached = Cached {
+            headers: HeaderMap::new(),
+            body,
+        };
+        self.cache.insert(
+            Key {
+                tag,
+                encoding: None,
+                uri: key,
+                headers: Vec::new(),
+            },
+            Arc::new(cached),
+        );
     }
 }
 
@@ -227,7 +266,8 @@ fn plain_if_none_match(value: &HeaderValue, encoding: Encoding) -> Option<(Heade
 }
 
 /// Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 §13.1.2).
-fn matches(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool {
+#[must_use]
+pub fn matches(if_none_match: &HeaderValue, etag: &HeaderValue) -> bool {
     let (Ok(inm), Ok(etag)) = (if_none_match.to_str(), etag.to_str()) else {
         return false;
     };
@@ -293,7 +333,7 @@ pub async fn compressed(
         cache.follow(tag);
         Key {
             tag,
-            encoding,
+            encoding: Some(encoding),
             uri: request.uri().to_string(),
             headers: KEYED
                 .iter()

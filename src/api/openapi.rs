@@ -10,7 +10,7 @@ use super::ogc::model::OgcState;
 use super::ogc::openapi as ogc_openapi;
 
 /// Tile collections (vector tiles are served for these).
-pub const TILE_COLLECTIONS: [&str; 3] = ["lsoa", "wards", "districts"];
+pub const TILE_COLLECTIONS: [&str; 4] = ["lsoa", "lsoa-2011", "wards", "districts"];
 
 fn problem() -> Value {
     json!({ "description": "A problem (RFC 7807) naming the parameter at fault.",

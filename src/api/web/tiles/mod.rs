@@ -1,0 +1,196 @@
+//! Vector tiles for the polygon layers, so the map scales to England: OGC
+//! API – Tiles paths
+//! `/collections/{lsoa,lsoa-2011,wards,districts}/tiles/WebMercatorQuad/{z}/{x}/{y}`
+//! answering Mapbox Vector Tiles 2.1, one layer named after the collection.
+//!
+//! - [`geometry`]: projection, simplification within half a pixel, clipping
+//!   to the tile plus a 64-unit buffer, quantisation (pure functions);
+//! - [`layers`]: which areas reach a tile, and their properties;
+//! - [`encode`]: MVT encoding (geozero) and the 500 KB size rule.
+//!
+//! Each tile is encoded once per snapshot: the encoded body is kept in the
+//! state's response cache ([`crate::api::cache::ResponseCache::store`],
+//! bounded by bytes, emptied when the snapshot changes) under the key
+//! `tile/<collection>/<z>/<x>/<y>`, and its strong `ETag` carries the
+//! snapshot's tag, so `If-None-Match` gets a `304` without any work.
+//! Compressed variants are the compression middleware's (and its cache's).
+
+mod encode;
+mod geometry;
+mod layers;
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Json;
+use serde_json::{json, Value};
+
+use self::geometry::{TileId, MAX_ZOOM};
+use self::layers::Layer;
+use crate::api::blocking::off_workers;
+use crate::api::error::ApiError;
+use crate::api::query::{ApiPath, Params};
+use crate::api::routes::Routes;
+use crate::api::AppState;
+
+/// How long a client may reuse a tile without asking again.
+const CACHE_CONTROL: &str = "public, max-age=3600";
+
+/// A tile address in the path, named so that a bad value is reported by name.
+#[derive(Debug, serde::Deserialize)]
+pub struct TileXyz {
+    /// Zoom (tile matrix).
+    z: u8,
+    /// Column.
+    x: u32,
+    /// Row, optionally with `.mvt` or `.pbf`.
+    y: String,
+}
+
+/// Tile routes. Tiles are cut and encoded on the blocking pool
+/// ([`off_workers`]): a low-zoom tile of England takes a while the first
+/// time.
+pub fn routes() -> Routes {
+    Routes::new()
+        .route(
+            "/collections/lsoa/tiles",
+            get(|q: Params| async move { tilesets(Layer::Lsoa, &q) }),
+        )
+        .route(
+            "/collections/lsoa-2011/tiles",
+            get(|q: Params| async move { tilesets(Layer::Lsoa2011, &q) }),
+        )
+        .route(
+            "/collections/wards/tiles",
+            get(|q: Params| async move { tilesets(Layer::Wards, &q) }),
+        )
+        .route(
+            "/collections/districts/tiles",
+            get(|q: Params| async move { tilesets(Layer::Districts, &q) }),
+        )
+        .route(
+            "/collections/lsoa/tiles/WebMercatorQuad/{z}/{x}/{y}",
+            get(
+                |s: State<Arc<AppState>>, p: ApiPath<TileXyz>, q: Params, h: HeaderMap| {
+                    off_workers(move || tile(&s, p, &q, &h, Layer::Lsoa))
+                },
+            ),
+        )
+        .route(
+            "/collections/lsoa-2011/tiles/WebMercatorQuad/{z}/{x}/{y}",
+            get(
+                |s: State<Arc<AppState>>, p: ApiPath<TileXyz>, q: Params, h: HeaderMap| {
+                    off_workers(move || tile(&s, p, &q, &h, Layer::Lsoa2011))
+                },
+            ),
+        )
+        .route(
+            "/collections/wards/tiles/WebMercatorQuad/{z}/{x}/{y}",
+            get(
+                |s: State<Arc<AppState>>, p: ApiPath<TileXyz>, q: Params, h: HeaderMap| {
+                    off_workers(move || tile(&s, p, &q, &h, Layer::Wards))
+                },
+            ),
+        )
+        .route(
+            "/collections/districts/tiles/WebMercatorQuad/{z}/{x}/{y}",
+            get(
+                |s: State<Arc<AppState>>, p: ApiPath<TileXyz>, q: Params, h: HeaderMap| {
+                    off_workers(move || tile(&s, p, &q, &h, Layer::Districts))
+                },
+            ),
+        )
+}
+
+/// `GET /collections/{id}/tiles`: the tileset list (OGC API – Tiles), one
+/// WebMercatorQuad vector tileset.
+fn tilesets(layer: Layer, params: &Params) -> Result<Json<Value>, ApiError> {
+    params.only(&[])?;
+    let collection = layer.name();
+    let template = format!(
+        "/collections/{collection}/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileCol}}/{{tileRow}}"
+    );
+    Ok(Json(json!({
+        "tilesets": [{
+            "title": format!("{collection} (Mapbox Vector Tiles)"),
+            "dataType": "vector",
+            "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+            "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+            "links": [
+                { "rel": "item", "type": "application/vnd.mapbox-vector-tile", "templated": true,
+                  "href": template },
+            ],
+            "layers": [{ "id": collection, "geometryType": "polygons", "minTileMatrix": "0", "maxTileMatrix": MAX_ZOOM.to_string() }],
+        }],
+        "note": "Path order is {z}/{x}/{y} (tileMatrix/tileCol/tileRow), as MapLibre and OGC API - Tiles use. \
+                 Outlines are simplified per zoom to within half a pixel (512 px per tile) and clipped to the tile \
+                 plus 64 of 4096 units; polygon parts under one square pixel are left out, and a tile that would \
+                 exceed 500 KB leaves out its smallest features (under 4, 16, 64, ... square pixels) until it fits.",
+    })))
+}
+
+/// `GET /collections/{collection}/tiles/WebMercatorQuad/{z}/{x}/{y}`: one
+/// vector tile (an empty body where the layer has no feature).
+fn tile(
+    state: &AppState,
+    ApiPath(TileXyz { z, x, y }): ApiPath<TileXyz>,
+    params: &Params,
+    headers: &HeaderMap,
+    layer: Layer,
+) -> Result<Response, ApiError> {
+    params.only(&[])?;
+    let y: u32 = y
+        .trim_end_matches(".mvt")
+        .trim_end_matches(".pbf")
+        .parse()
+        .map_err(|_| ApiError::bad_parameter("y", "a tile row, a whole number 0 or more"))?;
+    let Some(id) = TileId::new(z, x, y) else {
+        return Err(ApiError::not_found(format!(
+            "no tile {z}/{x}/{y} in WebMercatorQuad (zoom 0 to {MAX_ZOOM})"
+        )));
+    };
+    let snapshot = state.snapshot();
+    let name = layer.name();
+    // Strong: the same snapshot encodes the same bytes.
+    let etag = format!("\"t{:x}-{name}-{z}-{x}-{y}\"", snapshot.tag);
+    let etag = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
+    let cache_control = HeaderValue::from_static(CACHE_CONTROL);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|inm| crate::api::cache::matches(inm, &etag))
+    {
+        return Ok((
+            StatusCode::NOT_MODIFIED,
+            [(header::ETAG, etag), (header::CACHE_CONTROL, cache_control)],
+        )
+            .into_response());
+    }
+    let cache = &state.responses;
+    cache.follow(state.snapshot().tag);
+    let key = format!("tile/{name}/{z}/{x}/{y}");
+    let body = if let Some(body) = cache.stored(snapshot.tag, &key) {
+        body
+    } else {
+        let features = layer.features(&snapshot.atlas, id);
+        let (body, _) = encode::encode_within_budget(name, &features);
+        let body = Bytes::from(body);
+        cache.store(snapshot.tag, key, body.clone());
+        body
+    };
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/vnd.mapbox-vector-tile"),
+            ),
+            (header::CACHE_CONTROL, cache_control),
+            (header::ETAG, etag),
+        ],
+        body,
+    )
+        .into_response())
+}

@@ -1,0 +1,125 @@
+//! Vector tiles: real tiles of the real binary on Oxfordshire decoded by
+//! Python's `mapbox-vector-tile` (which shares no code with our encoder)
+//! and checked against the source polygons (tests/clients/tiles_check.py:
+//! clip buffer, half-pixel accuracy, properties, size, the issue's
+//! districts 14/8132/5408); and the tile cache: a repeated tile is not
+//! encoded again, a new snapshot invalidates it, and `If-None-Match` gets a
+//! `304` (plain and compressed). Needs `pip install mapbox-vector-tile
+//! shapely` (scripts/install).
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may panic
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, StatusCode};
+use common::server::Launch;
+use gapmap::api::{AppState, Snapshot};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+#[test]
+fn tiles_decode_within_the_clip_buffer_and_half_a_pixel_of_the_source() {
+    let server = Launch::new().start();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/tiles_check.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .arg(&server.url)
+        .output()
+        .expect("python3 is required");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !stderr.contains("No module named"),
+        "python3 lacks a module: run `pip install mapbox-vector-tile shapely` (scripts/install)\n{stderr}"
+    );
+    assert!(
+        out.status.success(),
+        "tiles_check.py failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("districts 14/8132/5408: 1 features"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("all tiles agree"), "{stdout}");
+}
+
+async fn get(
+    state: &Arc<AppState>,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, Bytes) {
+    let app = gapmap::api::app(Arc::clone(state));
+    let mut req = Request::builder().uri(uri).header("host", "test.local");
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let response = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, body)
+}
+
+fn etag(headers: &HeaderMap) -> String {
+    headers.get("etag").unwrap().to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_repeated_tile_comes_from_the_cache_until_the_snapshot_changes() {
+    let atlas = Arc::clone(&common::app_state().snapshot().atlas);
+    let state = Arc::new(AppState::from_snapshot(Snapshot::build(Arc::clone(&atlas))));
+    let uri = "/collections/lsoa/tiles/WebMercatorQuad/12/2033/1357";
+    let key = "tile/lsoa/12/2033/1357";
+
+    let (status, headers, first) = get(&state, uri, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers.get("content-type").unwrap(),
+        "application/vnd.mapbox-vector-tile"
+    );
+    assert!(!first.is_empty(), "Oxford city centre has LSOAs");
+    let tag = state.snapshot().tag;
+    assert_eq!(state.responses.stored(tag, key), Some(first.clone()));
+
+    // If-None-Match: 304 without a body, plain and per encoding.
+    let e = etag(&headers);
+    let (status, h, body) = get(&state, uri, &[("if-none-match", &e)]).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert!(body.is_empty());
+    assert_eq!(etag(&h), e);
+    let (status, h, _) = get(&state, uri, &[("accept-encoding", "gzip")]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(h.get("content-encoding").unwrap(), "gzip");
+    let gz = etag(&h);
+    assert_eq!(gz, format!("{}.gzip\"", e.trim_end_matches('"')));
+    let (status, _, _) = get(
+        &state,
+        uri,
+        &[("accept-encoding", "gzip"), ("if-none-match", &gz)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+
+    // Replace the stored body: a second request that encoded the tile again
+    // would not answer it.
+    let marker = Bytes::from_static(b"stored tile");
+    state.responses.store(tag, key.to_owned(), marker.clone());
+    let (status, headers2, second) = get(&state, uri, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(second, marker);
+    assert_eq!(etag(&headers2), etag(&headers));
+
+    // A new snapshot: the stored body and the old tag are gone.
+    state.replace(Snapshot::build(atlas));
+    let (status, headers3, third) = get(&state, uri, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(third, first, "the same data encodes the same tile");
+    assert_ne!(etag(&headers3), e);
+    let (status, _, _) = get(&state, uri, &[("if-none-match", &e)]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(state.responses.stored(tag, key), None);
+}
