@@ -282,8 +282,10 @@ async function loadLayers() {
     tiles ? empty : getJson('/web/api/lsoa-layer?year=2025'),
     tiles ? empty : getJson('/web/api/boundaries/wards'),
     tiles ? empty : getJson('/web/api/boundaries/districts'),
-    getJson('/web/api/assets'),
-    getJson('/web/api/coverage'),
+    // England (tiles): assets (1.3 MB) and coverage areas (built per
+    // request, about 2 s) arrive after the first render instead of holding it.
+    tiles ? empty : getJson('/web/api/assets'),
+    tiles ? empty : getJson('/web/api/coverage'),
     tiles ? empty : getJson('/web/api/labels/wards'),
     getJson('/web/api/labels/districts'),
   ]);
@@ -308,6 +310,10 @@ async function loadLayers() {
   map.addSource('lsoa19', { type: 'geojson', data: empty, promoteId: 'code' });
   map.addSource('assets', { type: 'geojson', data: assets });
   map.addSource('coverage', { type: 'geojson', data: coverage });
+  if (tiles) {
+    getJson('/web/api/assets').then((fc) => map.getSource('assets').setData(fc)).catch((e) => console.error(e));
+    getJson('/web/api/coverage').then((fc) => map.getSource('coverage').setData(fc)).catch((e) => console.error(e));
+  }
 
   const layerOf = (name) => (tiles ? { 'source-layer': name } : {});
   map.addLayer({ id: 'lsoa25-fill', type: 'fill', source: 'lsoa25', ...layerOf('lsoa'), paint: { 'fill-color': fillColourExpression(), 'fill-opacity': 0.8 } });
