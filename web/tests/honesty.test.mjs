@@ -443,3 +443,16 @@ test('the map view exports as a PNG with a legend column', async () => {
   const canvas = await page.evaluate(() => window.gapmap.map.getCanvas().width / window.devicePixelRatio);
   assert.equal(width, Math.round(canvas + 300), 'no legend column beside the map');
 });
+
+test('a continuous distance-to-nearest layer colours every LSOA, grey where there is no data', async () => {
+  await openMap('#mode=distance&dist=park&assets=');
+  assert.match(await page.textContent('#distance-title'), /park/);
+  const fc = await api('/gaps?category=park&max_decile=10&min_distance_m=0');
+  const noData = fc.cannot_answer.features.filter((f) => f.properties.status === 'no_data').map((f) => f.properties.lsoa21_code);
+  const states = await page.evaluate(() => window.gapmap.data.lsoa25.features.map((f) => [f.properties.code, window.gapmap.map.getFeatureState({ source: 'lsoa25', id: f.properties.code }).dist]));
+  const byCode = new Map(states);
+  for (const code of noData) assert.equal(byCode.get(code), -1, `${code} should be no data`);
+  for (const f of fc.features) assert.equal(byCode.get(f.properties.lsoa21_code), f.properties.mean_distance_m);
+  assert.ok(fc.features.length > 0 && noData.length > 0);
+  await shot('distance-parks');
+});

@@ -14,6 +14,7 @@ import { districtHtml } from './district.mjs';
 import { setupHover, coverageAt, areaAt } from './hover.mjs';
 import { declutter, syncViewportMarkers } from './labels.mjs';
 import { mapPng } from './export.mjs';
+import { distanceColour, loadDistances, applyDistances, distanceLegend } from './distance.mjs';
 import { DECILE_COLOURS, CHANGE_CLASSES } from './style.mjs';
 
 const $ = (sel) => document.querySelector(sel);
@@ -37,7 +38,8 @@ const DEFAULT_ASSETS = ['gp_practice', 'pharmacy', 'library', 'community_centre'
 
 /** Application state; mirrored in the URL hash. */
 const state = {
-  mode: 'level', // level | change
+  mode: 'level', // level | change | distance
+  distCategory: 'gp_practice', // the category of the distance layer
   domain: 'imd',
   year: 2025,
   pick: 'lsoa',
@@ -64,6 +66,8 @@ const labelMarkers = { wards: [], districts: [] };
 function readHash() {
   const p = new URLSearchParams(window.location.hash.slice(1));
   if (p.get('mode') === 'change') state.mode = 'change';
+  if (p.get('mode') === 'distance') state.mode = 'distance';
+  if (p.get('dist')) state.distCategory = p.get('dist');
   if (p.get('domain')) state.domain = p.get('domain');
   if (p.get('year') === '2019') state.year = 2019;
   if (p.get('pick') === 'ward') state.pick = 'ward';
@@ -94,6 +98,7 @@ function readHash() {
 function writeHash() {
   const p = new URLSearchParams();
   p.set('mode', state.mode);
+  if (state.mode === 'distance') p.set('dist', state.distCategory);
   p.set('domain', state.domain);
   p.set('year', String(state.year));
   if (state.pick !== 'lsoa') p.set('pick', state.pick);
@@ -124,6 +129,7 @@ function indicator(id, year = 2025) {
 }
 
 function fillColourExpression() {
+  if (state.mode === 'distance') return distanceColour(NO_DATA);
   if (state.mode === 'change') return changeColour(`c_${state.domain}`);
   return decileColour(`d_${state.domain}`);
 }
@@ -136,7 +142,11 @@ function updateLegend() {
   const ind = indicator(state.domain, 2025);
   const label = ind ? ind.label : state.domain;
   let html;
-  if (state.mode === 'change') {
+  if (state.mode === 'distance') {
+    const cat = meta.categories.find((c) => c.id === state.distCategory);
+    html = distanceLegend(nounOf(state.distCategory), NO_DATA, caveatHtml(meta, state.distCategory));
+    if (!cat) html = '';
+  } else if (state.mode === 'change') {
     html = changeLegend({ title: `Change in ${label} decile, 2019 → 2025` });
   } else {
     const ind19 = indicator(state.domain, 2019);
@@ -176,7 +186,8 @@ function applyDeprivationStyle() {
   map.setPaintProperty('lsoa25-fill', 'fill-opacity', gapOn
     ? ['case', ['in', ['get', 'code'], ['literal', state.gapCodes]], 0.9, 0.35]
     : 0.8);
-  $('#year-field').disabled = state.mode === 'change';
+  $('#year-field').disabled = state.mode !== 'level';
+  $('#dist-field').hidden = state.mode !== 'distance';
   updateLegend();
   writeHash();
 }
@@ -357,6 +368,7 @@ async function loadLayers() {
   applyAssetVisibility();
   if (state.basemap) applyBasemap();
   if (state.year === 2019) await ensure2019();
+  if (state.mode === 'distance') await showDistances();
   applyDeprivationStyle();
   status.textContent = '';
 }
@@ -394,8 +406,17 @@ function buildControls() {
 
   for (const r of document.querySelectorAll('input[name=mode]')) {
     r.checked = r.value === state.mode;
-    r.addEventListener('change', () => { if (r.checked) { state.mode = r.value; applyDeprivationStyle(); } });
+    r.addEventListener('change', async () => {
+      if (!r.checked) return;
+      state.mode = r.value;
+      if (state.mode === 'distance') await showDistances();
+      applyDeprivationStyle();
+    });
   }
+  const distSel = $('#dist-category');
+  for (const c of meta.categories) distSel.insertAdjacentHTML('beforeend', `<option value="${esc(c.id)}">${esc(c.label)}</option>`);
+  distSel.value = state.distCategory;
+  distSel.addEventListener('change', async () => { state.distCategory = distSel.value; await showDistances(); applyDeprivationStyle(); });
   for (const r of document.querySelectorAll('input[name=year]')) {
     r.checked = Number(r.value) === state.year;
     r.addEventListener('change', async () => {
@@ -515,6 +536,10 @@ function buildControls() {
 function hoverLabel(p) {
   const ind = indicator(state.domain, state.mode === 'level' ? state.year : 2025);
   let value;
+  if (state.mode === 'distance') {
+    const m = window.gapmap.data.distances?.get(p.code);
+    return `<strong>${esc(p.name)}</strong> <span class="muted">${esc(p.code)}${p.ward_name ? ` · ${esc(p.ward_name)}` : ''}</span><br>Nearest ${esc(nounOf(state.distCategory))}: ${m === null || m === undefined ? 'no data (outside the source\'s coverage)' : `${fmtDist(m)} on average`}`;
+  }
   if (state.mode === 'change') {
     const c = p[`c_${state.domain}`];
     value = c === null || c === undefined ? 'no data' : `change ${c > 0 ? '+' : ''}${c} decile${Math.abs(c) === 1 ? '' : 's'}`;
@@ -525,6 +550,16 @@ function hoverLabel(p) {
   const where = p.ward_name ? ` · ${esc(p.ward_name)}` : '';
   const gap = state.noDataCodes.includes(p.code) ? '<br><em>No data for the gap query here</em>' : state.gapCodes.includes(p.code) ? '<br><strong>Gap</strong>' : '';
   return `<strong>${esc(p.name)}</strong> <span class="muted">${esc(p.code)}${where}</span><br>${esc(ind?.label ?? state.domain)}: ${esc(value)}${gap}`;
+}
+
+/** Loads the distance layer's values for the chosen category onto the LSOAs. */
+async function showDistances() {
+  const r = await fetch(`/gaps?category=${encodeURIComponent(state.distCategory)}&max_decile=10&min_distance_m=0&f=csv`, { headers: { Accept: 'text/csv', ...authHeaders() } });
+  if (!r.ok) throw new Error(`distance layer: HTTP ${r.status}`);
+  const text = await r.text();
+  const distances = await loadDistances(state.distCategory, async () => text);
+  window.gapmap.data.distances = distances;
+  applyDistances(map, distances, state.tiles ? 'lsoa' : null);
 }
 
 /** Downloads the current view as a PNG with legend, scale, vintages and attribution. */
