@@ -219,6 +219,40 @@ pub struct GapRow {
     pub per_10k: Option<f64>,
 }
 
+/// Why a deprived LSOA has no answer (neither a gap nor a non-gap).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unanswerable {
+    /// Outside every source of the category ("no data", never "no asset").
+    NoData,
+    /// Far, but the nearest asset may lie beyond a bounding-box extract's edge.
+    CoverageEdge,
+    /// No asset of the category anywhere, or no origin to measure from.
+    Unmeasured,
+}
+
+impl Unanswerable {
+    /// The machine-readable status (`no_data`, `coverage_edge`, `unmeasured`).
+    #[must_use]
+    pub fn status(self) -> &'static str {
+        match self {
+            Self::NoData => "no_data",
+            Self::CoverageEdge => "coverage_edge",
+            Self::Unmeasured => "unmeasured",
+        }
+    }
+}
+
+/// A deprived LSOA the report cannot answer for, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnansweredRow {
+    /// 2021 LSOA index.
+    pub lsoa: usize,
+    /// Decile on the chosen indicator and year.
+    pub decile: u8,
+    /// Why there is no answer.
+    pub why: Unanswerable,
+}
+
 /// The answer to a gap request.
 #[derive(Debug, Clone)]
 pub struct GapReport {
@@ -228,6 +262,11 @@ pub struct GapReport {
     pub rows: Vec<GapRow>,
     /// What the selection left out.
     pub selection: GapSelection,
+    /// Every LSOA counted as deprived (decile at most `max_decile`).
+    pub deprived: usize,
+    /// Deprived LSOAs with no answer (no data, coverage edge, unmeasured),
+    /// most deprived first, then by code.
+    pub unanswered: Vec<UnansweredRow>,
 }
 
 /// Runs a gap request over the precomputed analysis.
@@ -258,11 +297,57 @@ pub fn report(atlas: &Atlas, analysis: &Analysis, request: &GapRequest) -> GapRe
             })
         })
         .collect();
+    let (deprived, unanswered) = unanswered(atlas, analysis, &d, request);
     GapReport {
         request: request.clone(),
         rows,
         selection,
+        deprived,
+        unanswered,
     }
+}
+
+/// The deprived LSOAs (count) and those of them a gap query cannot answer
+/// for, by the same rules as [`gaps::select`]: outside coverage (no data),
+/// far but possibly nearer an asset beyond a bounding-box edge, or
+/// unmeasured.
+fn unanswered(
+    atlas: &Atlas,
+    analysis: &Analysis,
+    deciles: &[Option<u8>],
+    request: &GapRequest,
+) -> (usize, Vec<UnansweredRow>) {
+    let mut deprived = 0;
+    let mut out = Vec::new();
+    for (lsoa, decile) in deciles.iter().enumerate() {
+        let Some(decile) = decile.filter(|d| *d <= request.max_decile) else {
+            continue;
+        };
+        deprived += 1;
+        let why = match analysis.access.get(lsoa, request.category) {
+            Some(Access::Measured(m)) => {
+                let far = match request.measure {
+                    Measure::Mean => m.mean_m,
+                    Measure::Max => m.max_m,
+                } >= request.min_distance_m;
+                if far && m.edge.is_some() {
+                    Unanswerable::CoverageEdge
+                } else {
+                    continue;
+                }
+            }
+            Some(Access::NoData) => Unanswerable::NoData,
+            Some(Access::NoAsset | Access::NoOrigin) | None => Unanswerable::Unmeasured,
+        };
+        out.push(UnansweredRow { lsoa, decile, why });
+    }
+    out.sort_by(|a, b| {
+        a.decile.cmp(&b.decile).then_with(|| {
+            let code = |i: usize| atlas.lsoa21.get(i).map(|l| l.code.as_str());
+            code(a.lsoa).cmp(&code(b.lsoa))
+        })
+    });
+    (deprived, out)
 }
 
 fn round(x: f64, places: i32) -> f64 {
@@ -333,8 +418,119 @@ impl GapReport {
                 "origin_count".into(),
                 json!(analysis.access.origin_counts.get(row.lsoa)),
             ),
+            ("status".into(), json!("gap")),
+            ("reason".into(), Value::Null),
         ]);
         p
+    }
+
+    /// Why a deprived LSOA has no answer, for people.
+    #[must_use]
+    pub fn reason(&self, analysis: &Analysis, why: Unanswerable) -> String {
+        match why {
+            Unanswerable::NoData => analysis
+                .access
+                .no_data_reasons
+                .get(self.request.category)
+                .cloned()
+                .unwrap_or_else(|| "no data".to_owned()),
+            Unanswerable::CoverageEdge => "uncertain: the only source here is an extract with a bounding-box edge, and an asset just beyond that edge (not in the extract) could be nearer than the nearest one in it".to_owned(),
+            Unanswerable::Unmeasured => "not measured: no asset of this category, or no point of the LSOA, to measure from".to_owned(),
+        }
+    }
+
+    /// The flat properties of an unanswered LSOA: the columns of a gap row
+    /// that describe the area, `status` (`no_data`, `coverage_edge`,
+    /// `unmeasured`) and `reason`; distances are absent (null).
+    #[must_use]
+    pub fn unanswered_properties(
+        &self,
+        atlas: &Atlas,
+        analysis: &Analysis,
+        u: &UnansweredRow,
+    ) -> Vec<(String, Value)> {
+        let l = atlas.lsoa21.get(u.lsoa);
+        let ward = l.and_then(|l| atlas.ward_of(l));
+        let district = l.and_then(|l| atlas.district_of(l));
+        vec![
+            ("lsoa21_code".into(), json!(l.map(|l| &l.code))),
+            ("lsoa21_name".into(), json!(l.map(|l| &l.name))),
+            ("indicator".into(), json!(self.request.indicator)),
+            ("year".into(), json!(self.request.year.number())),
+            ("decile".into(), json!(u.decile)),
+            ("measure".into(), json!(self.request.measure.name())),
+            ("residents".into(), json!(l.and_then(|l| l.residents))),
+            ("ward_code".into(), json!(ward.map(|w| &w.code))),
+            ("ward_name".into(), json!(ward.map(|w| &w.name))),
+            ("district_code".into(), json!(district.map(|d| &d.code))),
+            ("district_name".into(), json!(district.map(|d| &d.name))),
+            ("status".into(), json!(u.why.status())),
+            ("reason".into(), json!(self.reason(analysis, u.why))),
+        ]
+    }
+
+    /// What the report can and cannot say, in one sentence: when coverage
+    /// prevents an answer for some deprived LSOAs, that comes first
+    /// ("Cannot answer for 11 of 11 deprived LSOAs: no park data there.").
+    #[must_use]
+    pub fn headline(&self, atlas: &Atlas) -> String {
+        let what = atlas
+            .categories
+            .get(self.request.category)
+            .map_or_else(String::new, |c| c.id.replace('_', " "));
+        let n =
+            |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
+        let count = |w: Unanswerable| self.unanswered.iter().filter(|u| u.why == w).count();
+        let (no_data, edge, unmeasured) = (
+            count(Unanswerable::NoData),
+            count(Unanswerable::CoverageEdge),
+            count(Unanswerable::Unmeasured),
+        );
+        let gaps = n(self.rows.len(), "gap", "gaps");
+        if self.deprived == 0 {
+            return format!(
+                "No LSOA is in decile {} or below on {}: nothing to answer.",
+                self.request.max_decile, self.request.indicator
+            );
+        }
+        if self.unanswered.is_empty() {
+            return format!(
+                "{gaps} among {}.",
+                n(self.deprived, "deprived LSOA", "deprived LSOAs")
+            );
+        }
+        let mut why = Vec::new();
+        if no_data > 0 {
+            why.push(format!("no {what} data there ({no_data})"));
+        }
+        if edge > 0 {
+            why.push(format!(
+                "an asset beyond a data extract's edge could be nearer ({edge})"
+            ));
+        }
+        if unmeasured > 0 {
+            why.push(format!("nothing to measure from or to ({unmeasured})"));
+        }
+        let why = if why.len() == 1 {
+            why.concat()
+                .replace(&format!(" ({})", self.unanswered.len()), "")
+        } else {
+            why.join("; ")
+        };
+        let answered = self.deprived - self.unanswered.len();
+        let rest = if answered == 0 {
+            String::new()
+        } else {
+            format!(
+                " {gaps} among the other {}.",
+                n(answered, "deprived LSOA", "deprived LSOAs")
+            )
+        };
+        format!(
+            "Cannot answer for {} of {} deprived LSOAs: {why}.{rest}",
+            self.unanswered.len(),
+            self.deprived
+        )
     }
 
     /// Totals: LSOAs, residents, wards.
@@ -351,11 +547,29 @@ impl GapReport {
             .iter()
             .filter_map(|r| Some(atlas.ward_of(atlas.lsoa21.get(r.lsoa)?)?.code.as_str()))
             .collect();
+        let unanswered_residents: u64 = self
+            .unanswered
+            .iter()
+            .filter_map(|u| atlas.lsoa21.get(u.lsoa)?.residents)
+            .map(u64::from)
+            .sum();
+        let count = |w: Unanswerable| self.unanswered.iter().filter(|u| u.why == w).count();
         json!({
+            "headline": self.headline(atlas),
+            "deprived_lsoas": self.deprived,
             "lsoas": self.rows.len(),
             "residents": residents,
             "wards": wards.len(),
             "ward_codes": wards,
+            "ward_names": wards.iter().filter_map(|c| Some(atlas.ward_by_code(c)?.1.name.as_str())).collect::<Vec<_>>(),
+            "cannot_answer": {
+                "lsoas": self.unanswered.len(),
+                "residents": unanswered_residents,
+                "no_data": count(Unanswerable::NoData),
+                "coverage_edge": count(Unanswerable::CoverageEdge),
+                "unmeasured": count(Unanswerable::Unmeasured),
+                "lsoa21_codes": self.unanswered.iter().filter_map(|u| Some(&atlas.lsoa21.get(u.lsoa)?.code)).collect::<Vec<_>>(),
+            },
             "left_out": {
                 "deprived_but_no_data": self.selection.deprived_no_data,
                 "deprived_and_far_but_uncertain_coverage_edge": self.selection.deprived_uncertain,
@@ -384,7 +598,7 @@ impl GapReport {
         let c = self.request.category;
         let fca = analysis.fca.params.as_ref();
         json!({
-            "distance": "straight-line geodesic distance on the WGS84 ellipsoid (Karney's algorithm), not a travel distance by road or path",
+            "distance": "straight-line distance over the Earth's surface (geodesic, WGS84), not a travel distance by road or path",
             "origins": "the LSOA's postcode units: every current OS Code-Point Open unit whose position falls in the LSOA, residential or not (Code-Point Open has no residential flag), as in CDRC's Access to Healthy Assets and Hazards; an LSOA without postcodes uses one point on its surface (origins = interior_point)",
             "measures": {
                 "mean_distance_m": "mean over the LSOA's origins of the distance to the nearest asset",
@@ -411,6 +625,7 @@ impl GapReport {
             "far": format!("{} distance >= {} m", self.request.measure.name(), self.request.min_distance_m),
             "sort": "decile ascending, then distance descending",
             "assets_located": super::located::assets_located(atlas, Some(c)),
+            "sources": atlas.category_sources(c).map(|s| json!({"id": s.id, "title": s.title, "vintage": s.vintage, "coverage": s.coverage.description()})).collect::<Vec<_>>(),
             "attribution": attributions(atlas, c),
         })
     }
@@ -438,35 +653,59 @@ impl GapReport {
                 })
             })
             .collect();
+        let cannot: Vec<Value> = self
+            .unanswered
+            .iter()
+            .map(|u| {
+                let props: serde_json::Map<String, Value> = self
+                    .unanswered_properties(atlas, analysis, u)
+                    .into_iter()
+                    .collect();
+                let l = atlas.lsoa21.get(u.lsoa);
+                json!({
+                    "type": "Feature",
+                    "id": l.map(|l| &l.code),
+                    "geometry": l.map_or(Value::Null, |l| multipolygon_json(&l.geometry.lonlat)),
+                    "properties": props,
+                })
+            })
+            .collect();
         json!({
             "type": "FeatureCollection",
             "features": features,
             "numberReturned": self.rows.len(),
+            // Deprived LSOAs with no answer (no data, coverage edge,
+            // unmeasured), with the reason: a foreign member, so `features`
+            // stays the gaps.
+            "cannot_answer": {"type": "FeatureCollection", "features": cannot},
             "summary": self.summary(atlas),
             "parameters": self.parameters(atlas),
             "method": self.method(atlas, analysis),
         })
     }
 
-    /// CSV with a header row.
+    /// CSV with a header row: one row per gap (`status` = `gap`), then one
+    /// per deprived LSOA the report cannot answer for (`status` = `no_data`,
+    /// `coverage_edge` or `unmeasured`, with `reason`; no rank or distances).
     #[must_use]
     pub fn to_csv(&self, atlas: &Atlas, analysis: &Analysis) -> String {
         let mut out = String::new();
-        let mut header_done = false;
-        for r in &self.rows {
-            let props = self.row_properties(atlas, analysis, r);
-            if !header_done {
-                let names: Vec<String> = props.iter().map(|(k, _)| csv_field(k)).collect();
-                let _ = writeln!(out, "{}", names.join(","));
-                header_done = true;
-            }
-            let values: Vec<String> = props.iter().map(|(_, v)| csv_field(&plain(v))).collect();
+        let names: Vec<String> = Self::empty_columns(analysis);
+        let quoted: Vec<String> = names.iter().map(|k| csv_field(k)).collect();
+        let _ = writeln!(out, "{}", quoted.join(","));
+        let mut write = |props: Vec<(String, Value)>| {
+            let by_name: std::collections::HashMap<String, Value> = props.into_iter().collect();
+            let values: Vec<String> = names
+                .iter()
+                .map(|k| csv_field(&by_name.get(k).map(plain).unwrap_or_default()))
+                .collect();
             let _ = writeln!(out, "{}", values.join(","));
+        };
+        for r in &self.rows {
+            write(self.row_properties(atlas, analysis, r));
         }
-        if !header_done {
-            // An empty result still names its columns.
-            let names: Vec<String> = Self::empty_columns(analysis);
-            let _ = writeln!(out, "{}", names.join(","));
+        for u in &self.unanswered {
+            write(self.unanswered_properties(atlas, analysis, u));
         }
         out
     }
@@ -510,6 +749,8 @@ impl GapReport {
                 "district_name",
                 "origins",
                 "origin_count",
+                "status",
+                "reason",
             ]
             .iter()
             .map(|s| (*s).to_owned()),

@@ -184,7 +184,34 @@ pub fn ward_profile(
                 min_distance_m: thresholds.min_distance_m,
                 measure: Measure::Mean,
             };
-            let gaps: Vec<Value> = report(atlas, analysis, &request)
+            let full = report(atlas, analysis, &request);
+            let in_ward = |i: usize| ward.lsoas.contains(&u32::try_from(i).unwrap_or(u32::MAX));
+            let cannot_answer: Vec<Value> = full
+                .unanswered
+                .iter()
+                .filter(|u| in_ward(u.lsoa))
+                .filter_map(|u| {
+                    Some(json!({
+                        "lsoa21_code": atlas.lsoa21.get(u.lsoa)?.code,
+                        "decile": u.decile,
+                        "status": u.why.status(),
+                        "reason": full.reason(analysis, u.why),
+                    }))
+                })
+                .collect();
+            let imd = atlas.imd2025.position("imd");
+            let deprived = ward
+                .lsoas
+                .iter()
+                .filter(|&&i| {
+                    atlas
+                        .lsoa21
+                        .get(i as usize)
+                        .and_then(|l| l.imd.get(imd?)?.decile)
+                        .is_some_and(|d| d <= thresholds.max_decile)
+                })
+                .count();
+            let gaps: Vec<Value> = full
                 .rows
                 .iter()
                 .filter(|g| ward.lsoas.contains(&u32::try_from(g.lsoa).unwrap_or(u32::MAX)))
@@ -203,7 +230,25 @@ pub fn ward_profile(
                 json!(cr.assets_inside)
             };
             let no_data = no_data && !orphan;
+            // One word per category, so a page never reads "no gaps" where
+            // the data cannot say: gaps, no_gaps, no_deprived_lsoas,
+            // no_data (no LSOA of the ward covered) or cannot_answer (some
+            // deprived LSOAs without an answer and no gap among the rest).
+            let status = if !gaps.is_empty() {
+                "gaps"
+            } else if no_data {
+                "no_data"
+            } else if !cannot_answer.is_empty() {
+                "cannot_answer"
+            } else if deprived == 0 {
+                "no_deprived_lsoas"
+            } else {
+                "no_gaps"
+            };
             json!({
+                "status": status,
+                "deprived_lsoas": deprived,
+                "cannot_answer": cannot_answer,
                 "category": cr.category,
                 "label": atlas.categories.get(c).map(|c| &c.label),
                 "assets_inside": assets_inside,

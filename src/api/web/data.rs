@@ -38,10 +38,17 @@ pub fn link_2019(atlas: &Atlas, lsoa: &Lsoa21) -> Link2019 {
             carried.get(pos)?.decile
         })
         .collect();
+    // Parents outside the region (E01027305's, in West Northamptonshire)
+    // are linked too: the ONS lookup links them, and carry_2019 uses them.
+    let outside = lsoa
+        .lsoa11_outside
+        .iter()
+        .filter_map(|&(i, c)| Some((atlas.ring.lsoa11.get(i as usize)?.code.clone(), c.letter())));
     let lsoa11: Vec<(String, &'static str)> = lsoa
         .lsoa11
         .iter()
         .filter_map(|&(i, c)| Some((atlas.lsoa11.get(i as usize)?.code.clone(), c.letter())))
+        .chain(outside)
         .collect();
     let method = match lsoa11.len() {
         0 => "none",
@@ -190,6 +197,16 @@ fn lsoa_layer_of(state: &Snapshot, params: &Params) -> Result<Response, ApiError
             Json(geojson_out::collection(features)).into_response()
         }
         "2019" => {
+            // The 2021 LSOAs each 2011 LSOA became (ONS lookup), so the
+            // panel of a 2011 LSOA links to them.
+            let mut children: Vec<Vec<&str>> = vec![Vec::new(); atlas.lsoa11.len()];
+            for l in atlas.lsoa21.iter() {
+                for &(j, _) in &l.lsoa11 {
+                    if let Some(c) = children.get_mut(j as usize) {
+                        c.push(l.code.as_str());
+                    }
+                }
+            }
             let features: Vec<Value> = atlas
                 .lsoa11
                 .iter()
@@ -200,6 +217,10 @@ fn lsoa_layer_of(state: &Snapshot, params: &Params) -> Result<Response, ApiError
                     p.insert("code".into(), json!(l.code));
                     p.insert("name".into(), json!(l.name));
                     p.insert("population_2015".into(), json!(l.population_2015));
+                    p.insert(
+                        "lsoa21".into(),
+                        json!(children.get(i).map(|c| c.join(",")).unwrap_or_default()),
+                    );
                     for (k, ind) in atlas.imd2019.indicators.iter().enumerate() {
                         p.insert(
                             format!("d_{}", ind.id),

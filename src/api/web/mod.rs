@@ -43,6 +43,15 @@ pub fn web_dir() -> PathBuf {
 /// and vector tiles under `/collections/{lsoa,wards,districts}/tiles/`.
 pub fn routes() -> Routes {
     let dir = web_dir();
+    let maplibre = dir.join("node_modules/maplibre-gl/dist/maplibre-gl.mjs");
+    if !maplibre.is_file() {
+        // Without it the map page cannot start (the page says so too):
+        // say it where the person who started the server looks.
+        tracing::warn!(
+            missing = %maplibre.display(),
+            "MapLibre GL JS is not installed, so the map page cannot load: run `bash scripts/install` (npm ci in web/)"
+        );
+    }
     Routes::new()
         .route("/map", get(index_html))
         .route("/wards/{code}", get(ward_html))

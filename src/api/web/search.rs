@@ -3,6 +3,9 @@
 //! postcodes, postcode districts and sectors (Code-Point Open, in the
 //! region).
 //!
+//! Places no boundary names ("Greater Leys") are found through the
+//! addresses of the region's assets, and assets by name.
+//!
 //! Names are compared folded: lower case, `&` read as `and`, `St`/`St.`
 //! read as `Saint`, and apostrophes and other punctuation dropped, so
 //! "St Clements" finds "St Clement's" and "Rose Hill and Iffley" finds
@@ -103,6 +106,9 @@ pub async fn search(Snap(state): Snap, params: Params) -> Result<Json<Value>, Ap
                     "bbox": bbox(d.geometry.lonlat_bbox),
                 }),
             ));
+        }
+        if folded.len() >= 4 {
+            place_matches(atlas, q, &folded, &mut results);
         }
     }
     results.sort_by_key(|(r, _)| *r);
@@ -215,4 +221,106 @@ fn postcode_area_matches(atlas: &crate::atlas::Atlas, q: &str, results: &mut Vec
         "bbox": [round5(x0), round5(y0), round5(x1), round5(y1)],
         "lon": round5(f64::midpoint(x0, x1)), "lat": round5(f64::midpoint(y0, y1)),
     })));
+}
+
+/// Most asset-name matches listed (after every area match).
+const ASSET_MATCHES: usize = 5;
+
+/// A place named in the addresses of the region's assets (a locality such
+/// as "Greater Leys", which no ward or LSOA is called): one result at the
+/// mean position of those assets; and assets whose name contains the query.
+fn place_matches(
+    atlas: &crate::atlas::Atlas,
+    q: &str,
+    folded: &str,
+    results: &mut Vec<(u8, Value)>,
+) {
+    let padded = format!(" {folded} ");
+    let words = |s: &str| format!(" {} ", fold(s));
+    let mut in_address = Vec::new();
+    let mut named = 0;
+    for a in atlas.assets.iter().filter(|a| a.in_region) {
+        let lsoa = a.lsoa21.and_then(|i| atlas.lsoa21.get(i as usize));
+        if a.address
+            .as_deref()
+            .is_some_and(|s| words(s).contains(&padded))
+        {
+            in_address.push(a);
+        }
+        if named < ASSET_MATCHES && words(&a.name).contains(&padded) {
+            named += 1;
+            let label = atlas
+                .categories
+                .get(usize::from(a.category))
+                .map_or("", |c| c.label.as_str());
+            results.push((
+                7,
+                json!({
+                    "kind": "asset", "code": a.id, "name": a.name,
+                    "detail": format!("{label}{}", a.postcode.as_deref().map_or(String::new(), |p| format!(" · {p}"))),
+                    "lsoa": lsoa.map(|l| &l.code),
+                    "lon": round5(a.location.lonlat.x()), "lat": round5(a.location.lonlat.y()),
+                }),
+            ));
+        }
+    }
+    let Some(first) = in_address.first() else {
+        return;
+    };
+    let n = in_address.len() as f64;
+    let lon = in_address
+        .iter()
+        .map(|a| a.location.lonlat.x())
+        .sum::<f64>()
+        / n;
+    let lat = in_address
+        .iter()
+        .map(|a| a.location.lonlat.y())
+        .sum::<f64>()
+        / n;
+    let (mut x0, mut y0, mut x1, mut y1) = (lon, lat, lon, lat);
+    for a in &in_address {
+        x0 = x0.min(a.location.lonlat.x());
+        y0 = y0.min(a.location.lonlat.y());
+        x1 = x1.max(a.location.lonlat.x());
+        y1 = y1.max(a.location.lonlat.y());
+    }
+    // The LSOA of the asset nearest the mean position.
+    let nearest = in_address
+        .iter()
+        .min_by(|a, b| {
+            let d = |p: &crate::atlas::Asset| {
+                (p.location.lonlat.x() - lon).hypot(p.location.lonlat.y() - lat)
+            };
+            d(a).total_cmp(&d(b))
+        })
+        .unwrap_or(first);
+    let lsoa = nearest.lsoa21.and_then(|i| atlas.lsoa21.get(i as usize));
+    let name: Vec<String> = q
+        .split_whitespace()
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map_or_else(String::new, |f| {
+                f.to_uppercase()
+                    .chain(c.flat_map(char::to_lowercase))
+                    .collect()
+            })
+        })
+        .collect();
+    results.push((
+        6,
+        json!({
+            "kind": "place", "code": folded, "name": name.join(" "),
+            "detail": format!(
+                "Place named in the address of {} asset{} (e.g. {}){}",
+                in_address.len(),
+                if in_address.len() == 1 { "" } else { "s" },
+                first.name,
+                lsoa.map_or(String::new(), |l| format!(", in {}", l.name)),
+            ),
+            "lsoa": lsoa.map(|l| &l.code),
+            "bbox": [round5(x0), round5(y0), round5(x1), round5(y1)],
+            "lon": round5(lon), "lat": round5(lat),
+        }),
+    ));
 }

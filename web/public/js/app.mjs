@@ -7,6 +7,15 @@ import {
 } from './style.mjs';
 import { setupRegister, onMapClick as registerClick, hovering as registerHovering } from './register.mjs';
 import { authHeaders, getJsonSignedIn, transformRequest } from './auth.mjs';
+import {
+  caveatHtml, addCoverageLayers, coverageLayerIds, coverageLegend, hatchImage, nounOf, gapHeadlineHtml, cannotAnswerHtml,
+} from './honesty.mjs';
+import { districtHtml } from './district.mjs';
+import { setupHover, coverageAt, areaAt } from './hover.mjs';
+import { declutter, syncViewportMarkers } from './labels.mjs';
+import { mapPng } from './export.mjs';
+import { distanceColour, loadDistances, applyDistances, distanceLegend } from './distance.mjs';
+import { DECILE_COLOURS, CHANGE_CLASSES } from './style.mjs';
 
 const $ = (sel) => document.querySelector(sel);
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
@@ -23,11 +32,14 @@ async function getJson(url, init = {}) {
   return r.json();
 }
 
+/** Zoom from which asset symbols show in the tiled (England) view. */
+const ASSET_MINZOOM_TILED = 10;
 const DEFAULT_ASSETS = ['gp_practice', 'pharmacy', 'library', 'community_centre', 'food_bank'];
 
 /** Application state; mirrored in the URL hash. */
 const state = {
-  mode: 'level', // level | change
+  mode: 'level', // level | change | distance
+  distCategory: 'gp_practice', // the category of the distance layer
   domain: 'imd',
   year: 2025,
   pick: 'lsoa',
@@ -40,6 +52,7 @@ const state = {
   selection: null, // { kind: 'lsoa'|'lsoa11'|'ward', code }
   gap: null, // { category, max_decile, min_distance_m }
   gapCodes: [],
+  noDataCodes: [], // deprived LSOAs the gap query cannot answer for (hatched)
   view: null, // { zoom, lat, lon }
   tiles: undefined, // vector tiles for polygons (default: only for large regions)
 };
@@ -53,6 +66,8 @@ const labelMarkers = { wards: [], districts: [] };
 function readHash() {
   const p = new URLSearchParams(window.location.hash.slice(1));
   if (p.get('mode') === 'change') state.mode = 'change';
+  if (p.get('mode') === 'distance') state.mode = 'distance';
+  if (p.get('dist')) state.distCategory = p.get('dist');
   if (p.get('domain')) state.domain = p.get('domain');
   if (p.get('year') === '2019') state.year = 2019;
   if (p.get('pick') === 'ward') state.pick = 'ward';
@@ -83,6 +98,7 @@ function readHash() {
 function writeHash() {
   const p = new URLSearchParams();
   p.set('mode', state.mode);
+  if (state.mode === 'distance') p.set('dist', state.distCategory);
   p.set('domain', state.domain);
   p.set('year', String(state.year));
   if (state.pick !== 'lsoa') p.set('pick', state.pick);
@@ -113,6 +129,7 @@ function indicator(id, year = 2025) {
 }
 
 function fillColourExpression() {
+  if (state.mode === 'distance') return distanceColour(NO_DATA);
   if (state.mode === 'change') return changeColour(`c_${state.domain}`);
   return decileColour(`d_${state.domain}`);
 }
@@ -125,7 +142,11 @@ function updateLegend() {
   const ind = indicator(state.domain, 2025);
   const label = ind ? ind.label : state.domain;
   let html;
-  if (state.mode === 'change') {
+  if (state.mode === 'distance') {
+    const cat = meta.categories.find((c) => c.id === state.distCategory);
+    html = distanceLegend(nounOf(state.distCategory), NO_DATA, caveatHtml(meta, state.distCategory));
+    if (!cat) html = '';
+  } else if (state.mode === 'change') {
     html = changeLegend({ title: `Change in ${label} decile, 2019 → 2025` });
   } else {
     const ind19 = indicator(state.domain, 2019);
@@ -133,12 +154,20 @@ function updateLegend() {
       ? 'English Indices of Deprivation 2025 on 2021 LSOAs.'
       : 'English Indices of Deprivation 2019 on 2011 LSOAs.';
     if (state.year === 2019 && ind19 && !ind19.has_decile) {
-      note += ' IoD2019 publishes no deciles for this sub-domain (scores only), so every area shows "No data".';
+      note += ' The IoD2019 file GapMap reads gives this sub-domain\'s scores and ranks but not its deciles, so the map has no 2019 colour for it; see 2025, or the LSOA panel.';
     }
     html = decileLegend({ title: `${label}, ${state.year}`, note });
   }
-  if (state.gapCodes.length) {
-    html += '<div class="row"><span class="sw" style="background:transparent;border:3px solid #e7298a"></span> Gap LSOA (see panel)</div>';
+  if (state.gap) {
+    html += '<div class="row" id="legend-gap"><span class="sw" style="background:transparent;border:3px solid #e7298a"></span> Gap: deprived and far from the asset (see panel)</div>';
+    html += '<div class="row" id="legend-no-data"><span class="sw hatch"></span> Deprived, but no data: the query cannot answer here</div>';
+  }
+  if (state.tiles && map && map.getZoom() < ASSET_MINZOOM_TILED && state.assets.size) {
+    html += '<p class="hint" id="assets-zoom-hint">Zoom in (to town scale) to see community asset symbols.</p>';
+  }
+  if (state.coverage) {
+    const visibleSources = new Set(meta.categories.filter((c) => state.assets.has(c.id)).flatMap((c) => c.sources));
+    html += coverageLegend(meta, visibleSources);
   }
   $('#legend').innerHTML = html;
 }
@@ -157,7 +186,8 @@ function applyDeprivationStyle() {
   map.setPaintProperty('lsoa25-fill', 'fill-opacity', gapOn
     ? ['case', ['in', ['get', 'code'], ['literal', state.gapCodes]], 0.9, 0.35]
     : 0.8);
-  $('#year-field').disabled = state.mode === 'change';
+  $('#year-field').disabled = state.mode !== 'level';
+  $('#dist-field').hidden = state.mode !== 'distance';
   updateLegend();
   writeHash();
 }
@@ -199,10 +229,32 @@ function setVisible(ids, on) {
   for (const id of ids) if (map.getLayer(id)) map.setLayoutProperty(id, 'visibility', on ? 'visible' : 'none');
 }
 
+let tiledWardLabels = null;
 function updateLabels() {
   const z = map.getZoom();
-  for (const m of labelMarkers.wards) m.getElement().style.display = state.wards && z >= 11 ? '' : 'none';
-  for (const m of labelMarkers.districts) m.getElement().style.display = state.districts && z < 11.5 ? '' : 'none';
+  // Tiled (England) view: ward names load on first street-level zoom and
+  // exist only for the wards in view.
+  if (state.tiles && state.wards && z >= 11) {
+    if (!tiledWardLabels) {
+      tiledWardLabels = getJson('/web/api/labels/wards').then((fc) => fc.features).catch(() => []);
+      tiledWardLabels.then(() => updateLabels());
+      return;
+    }
+    tiledWardLabels.then((features) => {
+      syncViewportMarkers(map, maplibregl, features, labelMarkers.wards, 'ward-label');
+      declutter([
+        { markers: labelMarkers.districts, visible: () => false },
+        { markers: labelMarkers.wards, visible: () => state.wards && map.getZoom() >= 11 },
+      ]);
+    });
+    return;
+  }
+  // Districts first, then wards; a label that would overlap one already
+  // placed stays hidden (England has about 296 districts).
+  declutter([
+    { markers: labelMarkers.districts, visible: () => state.districts && z < 11.5 },
+    { markers: labelMarkers.wards, visible: () => state.wards && z >= 11 },
+  ]);
 }
 
 function addLabels(kind, fc) {
@@ -223,10 +275,10 @@ function applyAssetVisibility() {
   }
   // Coverage outlines: only for partial sources feeding a visible category.
   const visibleSources = new Set(meta.categories.filter((c) => state.assets.has(c.id)).flatMap((c) => c.sources));
-  if (map.getLayer('coverage-line')) {
-    map.setFilter('coverage-line', ['in', ['get', 'source'], ['literal', [...visibleSources]]]);
-    setVisible(['coverage-line'], state.coverage);
+  for (const id of coverageLayerIds(meta)) {
+    setVisible([id], state.coverage && visibleSources.has(id.slice('coverage-'.length)));
   }
+  if (meta && $('#legend')) updateLegend();
   writeHash();
 }
 
@@ -241,8 +293,10 @@ async function loadLayers() {
     tiles ? empty : getJson('/web/api/lsoa-layer?year=2025'),
     tiles ? empty : getJson('/web/api/boundaries/wards'),
     tiles ? empty : getJson('/web/api/boundaries/districts'),
-    getJson('/web/api/assets'),
-    getJson('/web/api/coverage'),
+    // England (tiles): assets (1.3 MB) and coverage areas (built per
+    // request, about 2 s) arrive after the first render instead of holding it.
+    tiles ? empty : getJson('/web/api/assets'),
+    tiles ? empty : getJson('/web/api/coverage'),
     tiles ? empty : getJson('/web/api/labels/wards'),
     getJson('/web/api/labels/districts'),
   ]);
@@ -267,6 +321,10 @@ async function loadLayers() {
   map.addSource('lsoa19', { type: 'geojson', data: empty, promoteId: 'code' });
   map.addSource('assets', { type: 'geojson', data: assets });
   map.addSource('coverage', { type: 'geojson', data: coverage });
+  if (tiles) {
+    getJson('/web/api/assets').then((fc) => map.getSource('assets').setData(fc)).catch((e) => console.error(e));
+    getJson('/web/api/coverage').then((fc) => map.getSource('coverage').setData(fc)).catch((e) => console.error(e));
+  }
 
   const layerOf = (name) => (tiles ? { 'source-layer': name } : {});
   map.addLayer({ id: 'lsoa25-fill', type: 'fill', source: 'lsoa25', ...layerOf('lsoa'), paint: { 'fill-color': fillColourExpression(), 'fill-opacity': 0.8 } });
@@ -277,9 +335,15 @@ async function loadLayers() {
   map.addLayer({ id: 'gap-line', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#e7298a', 'line-width': 2.5 } });
   map.addLayer({ id: 'ward-line', type: 'line', source: 'wards', ...layerOf('wards'), paint: { 'line-color': '#222', 'line-width': ['interpolate', ['linear'], ['zoom'], 9, 0.5, 13, 1.5], 'line-opacity': 0.7 } });
   map.addLayer({ id: 'district-line', type: 'line', source: 'districts', ...layerOf('districts'), paint: { 'line-color': '#000', 'line-width': 2.2 } });
-  map.addLayer({ id: 'coverage-line', type: 'line', source: 'coverage', paint: { 'line-color': '#d55e00', 'line-width': 2.5, 'line-dasharray': [3, 2] } });
+  map.addImage('nodata-hatch', hatchImage());
+  map.addLayer({ id: 'nodata-fill', type: 'fill', source: 'lsoa25', ...layerOf('lsoa'), filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'fill-pattern': 'nodata-hatch' } }, 'gap-casing');
+  // Invisible, for "click selects a ward" in either year.
+  map.addLayer({ id: 'ward-fill', type: 'fill', source: 'wards', ...layerOf('wards'), paint: { 'fill-color': '#000', 'fill-opacity': 0 } }, 'gap-casing');
+  addCoverageLayers(map, meta);
   map.addLayer({ id: 'selected-casing', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#fff', 'line-width': 6 } });
   map.addLayer({ id: 'selected-line', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#000', 'line-width': 3 } });
+  map.addLayer({ id: 'selected11-casing', type: 'line', source: 'lsoa19', filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#fff', 'line-width': 6 } });
+  map.addLayer({ id: 'selected11-line', type: 'line', source: 'lsoa19', filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#000', 'line-width': 3 } });
   map.addLayer({ id: 'selected-ward-line', type: 'line', source: 'wards', ...layerOf('wards'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#000', 'line-width': 4, 'line-dasharray': [2, 1] } });
 
   for (const [i, c] of meta.categories.entries()) {
@@ -291,6 +355,9 @@ async function loadLayers() {
       type: 'symbol',
       source: 'assets',
       filter: ['==', ['get', 'category'], c.id],
+      // England (tiles): 20,000 symbols would hide the choropleth; they
+      // appear from town scale.
+      ...(tiles ? { minzoom: ASSET_MINZOOM_TILED } : {}),
       layout: { 'icon-image': `sym-${c.id}`, 'icon-allow-overlap': true, 'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.6, 13, 1] },
     });
   }
@@ -301,6 +368,7 @@ async function loadLayers() {
   applyAssetVisibility();
   if (state.basemap) applyBasemap();
   if (state.year === 2019) await ensure2019();
+  if (state.mode === 'distance') await showDistances();
   applyDeprivationStyle();
   status.textContent = '';
 }
@@ -338,8 +406,17 @@ function buildControls() {
 
   for (const r of document.querySelectorAll('input[name=mode]')) {
     r.checked = r.value === state.mode;
-    r.addEventListener('change', () => { if (r.checked) { state.mode = r.value; applyDeprivationStyle(); } });
+    r.addEventListener('change', async () => {
+      if (!r.checked) return;
+      state.mode = r.value;
+      if (state.mode === 'distance') await showDistances();
+      applyDeprivationStyle();
+    });
   }
+  const distSel = $('#dist-category');
+  for (const c of meta.categories) distSel.insertAdjacentHTML('beforeend', `<option value="${esc(c.id)}">${esc(c.label)}</option>`);
+  distSel.value = state.distCategory;
+  distSel.addEventListener('change', async () => { state.distCategory = distSel.value; await showDistances(); applyDeprivationStyle(); });
   for (const r of document.querySelectorAll('input[name=year]')) {
     r.checked = Number(r.value) === state.year;
     r.addEventListener('change', async () => {
@@ -433,12 +510,87 @@ function buildControls() {
     runGap();
   });
   $('#gap-clear').addEventListener('click', clearGap);
+  const png = document.createElement('button');
+  png.type = 'button';
+  png.id = 'export-png';
+  png.textContent = 'Download this map view (PNG)';
+  png.addEventListener('click', () => { exportPng().catch((e) => console.error(e)); });
+  $('#legend').after(png);
 
   const toggleControls = $('#toggle-controls');
   toggleControls.addEventListener('click', () => {
     const open = $('#controls').classList.toggle('open');
     toggleControls.setAttribute('aria-expanded', String(open));
   });
+  const close = document.createElement('button');
+  close.type = 'button';
+  close.id = 'close-controls';
+  close.className = 'only-narrow close-controls';
+  close.textContent = 'Close ✕';
+  close.setAttribute('aria-label', 'Close the map controls');
+  close.addEventListener('click', () => { closeControlsOnPhone(); toggleControls.focus(); });
+  $('#controls').prepend(close);
+}
+
+/** The hover text of an LSOA: name, code and the value shown. */
+function hoverLabel(p) {
+  const ind = indicator(state.domain, state.mode === 'level' ? state.year : 2025);
+  let value;
+  if (state.mode === 'distance') {
+    const m = window.gapmap.data.distances?.get(p.code);
+    return `<strong>${esc(p.name)}</strong> <span class="muted">${esc(p.code)}${p.ward_name ? ` · ${esc(p.ward_name)}` : ''}</span><br>Nearest ${esc(nounOf(state.distCategory))}: ${m === null || m === undefined ? 'no data (outside the source\'s coverage)' : `${fmtDist(m)} on average`}`;
+  }
+  if (state.mode === 'change') {
+    const c = p[`c_${state.domain}`];
+    value = c === null || c === undefined ? 'no data' : `change ${c > 0 ? '+' : ''}${c} decile${Math.abs(c) === 1 ? '' : 's'}`;
+  } else {
+    const d = p[`d_${state.domain}`];
+    value = d === null || d === undefined ? 'no data' : `decile ${d}`;
+  }
+  const where = p.ward_name ? ` · ${esc(p.ward_name)}` : '';
+  const gap = state.noDataCodes.includes(p.code) ? '<br><em>No data for the gap query here</em>' : state.gapCodes.includes(p.code) ? '<br><strong>Gap</strong>' : '';
+  return `<strong>${esc(p.name)}</strong> <span class="muted">${esc(p.code)}${where}</span><br>${esc(ind?.label ?? state.domain)}: ${esc(value)}${gap}`;
+}
+
+/** Loads the distance layer's values for the chosen category onto the LSOAs. */
+async function showDistances() {
+  const r = await fetch(`/gaps?category=${encodeURIComponent(state.distCategory)}&max_decile=10&min_distance_m=0&f=csv`, { headers: { Accept: 'text/csv', ...authHeaders() } });
+  if (!r.ok) throw new Error(`distance layer: HTTP ${r.status}`);
+  const text = await r.text();
+  const distances = await loadDistances(state.distCategory, async () => text);
+  window.gapmap.data.distances = distances;
+  applyDistances(map, distances, state.tiles ? 'lsoa' : null);
+}
+
+/** Downloads the current view as a PNG with legend, scale, vintages and attribution. */
+async function exportPng() {
+  const ind = indicator(state.domain, state.mode === 'level' ? state.year : 2025);
+  const label = ind ? ind.label : state.domain;
+  const change = state.mode === 'change';
+  const swatches = change
+    ? CHANGE_CLASSES.map((c) => ({ colour: c.colour, label: c.label }))
+    : DECILE_COLOURS.map((c, i) => ({ colour: c, label: i === 0 ? '1 = most deprived 10% in England' : i === 9 ? '10 = least deprived 10%' : String(i + 1) }));
+  swatches.push({ colour: NO_DATA, label: 'No data' });
+  const notes = [
+    change ? 'English Indices of Deprivation 2019 → 2025, on 2021 LSOAs (2019 carried over by the ONS lookup).'
+      : `English Indices of Deprivation ${state.year} (MHCLG), ${state.year === 2025 ? '2021' : '2011'} LSOAs (ONS).`,
+    state.gap ? `Gap query: ${state.gap.category.replace(/_/g, ' ')}, decile ≤ ${state.gap.max_decile}, ≥ ${state.gap.min_distance_m} m (straight line). ${$('#gap-headline')?.textContent ?? ''}` : '',
+    `Assets shown: ${[...state.assets].join(', ') || 'none'}. Exported ${new Date().toISOString().slice(0, 10)} from GapMap, ${meta.region.name}.`,
+  ].filter(Boolean);
+  const attribution = 'Contains public sector information licensed under the Open Government Licence v3.0 (ONS, MHCLG, NHS England, Arts Council England). Contains OS data © Crown copyright and database right 2025. Give Food (public domain). © OpenStreetMap contributors (ODbL).';
+  const blob = await mapPng(map, { title: `${change ? 'Change in ' : ''}${label}${change ? ', 2019 → 2025' : `, ${state.year}`}`, swatches, notes, attribution });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(blob);
+  a.download = `gapmap-${state.domain}-${state.mode === 'change' ? 'change' : state.year}.png`;
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+/** Closes the Controls drawer (phone layout), so results show. */
+function closeControlsOnPhone() {
+  $('#controls').classList.remove('open');
+  $('#toggle-controls').setAttribute('aria-expanded', 'false');
 }
 
 function buildAttribution() {
@@ -460,6 +612,7 @@ function setSelectionHighlight() {
   map.setFilter('selected-line', ['==', ['get', 'code'], s && s.kind === 'lsoa' ? s.code : '']);
   map.setFilter('selected-casing', ['==', ['get', 'code'], s && s.kind === 'lsoa' ? s.code : '']);
   map.setFilter('selected-ward-line', ['==', ['get', 'code'], s && s.kind === 'ward' ? s.code : '']);
+  for (const id of ['selected11-casing', 'selected11-line']) map.setFilter(id, ['==', ['get', 'code'], s && s.kind === 'lsoa11' ? s.code : '']);
 }
 
 function chip(decile) {
@@ -492,8 +645,8 @@ async function selectLsoa(code, { fly = false } = {}) {
       <th scope="row">${esc(i.label)}</th><td class="num d2025">${chip(i.decile)}</td>
       <td class="num d2019">${chip(i.decile_2019)}</td><td class="num change">${changeChip(i.change)}</td></tr>`).join('');
   const nearest = p.nearest.map((n) => `<tr data-category="${esc(n.category)}"><th scope="row">${esc(n.label)}</th>
-      <td>${n.name ? esc(n.name) : '<em>none loaded</em>'}${!n.covered ? ' <em class="muted">(no data here: outside the source\'s coverage)</em>' : ''}</td>
-      <td class="num distance">${fmtDist(n.distance_m)}</td></tr>`).join('');
+      <td>${!n.covered ? '<em class="no-data">No data here</em> <span class="muted">(outside the source\'s coverage)</span>' : n.name ? esc(n.name) : '<em class="muted">None in the data</em>'}${caveatHtml(meta, n.category, { tag: 'small' })}</td>
+      <td class="num distance">${n.covered ? fmtDist(n.distance_m) : '–'}</td></tr>`).join('');
   const link = p.link_2019;
   body.innerHTML = `
     <h2 id="panel-title">${esc(p.name)} <span class="muted">${esc(p.code)}</span></h2>
@@ -503,13 +656,13 @@ async function selectLsoa(code, { fly = false } = {}) {
       <dt>District</dt><dd>${p.district ? esc(p.district.name) : '–'}</dd>
       <dt>Rural/urban</dt><dd>${p.rural_urban ? esc(p.rural_urban.classification) : '–'}</dd>
     </dl>
-    ${p.ward ? `<p><a id="ward-profile-link" href="/wards/${encodeURIComponent(p.ward.code)}">Full ward profile: ${esc(p.ward.name)} →</a></p>` : ''}
+    ${p.ward ? `<p><a id="ward-profile-link" href="/wards/${encodeURIComponent(p.ward.code)}${wardProfileQuery()}">Full ward profile: ${esc(p.ward.name)} →</a></p>` : ''}
     <h3>Deprivation deciles (1 = most deprived 10% in England)</h3>
     <table id="lsoa-deciles"><thead><tr><th>Indicator</th><th class="num">2025</th><th class="num">2019</th><th class="num">Change</th></tr></thead><tbody>${rows}</tbody></table>
     <p class="hint">2019: ${link.method === 'matched' ? `the matched 2011 LSOA ${esc(link.lsoa11.map((l) => `${l.code} (${l.change})`).join(', '))}` : link.method === 'largest parent' ? `the most populous of the merged 2011 LSOAs ${esc(link.lsoa11.map((l) => l.code).join(', '))}` : 'no linked 2011 LSOA'}. Change = 2025 − 2019; positive = less deprived relative to England.</p>
     <h3>Nearest community assets</h3>
     <table id="lsoa-nearest"><thead><tr><th>Category</th><th>Nearest</th><th class="num">Distance</th></tr></thead><tbody>${nearest}</tbody></table>
-    <p class="hint">Straight-line distance from ${esc(p.nearest_from.replace(/, straight-line.*$/, ''))}.</p>`;
+    <p class="hint" id="nearest-note">Distance: straight line, averaged over the LSOA's postcode units (all current Code-Point Open units in it), to the nearest asset of each category. "No data here" means the category's source does not cover this LSOA: there may be assets GapMap does not know of.</p>`;
   body.querySelector('[data-ward]')?.addEventListener('click', (e) => { e.preventDefault(); selectWard(p.ward.code); });
 }
 
@@ -518,10 +671,59 @@ function selectLsoa11(props) {
   setSelectionHighlight();
   writeHash();
   const rows = indicators(2019).filter((i) => i.has_decile).map((i) => `<tr data-indicator="${esc(i.id)}"><th scope="row">${esc(i.label)}</th><td class="num">${chip(props[`d_${i.id}`])}</td></tr>`).join('');
+  const became = String(props.lsoa21 ?? '').split(',').filter(Boolean);
+  const names = new Map((window.gapmap.data.lsoa25?.features ?? []).map((f) => [f.properties.code, f.properties.name]));
   $('#panel-body').innerHTML = `<h2 id="panel-title">${esc(props.name)} <span class="muted">${esc(props.code)} (2011 LSOA)</span></h2>
-    <dl class="facts"><dt>Population</dt><dd>${fmt(props.population_2015)} <span class="muted">(mid-2015, IoD2019 denominator)</span></dd></dl>
+    <dl class="facts"><dt>Population</dt><dd>${fmt(props.population_2015)} <span class="muted">(mid-2015, IoD2019 denominator)</span></dd>
+    <dt>Became (2021)</dt><dd id="lsoa11-became">${became.length ? became.map((c) => `<a href="#" data-lsoa21="${esc(c)}">${esc(names.get(c) ?? c)}</a> <span class="muted">${esc(c)}</span>`).join(', ') : '–'}</dd></dl>
     <h3>IoD2019 deciles</h3><table><tbody>${rows}</tbody></table>
-    <p class="hint">Switch to 2025 to select a 2021 LSOA with nearest assets and change since 2019.</p>`;
+    <p class="hint">A 2021 LSOA (2025 view) has nearest assets and the change since 2019.</p>`;
+  for (const a of document.querySelectorAll('#panel-body [data-lsoa21]')) {
+    a.addEventListener('click', (e) => { e.preventDefault(); showYear(2025); selectLsoa(a.dataset.lsoa21, { fly: true }); });
+  }
+}
+
+/** Switches the year radio buttons and the map (2019 loads its layer first). */
+async function showYear(year) {
+  state.year = year;
+  for (const y of document.querySelectorAll('input[name=year]')) y.checked = Number(y.value) === year;
+  if (year === 2019) await ensure2019();
+  applyDeprivationStyle();
+}
+
+/** Selects a 2011 LSOA by code (a shared `sel=lsoa11:` link), loading the 2019 layer. */
+async function selectLsoa11Code(code, { fly = false } = {}) {
+  await ensure2019();
+  const f = (window.gapmap.data.lsoa19?.features ?? []).find((x) => x.properties.code === code);
+  if (!f) {
+    $('#panel-body').innerHTML = `<h2>2011 LSOA ${esc(code)}</h2><p class="error">Not a 2011 LSOA of this region.</p>`;
+    return;
+  }
+  selectLsoa11(f.properties);
+  if (fly) {
+    const b = new maplibregl.LngLatBounds();
+    for (const poly of f.geometry.coordinates) for (const ring of poly) for (const c of ring) b.extend(c);
+    map.fitBounds(b, { padding: 80, maxZoom: 14, duration: 0 });
+  }
+}
+
+/** The district panel: official IoD summaries first, GapMap's roll-up labelled. */
+async function selectDistrict(code, { fly = false, bbox = null } = {}) {
+  state.selection = { kind: 'district', code };
+  setSelectionHighlight();
+  writeHash();
+  const body = $('#panel-body');
+  body.innerHTML = `<h2>District ${esc(code)}</h2><p>Loading…</p>`;
+  let f;
+  try {
+    f = await getJson(`/collections/districts/items/${encodeURIComponent(code)}`);
+  } catch (e) {
+    body.innerHTML = `<h2>District ${esc(code)}</h2><p class="error">Could not load this district (${esc(e.message)}).</p>`;
+    return;
+  }
+  if (state.selection?.code !== code) return;
+  if (fly && bbox) map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: 40, duration: 0 });
+  body.innerHTML = districtHtml(f.properties, { regionName: meta.region.name });
 }
 
 async function selectWard(code, { fly = false } = {}) {
@@ -546,7 +748,7 @@ async function selectWard(code, { fly = false } = {}) {
   const y25 = s['2025'] ?? {};
   const y19 = s['2019'] ?? {};
   const byDecile = (y25.lsoas_by_decile ?? []).map((n, i) => (n ? `${i + 1}: ${n}` : '')).filter(Boolean).join(', ');
-  const assets = w.assets.map((a) => `<tr><th scope="row">${esc(a.label)}</th><td class="num">${a.covered ? a.count : '<em class="muted">no data</em>'}</td></tr>`).join('');
+  const assets = w.assets.map((a) => `<tr data-category="${esc(a.category)}"><th scope="row">${esc(a.label)}${caveatHtml(meta, a.category, { tag: 'small' })}</th><td class="num">${a.covered ? a.count : '<em class="no-data">no data</em>'}</td></tr>`).join('');
   body.innerHTML = `
     <h2 id="panel-title">${esc(w.name)} <span class="muted">${esc(w.code)}</span></h2>
     <dl class="facts">
@@ -577,6 +779,7 @@ function refreshSelection() {
   if (!s) return;
   if (s.kind === 'lsoa') selectLsoa(s.code);
   else if (s.kind === 'ward') selectWard(s.code);
+  else if (s.kind === 'district') selectDistrict(s.code);
 }
 
 function assetPopup(f, lngLat) {
@@ -592,8 +795,10 @@ function onMapClick(e) {
   const asset = e.lngLat ? map.queryRenderedFeatures(e.point, { layers: assetLayers })[0] : null;
   if (asset) { assetPopup(asset, asset.geometry.coordinates); return; }
   if (state.pick === 'ward') {
-    const f = map.queryRenderedFeatures(e.point, { layers: ['lsoa25-fill'] })[0];
-    const wardCode = f?.properties.ward_code;
+    // The ward layer itself, so the 2019 view (2011 LSOAs) selects wards too.
+    const f = map.queryRenderedFeatures(e.point, { layers: ['ward-fill'] })[0]
+      ?? map.queryRenderedFeatures(e.point, { layers: ['lsoa25-fill'] })[0];
+    const wardCode = f?.properties.ward_code ?? f?.properties.code;
     if (wardCode) { selectWard(wardCode); return; }
   }
   const layer = activeFillLayer();
@@ -629,7 +834,8 @@ function summaryRows(summary, fc) {
   const wards = Array.isArray(wardsRaw) ? wardsRaw.length : wardsRaw;
   const wardList = Array.isArray(wardsRaw) ? wardsRaw : s.ward_codes;
   const wardName = new Map((window.gapmap.data.wards?.features ?? []).map((f) => [f.properties.code, f.properties.name]));
-  const wardNames = Array.isArray(wardList) ? wardList.map((w) => (typeof w === 'string' ? wardName.get(w) ?? w : w.name ?? w.code)).join(', ') : null;
+  const wardNames = Array.isArray(s.ward_names) ? s.ward_names.join(', ')
+    : Array.isArray(wardList) ? wardList.map((w) => (typeof w === 'string' ? wardName.get(w) ?? w : w.name ?? w.code)).join(', ') : null;
   return { lsoas, residents, wards, wardNames };
 }
 
@@ -639,6 +845,7 @@ async function runGap() {
   const url = `/gaps?${params}`;
   const cat = meta.categories.find((c) => c.id === state.gap.category);
   body.innerHTML = '<h2>Gaps</h2><p>Searching…</p>';
+  closeControlsOnPhone();
   let fc;
   try {
     const r = await fetch(url, { headers: { Accept: 'application/geo+json, application/json', ...authHeaders() } });
@@ -661,6 +868,7 @@ async function runGap() {
   }
   const features = fc.features || [];
   state.gapCodes = features.map(gapCode).filter(Boolean);
+  state.noDataCodes = (fc.cannot_answer?.features ?? []).map((f) => f.properties.lsoa21_code);
   applyGapHighlight();
   const s = summaryRows(fc.summary, fc);
   const dom = indicator(state.domain)?.label ?? state.domain;
@@ -670,20 +878,22 @@ async function runGap() {
     const p = f.properties || {};
     const code = gapCode(f);
     const dist = p.distance_m ?? p.mean_distance_m;
-    return `<li><a href="#" data-lsoa="${esc(code)}">${esc(p.lsoa21_name ?? p.name ?? code)}</a> ${p.decile ? chip(p.decile) : ''} ${dist !== undefined ? fmtDist(dist) : ''} <span class="muted">${esc(code)}${p.ward_name ? ` · ${esc(p.ward_name)}` : ''}</span></li>`;
+    return `<li><a href="#" data-lsoa="${esc(code)}">${esc(p.lsoa21_name ?? p.name ?? code)}</a> ${p.decile ? chip(p.decile) : ''} ${dist !== undefined ? fmtDist(dist) : ''} <span class="muted">${p.ward_name ? `${esc(p.ward_name)} · ` : ''}${esc(code)}</span></li>`;
   }).join('');
   body.innerHTML = `
     <h2 id="gap-title">Gaps: ${esc(cat?.label ?? state.gap.category)}</h2>
-    <p>LSOAs in ${esc(dom)} decile ${state.gap.max_decile} or below (2025) whose nearest ${esc((cat?.label ?? '').toLowerCase())} is more than ${fmtDist(state.gap.min_distance_m)} away.</p>
+    ${gapHeadlineHtml(fc)}
+    <p>Deprived: ${esc(dom)} decile ${state.gap.max_decile} or below (2025). Gap: the average distance from the LSOA's postcodes to the nearest ${esc(nounOf(state.gap.category))} is at least ${fmtDist(state.gap.min_distance_m)}.</p>
+    ${caveatHtml(meta, state.gap.category)}
     <dl class="facts" id="gap-summary">
       <dt>LSOAs</dt><dd data-key="lsoas">${fmt(s.lsoas)}</dd>
       <dt>Residents</dt><dd data-key="residents">${fmt(s.residents)}</dd>
       <dt>Wards</dt><dd data-key="wards">${fmt(s.wards)}${s.wardNames ? ` <span class="muted">(${esc(s.wardNames)})</span>` : ''}</dd>
     </dl>
     <div class="downloads"><a id="gap-csv" href="${esc(csv)}" download="gaps.csv">Download CSV</a><a id="gap-geojson" href="${esc(geojson)}" download="gaps.geojson">Download GeoJSON</a></div>
-    ${fc.method?.distance ? `<p class="hint">Distance: ${esc(fc.method.distance)}${fc.method.origins ? `; origins: ${esc(fc.method.origins)}` : ''}.</p>` : ''}
-    ${fc.summary?.left_out ? `<p class="hint">Left out: ${esc(Object.entries(fc.summary.left_out).map(([k, v]) => `${k.replace(/_/g, ' ')}: ${v}`).join('; '))}.</p>` : ''}
-    <ol class="gap-list">${list}</ol>`;
+    <p class="hint">Distances are straight lines, not travel routes. The downloads list the gaps and, with their reason, the deprived LSOAs without an answer.</p>
+    ${features.length ? `<h3>Gap LSOAs (${features.length})</h3><ol class="gap-list">${list}</ol>` : ''}
+    ${cannotAnswerHtml(fc, { chip })}`;
   for (const a of body.querySelectorAll('[data-lsoa]')) {
     a.addEventListener('click', (e) => { e.preventDefault(); selectLsoa(a.dataset.lsoa, { fly: true }); });
   }
@@ -693,12 +903,14 @@ function applyGapHighlight() {
   const filter = ['in', ['get', 'code'], ['literal', state.gapCodes]];
   map.setFilter('gap-line', filter);
   map.setFilter('gap-casing', filter);
+  map.setFilter('nodata-fill', ['in', ['get', 'code'], ['literal', state.gap ? state.noDataCodes : []]]);
   applyDeprivationStyle();
 }
 
 function clearGap() {
   state.gap = null;
   state.gapCodes = [];
+  state.noDataCodes = [];
   applyGapHighlight();
   $('#panel-body').innerHTML = '<h2>Select an area</h2><p>Gap highlighting cleared.</p>';
 }
@@ -738,19 +950,22 @@ function setupSearch() {
     close();
     input.value = r.name;
     if (r.kind === 'ward') selectWard(r.code, { fly: true });
-    else if (r.kind === 'lsoa' || r.kind === 'postcode') {
-      if (r.kind === 'postcode') map.jumpTo({ center: [r.lon, r.lat], zoom: 14 });
+    else if (r.kind === 'district') selectDistrict(r.code, { fly: true, bbox: r.bbox });
+    else if (r.lsoa && (r.kind === 'lsoa' || r.kind === 'postcode' || r.kind === 'place' || r.kind === 'asset')) {
+      if (r.kind !== 'lsoa') map.jumpTo({ center: [r.lon, r.lat], zoom: r.kind === 'place' ? 15 : 14 });
       if (state.year === 2019 && state.mode === 'level') {
         state.year = 2025;
         for (const y of document.querySelectorAll('input[name=year]')) y.checked = y.value === '2025';
         applyDeprivationStyle();
       }
       selectLsoa(r.lsoa, { fly: r.kind === 'lsoa' });
+      // Say what was found: a locality or asset is not itself an area.
+      if (r.kind === 'place' || r.kind === 'asset') map.once('idle', () => new maplibregl.Popup({ closeButton: true }).setLngLat([r.lon, r.lat]).setHTML(`<strong>${esc(r.name)}</strong><br><span class="muted">${esc(r.detail)}</span>`).addTo(map));
     } else if (r.bbox) map.fitBounds([[r.bbox[0], r.bbox[1]], [r.bbox[2], r.bbox[3]]], { padding: 40, duration: 0 });
   };
   const render = () => {
     list.innerHTML = results.length
-      ? results.map((r, i) => `<li role="option" id="sr-${i}" aria-selected="${i === active}" data-i="${i}"><span class="kind">${esc(r.kind)}</span>${esc(r.name)} <span class="muted">${esc(r.kind === 'lsoa' ? r.code : r.detail)}</span></li>`).join('')
+      ? results.map((r, i) => `<li role="option" id="sr-${i}" aria-selected="${i === active}" data-i="${i}"><span class="kind">${esc(r.kind.replace(/_/g, ' '))}</span>${esc(r.name)} <span class="muted">${esc(r.kind === 'lsoa' ? r.code : r.detail)}</span></li>`).join('')
       : '<li role="option" aria-disabled="true">No match in this region</li>';
     list.hidden = false;
     input.setAttribute('aria-expanded', 'true');
@@ -813,6 +1028,8 @@ async function main() {
   map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-right');
   map.getCanvas().setAttribute('aria-label', 'Map of deprivation by LSOA. Arrow keys pan, plus and minus zoom, Enter selects the area at the centre.');
   await new Promise((resolve) => map.on('load', resolve));
+  // Compact attribution starts folded (the footer has the full credits), so it covers no map.
+  document.querySelector('.maplibregl-ctrl-attrib')?.classList.remove('maplibregl-compact-show');
   await loadLayers();
   await setupRegister({
     map,
@@ -830,8 +1047,9 @@ async function main() {
     const f = map.queryRenderedFeatures(e.point, { layers: [activeFillLayer()] })[0];
     map.getCanvas().style.cursor = f || registerHovering(e.point) ? 'pointer' : '';
   });
+  setupHover(map, maplibregl, (point) => coverageAt(map, point, coverageLayerIds(meta)) || areaAt(map, point, activeFillLayer(), hoverLabel));
   map.on('moveend', writeHash);
-  map.on('zoomend', updateLabels);
+  map.on('moveend', updateLabels);
   map.getCanvas().addEventListener('keydown', (e) => {
     if (e.key === 'Enter') {
       const c = map.getCanvas();
@@ -841,6 +1059,8 @@ async function main() {
   setupSearch();
   if (state.selection?.kind === 'lsoa') await selectLsoa(state.selection.code, { fly: !state.view });
   else if (state.selection?.kind === 'ward') await selectWard(state.selection.code, { fly: !state.view });
+  else if (state.selection?.kind === 'lsoa11') await selectLsoa11Code(state.selection.code, { fly: !state.view });
+  else if (state.selection?.kind === 'district') await selectDistrict(state.selection.code);
   if (state.gap) await runGap();
   writeHash();
   await new Promise((resolve) => { if (map.loaded()) resolve(); else map.once('idle', resolve); });

@@ -9,17 +9,19 @@ export const DECILE_COLOURS = [
 ];
 export const NO_DATA = '#d0d0d0';
 
-/** ColorBrewer PuOr (7): orange = more deprived than in 2019, purple = less. */
+/**
+ * ColorBrewer PuOr (5): orange = more deprived than in 2019, purple = less.
+ * The change is a whole number of deciles (the 2019 decile is carried
+ * over, never averaged), so there are no fractional classes.
+ */
 export const CHANGE_CLASSES = [
-  { colour: '#b35806', label: 'Down 2 or more deciles (more deprived)' },
-  { colour: '#f1a340', label: 'Down about 1 decile' },
-  { colour: '#fee0b6', label: 'Down less than 1 (mean of linked)' },
+  { colour: '#e66101', label: 'Down 2 or more deciles (more deprived)' },
+  { colour: '#fdb863', label: 'Down 1 decile' },
   { colour: '#f7f7f7', label: 'No change' },
-  { colour: '#d8daeb', label: 'Up less than 1 (mean of linked)' },
-  { colour: '#998ec3', label: 'Up about 1 decile' },
-  { colour: '#542788', label: 'Up 2 or more deciles (less deprived)' },
+  { colour: '#b2abd2', label: 'Up 1 decile' },
+  { colour: '#5e3c99', label: 'Up 2 or more deciles (less deprived)' },
 ];
-const CHANGE_BREAKS = [-1.5, -0.5, -0.05, 0.05, 0.5, 1.5];
+const CHANGE_BREAKS = [-1.5, -0.5, 0.5, 1.5];
 
 /** MapLibre expression colouring a decile property (1..10; null = no data). */
 export function decileColour(prop) {
@@ -83,10 +85,10 @@ export function drawSymbol({ shape, colour }, size = 22) {
   canvas.height = size;
   const ctx = canvas.getContext('2d');
   const c = size / 2;
-  const r = size * 0.36;
+  // Room for a two-tone halo: a dark outer ring and a white inner one, so
+  // every symbol contrasts with every decile colour (dark purple to yellow).
+  const r = size * 0.28;
   ctx.fillStyle = colour;
-  ctx.strokeStyle = '#fff';
-  ctx.lineWidth = size * 0.1;
   ctx.lineJoin = 'round';
   switch (shape) {
     case 'circle': ctx.beginPath(); ctx.arc(c, c, r, 0, 2 * Math.PI); break;
@@ -119,6 +121,14 @@ export function drawSymbol({ shape, colour }, size = 22) {
     }
     default: ctx.beginPath(); ctx.arc(c, c, r, 0, 2 * Math.PI);
   }
+  // Strokes are centred on the outline, so each band is half its width
+  // outside: dark 0.17 × size out, white 0.085 × size out (about 2 px each
+  // at the map's 22 px).
+  ctx.strokeStyle = '#1a1a1a';
+  ctx.lineWidth = size * 0.34;
+  ctx.stroke();
+  ctx.strokeStyle = '#fff';
+  ctx.lineWidth = size * 0.17;
   ctx.stroke();
   ctx.fill();
   return canvas;

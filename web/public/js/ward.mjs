@@ -2,6 +2,8 @@
 // (where deployed) and the map's /web/api/ward/{code}, and draws inline SVG charts.
 import { colourOfDecile, inkOn, colourOfChange } from './style.mjs';
 import { authHeaders, getJsonSignedIn } from './auth.mjs';
+import { caveatHtml } from './honesty.mjs';
+import { locatorSvg } from './locator.mjs';
 
 const $ = (s) => document.querySelector(s);
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
@@ -108,8 +110,8 @@ function fmtDist(m) {
 }
 
 /** The planner's access table: assets in and near the ward, distances, capacity, gaps. */
-function accessSection(planner) {
-  const rows = planner.access.map((a) => `<tr data-category="${esc(a.category)}"><th>${esc(a.label)}</th>
+function accessSection(planner, meta) {
+  const rows = planner.access.map((a) => `<tr data-category="${esc(a.category)}"><th>${esc(a.label)}${caveatHtml(meta, a.category, { tag: 'small' })}</th>
     ${a.no_data ? `<td colspan="6" class="note">${esc(a.no_data)}</td>` : `<td class="num">${fmt(a.assets_inside)}</td><td class="num">${fmt(a.assets_within_1km)}</td>
     <td class="num">${fmtDist(a.mean_distance_m)}</td><td class="num">${fmtDist(a.district_mean_distance_m)}</td>
     <td class="num">${a.per_10k_residents === null || a.per_10k_residents === undefined ? '–' : Math.abs(a.per_10k_residents).toFixed(2)}</td>
@@ -119,12 +121,31 @@ function accessSection(planner) {
     <p class="note">${esc(planner.method?.distances ?? '')} ${esc(planner.method?.assets_within_1km ?? '')} ${esc(planner.method?.capacity ?? '')}</p>`;
 }
 
+/** One category's gap answer for the ward, in words: never "no gaps" where the data cannot say. */
+function gapAnswer(a, names) {
+  const name = (c) => `${esc(names.get(c) ?? c)} <span class="note">${esc(c)}</span>`;
+  const cannot = a.cannot_answer ?? [];
+  switch (a.status) {
+    case 'gaps': {
+      const list = a.gaps.map((g) => `${name(g.lsoa21_code)} (decile ${esc(g.decile)}, ${fmtDist(g.mean_distance_m)})`).join('; ');
+      const more = cannot.length ? ` <span class="status-no-data">No data for ${cannot.length} more deprived LSOA${cannot.length === 1 ? '' : 's'}.</span>` : '';
+      return `<span class="status-gaps">${a.gaps.length} gap LSOA${a.gaps.length === 1 ? '' : 's'}</span>: ${list}.${more}`;
+    }
+    case 'no_data': return `<span class="status-no-data">No data</span>: ${esc(a.no_data ?? "the category's sources do not cover this ward")}`;
+    case 'cannot_answer': return `<span class="status-no-data">Cannot answer for ${cannot.length} of ${a.deprived_lsoas} deprived LSOA${a.deprived_lsoas === 1 ? '' : 's'}</span> (${esc(cannot[0]?.reason ?? 'no data')}); no gap among the rest.`;
+    case 'no_deprived_lsoas': return 'No LSOA of the ward is deprived by this threshold: nothing to answer.';
+    case 'no_gaps': return `No gap: every deprived LSOA (${a.deprived_lsoas}) is nearer than the threshold.`;
+    default: return (a.gaps || []).length ? `${a.gaps.length} gap LSOAs` : 'No gap';
+  }
+}
+
 async function gapsSection(w, planner, gap) {
   if (planner && Array.isArray(planner.access)) {
-    const withGaps = planner.access.filter((a) => (a.gaps || []).length);
-    const rows = withGaps.map((a) => `<tr><th>${esc(a.label)}</th><td class="num">${a.gaps.length}</td><td>${a.gaps.map((g) => `${esc(g.lsoa21_code)} (decile ${esc(g.decile)}, ${fmtDist(g.mean_distance_m)})`).join('; ')}</td></tr>`).join('');
-    return `<p class="note">${esc(planner.method?.gaps ?? 'Gap LSOAs of the ward')} (from /wards/${esc(w.code)}/profile).</p>
-      ${withGaps.length ? `<table id="gaps-table"><thead><tr><th>Category</th><th class="num">Gap LSOAs</th><th>LSOAs</th></tr></thead><tbody>${rows}</tbody></table>` : '<p id="no-gaps">No gaps in this ward for any category.</p>'}`;
+    const names = new Map(w.lsoas.map((l) => [l.code, l.name]));
+    const rows = planner.access.map((a) => `<tr data-category="${esc(a.category)}" data-status="${esc(a.status ?? '')}"><th>${esc(a.label)}</th><td>${gapAnswer(a, names)}</td></tr>`).join('');
+    const noData = planner.access.filter((a) => a.status === 'no_data' || a.status === 'cannot_answer').length;
+    return `<p class="note">${esc(planner.method?.gaps ?? 'Gap LSOAs of the ward')} (from /wards/${esc(w.code)}/profile).${noData ? ` For ${noData} of ${planner.access.length} categories the data cannot answer here (no data).` : ''}</p>
+      <table id="gaps-table"><thead><tr><th>Category</th><th>Answer for this ward</th></tr></thead><tbody>${rows}</tbody></table>`;
   }
   const codes = new Set(w.lsoas.map((l) => l.code));
   const rows = [];
@@ -142,6 +163,20 @@ async function gapsSection(w, planner, gap) {
   }
   return `<p class="note">LSOAs of this ward in IMD decile ${esc(gap.max_decile)} or below (2025) whose nearest asset of the category is at least ${fmtDist(gap.min_distance_m)} away (straight line), from /gaps.</p>
     <table><thead><tr><th>Category</th><th class="num">Gap LSOAs</th><th>LSOAs</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+}
+
+/** The locator map: the ward within its district (OGC items; no map tiles, so it prints). */
+async function drawLocator(w) {
+  try {
+    const [ward, district] = await Promise.all([
+      getJson(`/collections/wards/items/${encodeURIComponent(w.code)}`),
+      w.district ? getJson(`/collections/districts/items/${encodeURIComponent(w.district.code)}`) : null,
+    ]);
+    $('#locator').innerHTML = `${locatorSvg({ ward: ward.geometry, district: district?.geometry, wardName: w.name, districtName: w.district?.name ?? '' })}
+      <p class="note">${esc(w.name)} (filled) in ${esc(w.district?.name ?? '')} (outlined). Boundaries: ONS.</p>`;
+  } catch (e) {
+    $('#locator').innerHTML = `<p class="note">No locator map (${esc(e.message)}).</p>`;
+  }
 }
 
 async function main() {
@@ -175,7 +210,8 @@ async function main() {
   report.innerHTML = `
     <h1>${esc(w.name)} <span class="code">${esc(w.code)}</span></h1>
     <p class="subtitle">Ward profile · ${esc(w.district?.name ?? '')} · ${esc(meta.region.name)} · generated ${new Date().toISOString().slice(0, 10)}</p>
-    <div class="keyfacts">
+    <div class="keyfacts with-locator">
+      <div id="locator" class="locator-box"></div>
       <div><span class="v" id="kf-residents">${fmt(w.residents)}</span><span class="k">residents (Census 2021)</span></div>
       <div><span class="v">${w.lsoa_count}</span><span class="k">LSOAs (2021)</span></div>
       <div><span class="v" id="kf-imd-score">${y25.imd_score ?? '–'}</span><span class="k">IMD 2025 score weighted by Census 2021 residents (district ${sd['2025']?.imd_score ?? '–'})</span></div>
@@ -195,9 +231,10 @@ async function main() {
     <section>
       <h2>Community assets in the ward</h2>
       ${assetChart(w.assets)}
-      <p class="note">Counts of assets located in the ward's LSOAs. Partial sources: community centres cover Oxford city (2018), food banks Oxfordshire (head offices), OpenStreetMap categories central Oxford (2012); elsewhere these are "no data".</p>
+      <p class="note">Counts of assets located in the ward's LSOAs.</p>
+      <div id="asset-caveats">${w.assets.map((a) => caveatHtml(meta, a.category, { tag: 'p' }).replace('Source covers only:', `${esc(a.label)}: source covers only`)).filter(Boolean).join('')}</div>
     </section>
-    ${planner && Array.isArray(planner.access) ? `<section class="long"><h2>Access to community assets</h2>${accessSection(planner)}</section>` : ''}
+    ${planner && Array.isArray(planner.access) ? `<section class="long"><h2>Access to community assets</h2>${accessSection(planner, meta)}</section>` : ''}
     <section id="gaps">
       <h2>Gaps</h2>
       <p>Loading…</p>
@@ -217,6 +254,7 @@ async function main() {
 `;
   const gapLine = `<p class="note" id="gap-thresholds">Gap: IMD 2025 decile ${gap.max_decile} or below and mean distance to the nearest asset at least ${fmt(gap.min_distance_m)} m (straight line). GapMap's defaults: decile ${defaults.max_decile} or below, at least ${fmt(defaults.min_distance_m)} m.</p>`;
   $('#gaps').innerHTML = `<h2>Gaps</h2>${gapLine}${await gapsSection(w, planner, gap)}`;
+  await drawLocator(w);
   const lines = new Set();
   for (const r of meta.releases) lines.add(r.attribution);
   for (const s of [...meta.area_sources, ...meta.sources]) lines.add(`${s.attribution} (${s.title}, ${s.vintage})`);
