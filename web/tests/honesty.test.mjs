@@ -312,6 +312,36 @@ test('defect 8: the 2019 view selects wards and 2011 LSOAs, outlines them, and r
   assert.ok(panel.includes(link.lsoa11[0].code));
 });
 
+test('defect 4: the tiled 2019 view (England) draws 2011 LSOAs from tiles, without the 2019 GeoJSON layer', async () => {
+  const layerRequests = [];
+  const watch = (r) => { if (r.url().includes('/web/api/lsoa-layer')) layerRequests.push(r.url()); };
+  page.on('request', watch);
+  try {
+    // tiles=1 forces the England (tiled) path on Oxfordshire.
+    await openMap('#tiles=1&year=2019&mode=level&assets=&pick=lsoa&map=13/51.7300/-1.2100');
+    await page.waitForFunction(() => window.gapmap.map.queryRenderedFeatures({ layers: ['lsoa19-fill'] }).length > 0, null, { timeout: 30000 });
+    const rendered = await page.evaluate(() => window.gapmap.map.queryRenderedFeatures({ layers: ['lsoa19-fill'] })[0].properties);
+    // The tile's properties are the published IoD2019 values of that 2011 LSOA.
+    const item = (await api(`/collections/lsoa-2011/items/${rendered.code}`)).properties;
+    assert.equal(rendered.d_imd, item.imd_decile);
+    assert.match(rendered.lsoa21, /^E01/);
+    const centre = await page.evaluate(() => { const r = window.gapmap.map.getCanvas().getBoundingClientRect(); return { x: r.left + r.width / 2, y: r.top + r.height / 2 }; });
+    await page.mouse.click(centre.x, centre.y);
+    await page.waitForFunction(() => window.gapmap.state.selection?.kind === 'lsoa11');
+    const code = await page.evaluate(() => window.gapmap.state.selection.code);
+    await idle();
+    assert.deepEqual(await renderedCodes('selected11-line'), [code]);
+    assert.match(await page.textContent('#lsoa11-became'), /E01/);
+    // A shared link restores the selection from the API.
+    const hash = await page.evaluate(() => window.location.hash);
+    await openMap(hash);
+    await page.waitForFunction((c) => document.querySelector('#panel-title')?.textContent.includes(c), code, { timeout: 30000 });
+    assert.deepEqual(layerRequests, [], 'the tiled 2019 view fetched the GeoJSON layer');
+  } finally {
+    page.off('request', watch);
+  }
+});
+
 test('defect 9: legend and panel text without false notes or jargon', async () => {
   await openMap('#mode=change');
   assert.doesNotMatch(await page.textContent('#legend'), /mean of linked/);

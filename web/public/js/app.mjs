@@ -318,7 +318,8 @@ async function loadLayers() {
     map.addSource('wards', { type: 'geojson', data: wards, promoteId: 'code' });
     map.addSource('districts', { type: 'geojson', data: districts, promoteId: 'code' });
   }
-  map.addSource('lsoa19', { type: 'geojson', data: empty, promoteId: 'code' });
+  // 2019 (2011 LSOAs): tiles too on large regions, instead of a 2.7 MB layer.
+  map.addSource('lsoa19', tiles ? vector('lsoa-2011') : { type: 'geojson', data: empty, promoteId: 'code' });
   map.addSource('assets', { type: 'geojson', data: assets });
   map.addSource('coverage', { type: 'geojson', data: coverage });
   if (tiles) {
@@ -329,8 +330,8 @@ async function loadLayers() {
   const layerOf = (name) => (tiles ? { 'source-layer': name } : {});
   map.addLayer({ id: 'lsoa25-fill', type: 'fill', source: 'lsoa25', ...layerOf('lsoa'), paint: { 'fill-color': fillColourExpression(), 'fill-opacity': 0.8 } });
   map.addLayer({ id: 'lsoa25-line', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), paint: { 'line-color': '#ffffff', 'line-width': 0.4, 'line-opacity': 0.7 } });
-  map.addLayer({ id: 'lsoa19-fill', type: 'fill', source: 'lsoa19', layout: { visibility: 'none' }, paint: { 'fill-color': NO_DATA, 'fill-opacity': 0.8 } });
-  map.addLayer({ id: 'lsoa19-line', type: 'line', source: 'lsoa19', layout: { visibility: 'none' }, paint: { 'line-color': '#ffffff', 'line-width': 0.4, 'line-opacity': 0.7 } });
+  map.addLayer({ id: 'lsoa19-fill', type: 'fill', source: 'lsoa19', ...layerOf('lsoa-2011'), layout: { visibility: 'none' }, paint: { 'fill-color': NO_DATA, 'fill-opacity': 0.8 } });
+  map.addLayer({ id: 'lsoa19-line', type: 'line', source: 'lsoa19', ...layerOf('lsoa-2011'), layout: { visibility: 'none' }, paint: { 'line-color': '#ffffff', 'line-width': 0.4, 'line-opacity': 0.7 } });
   map.addLayer({ id: 'gap-casing', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#ffffff', 'line-width': 5 } });
   map.addLayer({ id: 'gap-line', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#e7298a', 'line-width': 2.5 } });
   map.addLayer({ id: 'ward-line', type: 'line', source: 'wards', ...layerOf('wards'), paint: { 'line-color': '#222', 'line-width': ['interpolate', ['linear'], ['zoom'], 9, 0.5, 13, 1.5], 'line-opacity': 0.7 } });
@@ -342,8 +343,8 @@ async function loadLayers() {
   addCoverageLayers(map, meta);
   map.addLayer({ id: 'selected-casing', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#fff', 'line-width': 6 } });
   map.addLayer({ id: 'selected-line', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#000', 'line-width': 3 } });
-  map.addLayer({ id: 'selected11-casing', type: 'line', source: 'lsoa19', filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#fff', 'line-width': 6 } });
-  map.addLayer({ id: 'selected11-line', type: 'line', source: 'lsoa19', filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#000', 'line-width': 3 } });
+  map.addLayer({ id: 'selected11-casing', type: 'line', source: 'lsoa19', ...layerOf('lsoa-2011'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#fff', 'line-width': 6 } });
+  map.addLayer({ id: 'selected11-line', type: 'line', source: 'lsoa19', ...layerOf('lsoa-2011'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#000', 'line-width': 3 } });
   map.addLayer({ id: 'selected-ward-line', type: 'line', source: 'wards', ...layerOf('wards'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#000', 'line-width': 4, 'line-dasharray': [2, 1] } });
 
   for (const [i, c] of meta.categories.entries()) {
@@ -375,6 +376,8 @@ async function loadLayers() {
 
 let loaded2019 = null;
 function ensure2019() {
+  // Tiled (large regions): the 2019 layer comes as tiles, nothing to load.
+  if (state.tiles) return Promise.resolve();
   if (!loaded2019) {
     loaded2019 = getJson('/web/api/lsoa-layer?year=2019').then((fc) => {
       map.getSource('lsoa19').setData(fc);
@@ -691,10 +694,31 @@ async function showYear(year) {
   applyDeprivationStyle();
 }
 
+/**
+ * A 2011 LSOA from the OGC API (tiled mode, where no 2019 GeoJSON layer is
+ * loaded), with the properties the tiles and the 2019 layer carry; `null`
+ * when the region has no such LSOA.
+ */
+async function lsoa11Feature(code) {
+  let f;
+  try {
+    f = await getJson(`/collections/lsoa-2011/items/${encodeURIComponent(code)}`);
+  } catch {
+    return null;
+  }
+  const p = f.properties;
+  const props = { code: p.code, name: p.name, population_2015: p.population_2015, ward17_code: p.ward17, district_code: p.district };
+  for (const i of indicators(2019)) props[`d_${i.id}`] = p[`${i.id}_decile`];
+  // The 2021 LSOAs it became: the rendered tile feature has them, once in view.
+  const rendered = map.querySourceFeatures('lsoa19', { sourceLayer: 'lsoa-2011', filter: ['==', ['get', 'code'], code] });
+  props.lsoa21 = rendered[0]?.properties.lsoa21 ?? '';
+  return { type: 'Feature', geometry: f.geometry, properties: props };
+}
+
 /** Selects a 2011 LSOA by code (a shared `sel=lsoa11:` link), loading the 2019 layer. */
 async function selectLsoa11Code(code, { fly = false } = {}) {
   await ensure2019();
-  const f = (window.gapmap.data.lsoa19?.features ?? []).find((x) => x.properties.code === code);
+  const f = state.tiles ? await lsoa11Feature(code) : (window.gapmap.data.lsoa19?.features ?? []).find((x) => x.properties.code === code);
   if (!f) {
     $('#panel-body').innerHTML = `<h2>2011 LSOA ${esc(code)}</h2><p class="error">Not a 2011 LSOA of this region.</p>`;
     return;

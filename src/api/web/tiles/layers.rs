@@ -76,7 +76,8 @@ impl Layer {
     ///   residents, and the choropleth values of the GeoJSON layer
     ///   ([`insert_choropleth_values`]: `link`, `d_`/`p_`/`c_<indicator>`).
     /// - `lsoa-2011`: code, name, `population_2015` (the IoD2019
-    ///   denominator), `ward17_code`, `district_code`, and the published
+    ///   denominator), `ward17_code`, `district_code`, `lsoa21` (the 2021
+    ///   LSOAs it became, comma-separated), and the published
     ///   IoD2019 decile per indicator (`d_<indicator>`), as
     ///   `/web/api/lsoa-layer?year=2019` gives them.
     /// - `wards`, `districts`: code and name.
@@ -109,6 +110,14 @@ impl Layer {
                 p.insert("population_2015".into(), json!(l.population_2015));
                 p.insert("ward17_code".into(), json!(l.ward17));
                 p.insert("district_code".into(), json!(l.district_code));
+                // The 2021 LSOAs it became (ONS lookup), for the panel's links.
+                let became: Vec<&str> = l
+                    .lsoa21
+                    .iter()
+                    .filter_map(|&(j, _)| atlas.lsoa21.get(j as usize))
+                    .map(|c| c.code.as_str())
+                    .collect();
+                p.insert("lsoa21".into(), json!(became.join(",")));
                 for (k, ind) in atlas.imd2019.indicators.iter().enumerate() {
                     p.insert(
                         format!("d_{}", ind.id),
