@@ -775,10 +775,15 @@ fn attributions(atlas: &Atlas, category: usize) -> Vec<String> {
     v
 }
 
-/// A JSON value as plain text (strings unquoted, null empty).
+/// A JSON value as plain text (strings unquoted, null empty). Text that a
+/// spreadsheet would run as a formula (starting `=`, `+`, `-`, `@`, tab or
+/// carriage return: register entries are typed by users, and planners open
+/// these files in Excel) gets a leading `'`, after OWASP's CSV-injection
+/// advice; numbers are written as numbers.
 pub(crate) fn plain(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
+        Value::String(s) if s.starts_with(['=', '+', '-', '@', '\t', '\r']) => format!("'{s}"),
         Value::String(s) => s.clone(),
         other => other.to_string(),
     }
@@ -810,4 +815,22 @@ pub fn multipolygon_json(mp: &geo::MultiPolygon<f64>) -> Value {
             })
             .collect();
     json!({ "type": "MultiPolygon", "coordinates": polys })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn csv_text_that_a_spreadsheet_would_run_is_neutralised() {
+        assert_eq!(
+            super::plain(&json!("=HYPERLINK(\"http://evil.example/\",\"Click\")")),
+            "'=HYPERLINK(\"http://evil.example/\",\"Click\")"
+        );
+        for risky in ["+1", "-1+2", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(super::plain(&json!(risky)).starts_with('\''), "{risky:?}");
+        }
+        assert_eq!(super::plain(&json!(-1.5)), "-1.5");
+        assert_eq!(super::plain(&json!("Blackbird Leys")), "Blackbird Leys");
+    }
 }

@@ -239,8 +239,8 @@ fn add_carried_2019_props(b: &mut Builder) {
         ("imd_rank_2019", Integer, "IMD 2019 rank carried onto this 2021 LSOA, from the same 2011 LSOA as imd_decile_2019 (1 = most deprived of 32,844)"),
         ("imd_score_2019", Number, "IMD 2019 score carried onto this 2021 LSOA: its 2011 LSOA's if unchanged or split, the mid-2015-population-weighted mean of the linked 2011 LSOAs' if merged or irregular; higher = more deprived"),
         ("imd_2019_link", Str, "How this 2021 LSOA derives from 2011 LSOAs (ONS lookup change code): unchanged, split, merged or irregular"),
-        ("imd_score_decile_2019", Integer, "Merged or irregular LSOAs only: the IMD 2019 decile that imd_score_2019 falls in by IoD2019's published decile score ranges over all 32,844 2011 LSOAs (null where the LSOA has one 2011 parent)"),
-        ("imd_decile_2019_disagrees", Boolean, "True where imd_score_decile_2019 differs from imd_decile_2019: the carried decile (largest parent's) is not where the carried score falls; read either with care"),
+        ("imd_score_decile_2019", Integer, "The IMD 2019 decile that imd_score_2019 falls in: for an unchanged or split LSOA the published decile of its one 2011 LSOA (score and decile of the same area); for a merged or irregular one, by IoD2019's published decile score ranges over all 32,844 2011 LSOAs"),
+        ("imd_decile_2019_disagrees", Boolean, "True where imd_score_decile_2019 differs from imd_decile_2019 (merged or irregular LSOAs only: the largest parent's decile is not where the carried score falls; read either with care); false otherwise, null without 2019 values"),
     ] {
         b.add_prop(name.to_owned(), t, title.to_owned());
     }
@@ -266,7 +266,10 @@ fn carried_2019_values(atlas: &Atlas, l: &Lsoa21, imd: Option<usize>) -> Vec<Pro
             ChangeCode::Irregular => "irregular",
         })
         .next();
-    let score_decile = imd.and_then(|k| score_decile_2019(atlas, l, &carried, k));
+    // One parent: its published decile is where its own score falls.
+    let score_decile = imd
+        .and_then(|k| score_decile_2019(atlas, l, &carried, k))
+        .or(value.score.and(value.decile));
     let disagrees = match (score_decile, value.decile) {
         (Some(s), Some(d)) => PropValue::Bool(s != d),
         _ => PropValue::Null,

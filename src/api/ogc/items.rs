@@ -66,8 +66,12 @@ pub struct ItemsQuery {
     sort: Vec<(usize, bool)>,
 }
 
+/// The positions of the named properties, in the order first named: a
+/// repeated name is written once (a JSON object has no duplicate keys, and
+/// a short URL must not multiply the response).
 fn parse_properties(c: &Collection, value: &str) -> Result<Vec<usize>, ApiError> {
-    value
+    let mut seen = vec![false; c.props.len()];
+    let positions: Vec<usize> = value
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -83,7 +87,11 @@ fn parse_properties(c: &Collection, value: &str) -> Result<Vec<usize>, ApiError>
                 )
             })
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok(positions
+        .into_iter()
+        .filter(|&i| seen.get_mut(i).is_some_and(|s| !std::mem::replace(s, true)))
+        .collect())
 }
 
 /// Parses the value of an equality filter `name=value` for the property's type.

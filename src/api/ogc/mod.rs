@@ -126,7 +126,12 @@ async fn landing_page(Snap(state): Snap, headers: HeaderMap, uri: Uri) -> Respon
         )
         .is_ok_and(|f| f == Format::Html);
     if wants_map {
-        return super::web::index_html().await;
+        // The same URL answers JSON to other clients: shared caches must
+        // key on Accept.
+        let mut page = super::web::index_html().await;
+        page.headers_mut()
+            .append(header::VARY, axum::http::HeaderValue::from_static("Accept"));
+        return page;
     }
     document(&state, &headers, uri, media::JSON, |ogc, base| {
         Ok(landing::document(ogc, base))
