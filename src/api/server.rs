@@ -377,7 +377,8 @@ async fn handle(
             match tokio::time::timeout(limits.request_timeout, router.oneshot(request)).await {
                 Ok(Ok(response)) => response,
                 Ok(Err(never)) => match never {},
-                Err(_elapsed) => out_of_time(limits.request_timeout),
+                Err(_elapsed) if method.is_safe() => out_of_time(limits.request_timeout),
+                Err(_elapsed) => write_out_of_time(limits.request_timeout),
             }
         };
         tracing::info!(
@@ -448,6 +449,25 @@ fn out_of_time(budget: Duration) -> Response {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
     response
+}
+
+/// 503 for a write (any method that is not safe) that used up its time
+/// budget. A register write is stored before its snapshot is built, so it
+/// may well be stored: the client is told to look before it retries, and
+/// gets no `Retry-After` that would invite a blind duplicate.
+fn write_out_of_time(budget: Duration) -> Response {
+    ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        title: "Request took too long",
+        detail: format!(
+            "the write was not answered within the time budget of {} ms; it may already be \
+             stored and served shortly: check the register (/collections/register/items) \
+             before sending it again",
+            budget.as_millis()
+        ),
+        parameter: None,
+    }
+    .into_response()
 }
 
 /// 413 for a body declared longer than the limit.
