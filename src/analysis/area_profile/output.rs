@@ -17,6 +17,12 @@ fn round(x: f64, places: i32) -> f64 {
     (x * f).round() / f
 }
 
+/// A count of people as a whole number (rounded).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // rounded, non-negative, far below 2^53
+fn whole(x: f64) -> Value {
+    json!(x.round().max(0.0) as u64)
+}
+
 fn num(x: Option<f64>, places: i32) -> Value {
     x.map_or(Value::Null, |v| json!(round(v, places)))
 }
@@ -70,7 +76,7 @@ fn benchmark_json(atlas: &Atlas, b: &Benchmark) -> Value {
         "kind": b.kind,
         "code": b.code,
         "name": b.name,
-        "residents": round(b.residents, 0),
+        "residents": whole(b.residents),
         "2025": deprivation_json(&b.y2025),
         "2019": deprivation_json(&b.y2019),
         "mean_distance_m": atlas.categories.iter().zip(&b.mean_distance_m).map(|(c, d)| (c.id.clone(), num(*d, 0))).collect::<Map<_, _>>(),
@@ -150,7 +156,7 @@ pub fn to_json(atlas: &Atlas, p: &AreaProfile) -> Value {
             "defined_by": p.kind,
             "bbox": [round(b.min().x, 6), round(b.min().y, 6), round(b.max().x, 6), round(b.max().y, 6)],
             "area_km2": round(p.area_m2 / 1e6, 3),
-            "residents": round(p.residents, 0),
+            "residents": whole(p.residents),
             "residents_unrounded": round(p.residents, 3),
             "postcode_units": p.postcode_units,
             "lsoas_counted": p.shares.len(),
@@ -217,7 +223,7 @@ pub fn sources(atlas: &Atlas) -> Value {
 #[must_use]
 pub fn measures(atlas: &Atlas, p: &AreaProfile) -> Vec<(String, Value)> {
     let mut m: Vec<(String, Value)> = vec![
-        ("residents".into(), json!(round(p.residents, 0))),
+        ("residents".into(), whole(p.residents)),
         ("area_km2".into(), json!(round(p.area_m2 / 1e6, 3))),
         ("lsoas_counted".into(), json!(p.shares.len())),
         ("postcode_units".into(), json!(p.postcode_units)),
