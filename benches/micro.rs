@@ -586,6 +586,68 @@ fn snapshot_derive(c: &mut Criterion, fx: &Fixture) {
     g.finish();
 }
 
+/// Area profiles (issue 15): a district-sized polygon (the first
+/// district's boundary) and a 10,000-vertex polygon (a circle of 3 km
+/// around the region's first LSOA), each from polygon to profile.
+fn area_profile(c: &mut Criterion, fx: &Fixture) {
+    use gapmap::analysis::area_profile::{self, Limits, ProfileParams};
+    let s = &fx.snapshot;
+    let atlas = fx.atlas();
+    let limits = Limits::default();
+    let params = ProfileParams::default();
+    let mut g = c.benchmark_group("area_profile");
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+    if let Some(d) = atlas.districts.first() {
+        let boundary = d.geometry.clone();
+        eprintln!(
+            "micro: area_profile district {}: {} vertices",
+            d.code,
+            area_profile::vertices(&boundary)
+        );
+        g.bench_function("district_polygon", |b| {
+            b.iter(|| {
+                let spec = area_profile::from_polygon(
+                    atlas,
+                    &s.results,
+                    black_box(boundary.clone()),
+                    &limits,
+                )
+                .expect("the district is in the region");
+                area_profile::compute(atlas, &s.results, &spec, &params)
+            });
+        });
+    }
+    if let Some(l) = atlas.lsoa21.first() {
+        let c0 = l.geometry.bng_bbox.center();
+        let ring: Vec<(f64, f64)> = (0..=10_000)
+            .map(|k| {
+                let t = f64::from(k % 10_000) / 10_000.0 * std::f64::consts::TAU;
+                (c0.x + 3000.0 * t.cos(), c0.y + 3000.0 * t.sin())
+            })
+            .collect();
+        let bng = geo::MultiPolygon::new(vec![geo::Polygon::new(ring.into(), vec![])]);
+        let boundary = gapmap::sources::Reprojector::from_epsg(27700)
+            .and_then(|r| r.polygon(&bng))
+            .expect("the circle projects");
+        g.bench_function("circle_10000_vertices", |b| {
+            b.iter(|| {
+                let spec = area_profile::from_polygon(
+                    atlas,
+                    &s.results,
+                    black_box(boundary.clone()),
+                    &limits,
+                )
+                .expect("the circle is in the region");
+                area_profile::compute(atlas, &s.results, &spec, &params)
+            });
+        });
+    }
+    g.finish();
+}
+
 fn main() {
     let mut c = Criterion::default()
         .sample_size(50)
@@ -599,5 +661,6 @@ fn main() {
     cql2_filter(&mut c, &fx);
     access_per_lsoa(&mut c, &fx);
     snapshot_derive(&mut c, &fx);
+    area_profile(&mut c, &fx);
     c.final_summary();
 }

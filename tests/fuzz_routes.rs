@@ -593,6 +593,7 @@ fn path_value(rng: &mut Rng, name: &str, collection: &str, known: &Known) -> Opt
             "",
         ]))
         .into(),
+        "process_id" => (*rng.pick(&["area-profile", "nothing", "%2e%2e"])).into(),
         other => panic!("a path parameter the fuzz does not know: {other}"),
     })
 }

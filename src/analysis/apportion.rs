@@ -74,3 +74,99 @@ pub fn assets_inside(atlas: &Atlas, ward: &Ward) -> Vec<usize> {
         .map(|(i, _)| i)
         .collect()
 }
+
+/// One 2021 LSOA's part in a drawn or uploaded area: how many of its
+/// access origins ([`super::origins`]: its postcode units, or one point on
+/// its surface when it has none) the area covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LsoaShare {
+    /// 2021 LSOA index.
+    pub lsoa: u32,
+    /// Origins of the LSOA inside the area (or on its boundary).
+    pub inside: u32,
+    /// All origins of the LSOA.
+    pub origins: u32,
+}
+
+impl LsoaShare {
+    /// The LSOA counted whole.
+    #[must_use]
+    pub fn whole(lsoa: u32, origins: u32) -> Self {
+        Self {
+            lsoa,
+            inside: origins,
+            origins,
+        }
+    }
+
+    /// Share of the LSOA's residents counted (0-1): exactly 1.0 when every
+    /// origin is inside, so a whole LSOA weighs exactly its residents.
+    #[must_use]
+    pub fn share(&self) -> f64 {
+        if self.inside >= self.origins {
+            1.0
+        } else {
+            f64::from(self.inside) / f64::from(self.origins.max(1))
+        }
+    }
+
+    /// Residents counted: the LSOA's Census 2021 residents × [`Self::share`].
+    #[must_use]
+    pub fn residents(&self, atlas: &Atlas) -> f64 {
+        f64::from(atlas.residents(self.lsoa)) * self.share()
+    }
+}
+
+/// The region's 2021 LSOAs whose origins `area` covers, by the same
+/// equal-share rule as [`residents`] and the 2SFCA demand: each origin
+/// stands for an equal share of its LSOA's Census 2021 residents. Covering
+/// means inside or on the boundary (as postcode units are placed in
+/// LSOAs), tested in British National Grid. Candidates come from the LSOA
+/// R-tree; LSOAs of the ring (outside the region) are never counted.
+/// Sorted by LSOA index; LSOAs with no origin inside are left out.
+#[must_use]
+pub fn polygon_shares(
+    atlas: &Atlas,
+    origins: &super::origins::Origins,
+    area: &crate::atlas::DualPolygon,
+) -> Vec<LsoaShare> {
+    polygon_origins(atlas, origins, area).0
+}
+
+/// [`polygon_shares`], with the positions (in `origins.points`) of the
+/// origins covered, in order.
+#[must_use]
+pub fn polygon_origins(
+    atlas: &Atlas,
+    origins: &super::origins::Origins,
+    area: &crate::atlas::DualPolygon,
+) -> (Vec<LsoaShare>, Vec<usize>) {
+    let mut candidates: Vec<u32> = atlas
+        .indexes
+        .lsoa21
+        .envelope_candidates(area.bng_bbox, crate::atlas::Crs::Bng)
+        .filter(|&i| (i as usize) < atlas.lsoa21.len())
+        .collect();
+    candidates.sort_unstable();
+    let mut shares = Vec::new();
+    let mut covered = Vec::new();
+    for i in candidates {
+        let start = origins.starts.get(i as usize).copied().unwrap_or(0);
+        let own = origins.of(i as usize);
+        let before = covered.len();
+        covered.extend(own.iter().enumerate().filter_map(|(k, o)| {
+            let p = o.location.bng;
+            (area.bng_bbox.intersects(&p) && area.bng.0.iter().any(|part| part.intersects(&p)))
+                .then_some(start + k)
+        }));
+        let inside = covered.len() - before;
+        if inside > 0 {
+            shares.push(LsoaShare {
+                lsoa: i,
+                inside: u32::try_from(inside).unwrap_or(u32::MAX),
+                origins: u32::try_from(own.len()).unwrap_or(u32::MAX),
+            });
+        }
+    }
+    (shares, covered)
+}

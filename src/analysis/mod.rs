@@ -7,7 +7,8 @@
 //!   BNG R-tree;
 //! - [`origins`]: access origins per LSOA (its postcodes, or a point on its
 //!   surface when it has none);
-//! - [`apportion`]: residents and assets of wards no LSOA best-fits;
+//! - [`apportion`]: residents and assets of wards no LSOA best-fits, and LSOA shares of any polygon;
+//! - [`area_profile`]: the profile of a drawn, uploaded or listed area;
 //! - [`access`]: straight-line distance to the nearest asset per LSOA and
 //!   category, coverage-aware;
 //! - [`fca`]: two-step floating catchment area (2SFCA) assets per 10,000
@@ -24,6 +25,7 @@
 
 pub mod access;
 pub mod apportion;
+pub mod area_profile;
 pub mod fca;
 pub mod gap_report;
 pub mod gaps;

@@ -1,14 +1,17 @@
 //! The HTTP API. [`app`] builds the whole router from the shared state:
 //! OGC API – Features under [`ogc`], the planner endpoints (gaps, profiles,
-//! priority areas) under [`planner`], and the browser map under [`web`].
+//! priority areas) under [`planner`], OGC API – Processes (area profiles)
+//! under [`processes`], and the browser map under [`web`].
 //! Handlers read the atlas and analysis results only; they never see files.
 
+pub mod areas;
 pub mod blocking;
 pub mod cache;
 pub mod error;
 pub mod ogc;
 pub mod openapi;
 pub mod planner;
+pub mod processes;
 pub mod query;
 pub mod register;
 pub mod routes;
@@ -30,7 +33,10 @@ pub use state::{AppState, Snap, Snapshot};
 /// Every route: OGC API – Features, planner endpoints and the web map.
 #[must_use]
 pub fn routes() -> Routes {
-    ogc::routes().merge(planner::routes()).merge(web::routes())
+    ogc::routes()
+        .merge(planner::routes())
+        .merge(processes::routes())
+        .merge(web::routes())
 }
 
 /// The path templates of every route (axum syntax), for checking `/api`.

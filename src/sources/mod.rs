@@ -2,6 +2,7 @@
 //! each configured file into plain records (codes, values, geometries in both
 //! CRSs) for the atlas to join. Sources import only [`crate::model`] and [`crate::config`].
 
+pub mod area_boundary;
 pub mod assets;
 pub mod boundaries;
 pub mod error;

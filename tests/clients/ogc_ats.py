@@ -1527,6 +1527,70 @@ def sortby_check(ctx):
 # ---------------------------------------------------------------- run
 
 
+# ---------------------------------------------------------------- Processes (Part 1)
+# OGC API - Processes - Part 1: Core (OGC 18-062r2), the classes GapMap
+# declares for its synchronous area-profile process.
+
+PR = OGC + "ogcapi-processes-1/1.0/conf/"
+
+
+@ats(PR + "core", "/conf/core/landingpage-success")
+def processes_landing(ctx):
+    rels = {l["rel"] for l in ctx.landing["links"]}
+    assert "http://www.opengis.net/def/rel/ogc/1.0/processes" in rels, rels
+
+
+@ats(PR + "core", "/conf/core/process-list-success")
+def processes_list(ctx):
+    doc = ctx.api.json("/processes")
+    assert isinstance(doc["processes"], list) and doc["processes"], doc
+    for p in doc["processes"]:
+        for key in ("id", "version", "links"):
+            assert key in p, f"process summary without {key}"
+
+
+@ats(PR + "core", "/conf/core/process-success")
+def processes_description(ctx):
+    for p in ctx.api.json("/processes")["processes"]:
+        d = ctx.api.json(f"/processes/{p['id']}")
+        assert d["id"] == p["id"] and "inputs" in d and "outputs" in d
+
+
+@ats(PR + "core", "/conf/core/process-exception/no-such-process")
+def processes_no_such(ctx):
+    status, headers, _ = ctx.api.get("/processes/no-such-process-here")
+    assert status == 404 and headers["content-type"].startswith("application/problem+json"), status
+
+
+@ats(PR + "core", "/conf/core/process-execute-sync-one")
+def processes_execute(ctx):
+    status, headers, data = ctx.api.call(
+        "POST", "/processes/area-profile/execution",
+        headers={"Content-Type": "application/json"},
+        body={"inputs": {"districts": [ctx.api.json("/collections/districts/items", {"limit": 1})["features"][0]["id"]]}},
+    )
+    assert status == 200, (status, data[:300])
+    assert headers["content-type"].startswith("application/json")
+    assert json.loads(data)["area"]["residents"] > 0
+
+
+@ats(PR + "json", "/conf/json/definition")
+def processes_json(ctx):
+    for path in ("/processes", "/processes/area-profile"):
+        status, headers, _ = ctx.api.get(path, headers={"Accept": "application/json"})
+        assert status == 200 and headers["content-type"].startswith("application/json"), path
+
+
+@ats(PR + "ogc-process-description", "/conf/ogc-process-description/json-encoding")
+def processes_description_encoding(ctx):
+    d = ctx.api.json("/processes/area-profile")
+    for kind in ("inputs", "outputs"):
+        for name, spec in d[kind].items():
+            assert isinstance(spec.get("schema"), dict), f"{kind}.{name} has no schema"
+    for name, spec in d["inputs"].items():
+        assert spec.get("minOccurs", 1) >= 0 and spec.get("maxOccurs", 1) >= 1, name
+
+
 def main():
     api = Api(sys.argv[1], sys.argv[2])
     ctx = Ctx(api)

@@ -60,6 +60,12 @@ pub fn document(ogc: &OgcState, base: &str) -> Value {
             media::JSON,
             "The feature collections",
         ),
+        link(
+            &format!("{base}/processes"),
+            crate::api::processes::REL_PROCESSES,
+            media::JSON,
+            "The processes (area profiles)",
+        ),
     ];
     links.extend(licence_links(
         ogc.sources.iter().map(|s| s.licence.as_str()),
