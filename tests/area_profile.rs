@@ -205,15 +205,7 @@ async fn processes_are_described_and_declared() {
     assert_eq!(list["processes"][0]["id"], "area-profile");
     let (_, _, body) = send("GET", "/processes/area-profile", None).await;
     let d: Value = serde_json::from_str(&body).unwrap();
-    for input in [
-        "geometry",
-        "crs",
-        "file",
-        "lsoas",
-        "wards",
-        "districts",
-        "area",
-    ] {
+    for input in ["geometry", "crs", "file", "lsoas", "wards", "districts"] {
         assert!(d["inputs"][input].is_object(), "{input}");
     }
     assert_eq!(d["jobControlOptions"], json!(["sync-execute"]));

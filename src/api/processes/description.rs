@@ -70,12 +70,6 @@ pub fn process(base: &str) -> Value {
             "lsoas": codes("2021 LSOAs", "The area made of these whole 2021 LSOAs of the region.", "^E01[0-9]{6}$"),
             "wards": codes("Wards", "The area made of these 2024 wards' best-fit 2021 LSOAs.", "^E05[0-9]{6}$"),
             "districts": codes("Districts", "The area made of these districts' 2021 LSOAs.", "^E0[6-9][0-9]{6}$"),
-            "area": {
-                "title": "Saved area",
-                "description": "The id of a saved area (collection `areas`).",
-                "minOccurs": 0, "maxOccurs": 1,
-                "schema": {"type": "string"},
-            },
             "max_decile": {
                 "title": "Deprived: largest IMD 2025 decile",
                 "minOccurs": 0, "maxOccurs": 1,

@@ -13,7 +13,7 @@ use crate::analysis::area_profile::{self, output, Limits};
 use crate::api::blocking::off_workers;
 use crate::api::error::ApiError;
 use crate::api::query::{ApiPath, Params};
-use crate::api::state::{AppState, Snap, Snapshot};
+use crate::api::state::{Snap, Snapshot};
 
 /// Runs a parsed execution on a snapshot: the response body and its type.
 ///
@@ -21,13 +21,10 @@ use crate::api::state::{AppState, Snap, Snapshot};
 /// A 400 naming the input at fault (see [`inputs::resolve`]).
 pub fn run(
     s: &Snapshot,
-    state: &AppState,
     execution: inputs::Execution,
     limits: &Limits,
 ) -> Result<Response, ApiError> {
-    let (spec, repaired) = inputs::resolve(s, execution.area, limits, |id| {
-        super::super::areas::boundary_of(state, id)
-    })?;
+    let (spec, repaired) = inputs::resolve(s, execution.area, limits)?;
     let profile = area_profile::compute(&s.atlas, &s.results, &spec, &execution.params);
     let mut response = match execution.format {
         OutputFormat::Json => {
@@ -67,7 +64,6 @@ pub fn run(
 /// A 404 for another process; a 400 naming the input at fault.
 pub async fn handler(
     Snap(s): Snap,
-    axum::extract::State(state): axum::extract::State<std::sync::Arc<AppState>>,
     ApiPath(id): ApiPath<String>,
     params: Params,
     headers: axum::http::HeaderMap,
@@ -99,7 +95,7 @@ pub async fn handler(
     })?;
     let limits = Limits::default();
     let execution = inputs::parse(&body, params.get("f"), &limits)?;
-    Ok(off_workers(move || run(&s, &state, execution, &limits)).await)
+    Ok(off_workers(move || run(&s, execution, &limits)).await)
 }
 
 /// `GET /processes/{process_id}/execution`: execution is a `POST`; a query

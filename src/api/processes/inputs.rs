@@ -1,6 +1,6 @@
 //! The inputs of an `area-profile` execution: exactly one way of giving the
-//! area (`geometry` [+ `crs`], `file`, `lsoas`, `wards`, `districts` or
-//! `area`), the gap thresholds, and the output format. Every refusal is a
+//! area (`geometry` [+ `crs`], `file`, `lsoas`, `wards` or `districts`),
+//! the gap thresholds, and the output format. Every refusal is a
 //! 400 naming the input.
 
 use serde_json::Value;
@@ -11,16 +11,15 @@ use crate::api::state::Snapshot;
 use crate::sources::area_boundary::{self, Boundary, BoundaryError, BoundaryLimits};
 
 /// The ways of giving an area, as named in the process description.
-pub const AREA_INPUTS: [&str; 6] = ["geometry", "file", "lsoas", "wards", "districts", "area"];
+pub const AREA_INPUTS: [&str; 5] = ["geometry", "file", "lsoas", "wards", "districts"];
 /// Every input the process accepts.
-pub const ALL_INPUTS: [&str; 9] = [
+pub const ALL_INPUTS: [&str; 8] = [
     "geometry",
     "crs",
     "file",
     "lsoas",
     "wards",
     "districts",
-    "area",
     "max_decile",
     "min_distance_m",
 ];
@@ -48,8 +47,6 @@ pub enum AreaInput {
     Wards(Vec<String>),
     /// District codes.
     Districts(Vec<String>),
-    /// A saved area's id.
-    Saved(String),
 }
 
 /// Output formats.
@@ -188,13 +185,7 @@ pub fn parse(body: &Value, f: Option<&str>, limits: &Limits) -> Result<Execution
         }
         "lsoas" => AreaInput::Lsoas(strings(&unwrap(v), "lsoas", limits)?),
         "wards" => AreaInput::Wards(strings(&unwrap(v), "wards", limits)?),
-        "districts" => AreaInput::Districts(strings(&unwrap(v), "districts", limits)?),
-        _ => AreaInput::Saved(
-            unwrap(v)
-                .as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| bad_input("area", "a saved area's id"))?,
-        ),
+        _ => AreaInput::Districts(strings(&unwrap(v), "districts", limits)?),
     };
     let mut params = ProfileParams::default();
     if let Some(d) = inputs.get("max_decile").map(unwrap) {
@@ -287,7 +278,6 @@ pub fn resolve(
     s: &Snapshot,
     area: AreaInput,
     limits: &Limits,
-    saved: impl FnOnce(&str) -> Result<Boundary, ApiError>,
 ) -> Result<(AreaSpec, bool), ApiError> {
     let atlas = &s.atlas;
     let lookup =
@@ -330,7 +320,6 @@ pub fn resolve(
                 &boundary_limits(limits),
             )?)
         }
-        AreaInput::Saved(id) => return from_polygon(saved(&id)?),
         AreaInput::Lsoas(codes) => (
             lookup(&codes, "lsoas", &|c| {
                 atlas.lsoa21_by_code(c).map(|(i, _)| vec![i])
