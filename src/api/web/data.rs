@@ -207,6 +207,10 @@ fn lsoa_layer_of(state: &Snapshot, params: &Params) -> Result<Response, ApiError
                     }
                 }
             }
+            // In code order, as the lsoa-2011 tiles list them.
+            for c in &mut children {
+                c.sort_unstable();
+            }
             let features: Vec<Value> = atlas
                 .lsoa11
                 .iter()

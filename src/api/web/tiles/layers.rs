@@ -111,12 +111,14 @@ impl Layer {
                 p.insert("ward17_code".into(), json!(l.ward17));
                 p.insert("district_code".into(), json!(l.district_code));
                 // The 2021 LSOAs it became (ONS lookup), for the panel's links.
-                let became: Vec<&str> = l
+                let mut became: Vec<&str> = l
                     .lsoa21
                     .iter()
                     .filter_map(|&(j, _)| atlas.lsoa21.get(j as usize))
                     .map(|c| c.code.as_str())
                     .collect();
+                // In code order, as `/web/api/lsoa-layer?year=2019` lists them.
+                became.sort_unstable();
                 p.insert("lsoa21".into(), json!(became.join(",")));
                 for (k, ind) in atlas.imd2019.indicators.iter().enumerate() {
                     p.insert(
