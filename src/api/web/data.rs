@@ -197,20 +197,6 @@ fn lsoa_layer_of(state: &Snapshot, params: &Params) -> Result<Response, ApiError
             Json(geojson_out::collection(features)).into_response()
         }
         "2019" => {
-            // The 2021 LSOAs each 2011 LSOA became (ONS lookup), so the
-            // panel of a 2011 LSOA links to them.
-            let mut children: Vec<Vec<&str>> = vec![Vec::new(); atlas.lsoa11.len()];
-            for l in atlas.lsoa21.iter() {
-                for &(j, _) in &l.lsoa11 {
-                    if let Some(c) = children.get_mut(j as usize) {
-                        c.push(l.code.as_str());
-                    }
-                }
-            }
-            // In code order, as the lsoa-2011 tiles list them.
-            for c in &mut children {
-                c.sort_unstable();
-            }
             let features: Vec<Value> = atlas
                 .lsoa11
                 .iter()
@@ -221,10 +207,7 @@ fn lsoa_layer_of(state: &Snapshot, params: &Params) -> Result<Response, ApiError
                     p.insert("code".into(), json!(l.code));
                     p.insert("name".into(), json!(l.name));
                     p.insert("population_2015".into(), json!(l.population_2015));
-                    p.insert(
-                        "lsoa21".into(),
-                        json!(children.get(i).map(|c| c.join(",")).unwrap_or_default()),
-                    );
+                    p.insert("lsoa21".into(), json!(became_2021(atlas, l)));
                     for (k, ind) in atlas.imd2019.indicators.iter().enumerate() {
                         p.insert(
                             format!("d_{}", ind.id),
@@ -243,6 +226,20 @@ fn lsoa_layer_of(state: &Snapshot, params: &Params) -> Result<Response, ApiError
             ))
         }
     })
+}
+
+/// The 2021 LSOAs a 2011 LSOA became (ONS lookup), comma-separated in code
+/// order, so that the panel of a 2011 LSOA links to them: the same text in
+/// the 2019 layer and the `lsoa-2011` tiles.
+pub(crate) fn became_2021(atlas: &Atlas, l: &crate::atlas::Lsoa11) -> String {
+    let mut became: Vec<&str> = l
+        .lsoa21
+        .iter()
+        .filter_map(|&(j, _)| atlas.lsoa21.get(j as usize))
+        .map(|c| c.code.as_str())
+        .collect();
+    became.sort_unstable();
+    became.join(",")
 }
 
 /// `GET /web/api/boundaries/{wards|districts}`: outlines with code and name.

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::encode::TileFeature;
 use super::geometry::{tile_polygons, TileId, BUFFER, MIN_PART_PX, UNITS_PER_PIXEL};
-use crate::api::web::data::insert_choropleth_values;
+use crate::api::web::data::{became_2021, insert_choropleth_values};
 use crate::atlas::{Atlas, Crs};
 
 /// A tiled collection.
@@ -110,16 +110,7 @@ impl Layer {
                 p.insert("population_2015".into(), json!(l.population_2015));
                 p.insert("ward17_code".into(), json!(l.ward17));
                 p.insert("district_code".into(), json!(l.district_code));
-                // The 2021 LSOAs it became (ONS lookup), for the panel's links.
-                let mut became: Vec<&str> = l
-                    .lsoa21
-                    .iter()
-                    .filter_map(|&(j, _)| atlas.lsoa21.get(j as usize))
-                    .map(|c| c.code.as_str())
-                    .collect();
-                // In code order, as `/web/api/lsoa-layer?year=2019` lists them.
-                became.sort_unstable();
-                p.insert("lsoa21".into(), json!(became.join(",")));
+                p.insert("lsoa21".into(), json!(became_2021(atlas, l)));
                 for (k, ind) in atlas.imd2019.indicators.iter().enumerate() {
                     p.insert(
                         format!("d_{}", ind.id),
