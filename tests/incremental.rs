@@ -253,7 +253,19 @@ fn a_derived_atlas_shares_the_areas_and_indexes_its_own_assets() {
     let gp = usize::from(category(&atlas, "gp_practice"));
     let tree = atlas.indexes.assets.category(gp).unwrap();
     let base_tree = base.indexes.assets.category(gp).unwrap();
-    assert_eq!(tree.size(), base_tree.size());
+    // One site per position, standing for every practice there.
+    let assets_in = |a: &Atlas, t: &rstar::RTree<gapmap::atlas::index::PointEntry>| -> u32 {
+        t.iter().map(|e| a.indexes.assets.copies(gp, e.data)).sum()
+    };
+    let practices = |a: &Atlas| {
+        a.assets
+            .iter()
+            .filter(|x| usize::from(x.category) == gp)
+            .count()
+    };
+    assert_eq!(assets_in(&atlas, tree) as usize, practices(&atlas));
+    assert_eq!(assets_in(base, base_tree) as usize, practices(base));
+    assert_eq!(practices(&atlas), practices(base));
     assert!(tree.iter().any(|e| e.data == i));
     assert_eq!(
         tree.iter()
@@ -357,6 +369,132 @@ fn updates_chain_and_take_new_categories() {
     assert_eq!(m.min_m, 0.0);
     // Both are within the widest band (5 km) of Barton's origin centre.
     assert_eq!(m.within.last(), Some(&2));
+}
+
+/// `atlas` plus the Oxford-only `warm_space` category with `stacked`
+/// assets at one Barton postcode (a register file with one address
+/// repeated) and two more, 69 m and 138 m east of it.
+fn with_stacked_warm_spaces(atlas: &Atlas, stacked: usize) -> (Atlas, DualPoint) {
+    let two = with_warm_spaces(atlas);
+    let warm = category(&two, "warm_space");
+    let source = two.categories[usize::from(warm)].sources[0];
+    let at = postcode_in(atlas, BARTON);
+    let mut assets = two.assets.clone();
+    for n in 0..stacked {
+        assets.push(asset_at(
+            &two,
+            &format!("test-stack-{n:05}"),
+            warm,
+            source,
+            at,
+        ));
+    }
+    let east = DualPoint {
+        lonlat: geo::Point::new(at.lonlat.x() + 0.002, at.lonlat.y()),
+        bng: geo::Point::new(at.bng.x() + 138.0, at.bng.y()),
+    };
+    assets.push(asset_at(&two, "test-warm-3", warm, source, east));
+    let stacked_atlas = two.with_assets(assets, two.categories.clone(), two.sources.clone());
+    (stacked_atlas, at)
+}
+
+#[test]
+fn assets_at_one_position_count_as_many_and_are_measured_once() {
+    use geo::{Distance, Geodesic};
+    const STACKED: usize = 2_000;
+    let base = common::atlas();
+    let planner = common::planner();
+    let (atlas, at) = with_stacked_warm_spaces(base, STACKED);
+    let results = planner.update(&atlas, &[]);
+    let warm = category(&atlas, "warm_space");
+    let c = usize::from(warm);
+    // The category's index holds one site per position: 3, not 2,003.
+    assert_eq!(atlas.indexes.assets.category(c).unwrap().size(), 3);
+    let warm_assets: Vec<(usize, &gapmap::atlas::Asset)> = atlas
+        .assets
+        .iter()
+        .enumerate()
+        .filter(|(_, a)| a.category == warm)
+        .collect();
+    assert_eq!(warm_assets.len(), STACKED + 3);
+    assert_eq!(
+        results.region.categories[c].assets_inside as usize,
+        STACKED + 3
+    );
+
+    // Brute force over every asset (Karney, no grouping): Barton's nearest
+    // is the lowest-indexed asset at its postcode, and band counts from
+    // each covered LSOA's origin centre count every stacked asset.
+    let (barton, _) = atlas.lsoa21_by_code(BARTON).unwrap();
+    let Some(Access::Measured(m)) = results.analysis.access.get(barton as usize, c) else {
+        panic!("Barton is measured for warm spaces");
+    };
+    let lowest_at = warm_assets
+        .iter()
+        .filter(|(_, a)| a.location.lonlat == at.lonlat)
+        .map(|(i, _)| *i)
+        .min()
+        .unwrap();
+    assert_eq!(m.nearest_asset as usize, lowest_at);
+    assert_eq!(m.min_m, 0.0);
+    let origins = &results.analysis.origins;
+    let bands = &results.analysis.access.params.bands_m;
+    let mut checked = 0;
+    for i in (0..atlas.lsoa21.len()).step_by(5) {
+        let Some(Access::Measured(m)) = results.analysis.access.get(i, c) else {
+            continue;
+        };
+        let centre = origins.centres[i].unwrap().lonlat;
+        for (k, band) in bands.iter().enumerate() {
+            let n = warm_assets
+                .iter()
+                .filter(|(_, a)| Geodesic.distance(centre, a.location.lonlat) <= *band)
+                .count();
+            assert_eq!(m.within[k] as usize, n, "LSOA {i} band {band}");
+        }
+        checked += 1;
+    }
+    assert!(checked > 10, "{checked} covered LSOAs checked");
+
+    // 2SFCA by its definition (Luo and Wang), asset by asset: every stacked
+    // asset has the same demand, so supply is counted once per asset.
+    let d0 = results.analysis.fca.params.as_ref().unwrap().catchment_m[c];
+    let demand_of = |p: geo::Point<f64>| -> f64 {
+        origins
+            .points
+            .iter()
+            .filter(|o| Geodesic.distance(o.location.lonlat, p) <= d0)
+            .map(|o| o.residents)
+            .sum()
+    };
+    let mut ratio: Vec<(geo::Point<f64>, f64)> = Vec::new();
+    for (_, a) in &warm_assets {
+        let p = a.location.lonlat;
+        if !ratio.iter().any(|(q, _)| *q == p) {
+            let d = demand_of(p);
+            ratio.push((p, if d > 0.0 { 1.0 / d } else { 0.0 }));
+        }
+    }
+    let r = |p: geo::Point<f64>| ratio.iter().find(|(q, _)| *q == p).unwrap().1;
+    let pts = &origins.points[origins.starts[barton as usize]..origins.starts[barton as usize + 1]];
+    let people: f64 = pts.iter().map(|o| o.residents).sum();
+    let a: f64 = pts
+        .iter()
+        .map(|o| {
+            o.residents
+                * warm_assets
+                    .iter()
+                    .filter(|(_, a)| Geodesic.distance(o.location.lonlat, a.location.lonlat) <= d0)
+                    .map(|(_, a)| r(a.location.lonlat))
+                    .sum::<f64>()
+        })
+        .sum();
+    let expect = a / people * 10_000.0;
+    let got = results.analysis.fca.get(barton as usize, c).unwrap();
+    assert!(
+        (got - expect).abs() <= 1e-9 * expect,
+        "Barton 2SFCA {got} vs {expect}"
+    );
 }
 
 #[test]

@@ -325,11 +325,16 @@ pub fn lsoa_access(
     }
     let widest = params.bands_m.iter().copied().fold(0.0_f64, f64::max);
     let near = within_geodesic(tree, &centre, widest, lonlat);
+    // A site stands for every asset at its position.
+    let copies = |n: &super::nearest::Nearest| atlas.indexes.assets.copies(category, n.item);
     let within = params
         .bands_m
         .iter()
         .map(|&b| {
-            u32::try_from(near.iter().filter(|n| n.distance_m <= b).count()).unwrap_or(u32::MAX)
+            near.iter()
+                .filter(|n| n.distance_m <= b)
+                .map(copies)
+                .fold(0_u32, u32::saturating_add)
         })
         .collect();
     Access::Measured(Measured {

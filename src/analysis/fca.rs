@@ -313,7 +313,10 @@ fn compute_category(
             .map(|o| {
                 let mut a = 0.0;
                 weighted_among(&candidates, &o.location, d0, params.decay, |j, w| {
-                    a += w * ratio_of.get(j as usize).copied().unwrap_or(0.0);
+                    // The site stands for `copies` assets at one position,
+                    // each with the same demand and so the same ratio.
+                    let copies = f64::from(atlas.indexes.assets.copies(c, j));
+                    a += copies * w * ratio_of.get(j as usize).copied().unwrap_or(0.0);
                 });
                 a * o.residents
             })

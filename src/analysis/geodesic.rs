@@ -80,6 +80,22 @@ impl Geocentric {
         let c = c2.sqrt();
         c * (1.0 + c2 / (24.0 * r2) + 3.0 * c2 * c2 / (640.0 * r2 * r2))
     }
+
+    /// Length in metres of the straight chord through the ellipsoid to
+    /// another point: a few multiplications, and never more than
+    /// [`Geocentric::distance_m`] (no path on the surface is shorter than
+    /// the straight line), so a candidate whose chord already exceeds the
+    /// best geodesic distance found cannot be nearer. Shorter than the
+    /// geodesic by about `d³/24R²`: 3 cm at 30 km.
+    #[must_use]
+    pub fn chord_m(&self, other: &Self) -> f64 {
+        let [dx, dy, dz] = [
+            self.xyz[0] - other.xyz[0],
+            self.xyz[1] - other.xyz[1],
+            self.xyz[2] - other.xyz[2],
+        ];
+        (dx * dx + dy * dy + dz * dz).sqrt()
+    }
 }
 
 #[cfg(test)]

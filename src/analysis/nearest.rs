@@ -84,7 +84,11 @@ pub fn nearest_geodesic(
         let Some(p) = lonlat(entry.data) else {
             continue;
         };
-        let d = from.distance_m(&Geocentric::new(p));
+        let at = Geocentric::new(p);
+        if best.is_some_and(|b| beyond(from.chord_m(&at), b.distance_m)) {
+            continue;
+        }
+        let d = from.distance_m(&at);
         // Ties go to the lower index, whatever order the tree yields them in.
         let better = best.is_none_or(|b| {
             d.total_cmp(&b.distance_m)
@@ -99,6 +103,14 @@ pub fn nearest_geodesic(
         }
     }
     best
+}
+
+/// Whether a candidate whose chord is `chord_m` cannot be at or within
+/// `distance_m` geodesically (the geodesic is never shorter than the chord).
+/// The margin (a nanometre per kilometre) keeps rounding from excluding an
+/// exact tie.
+fn beyond(chord_m: f64, distance_m: f64) -> bool {
+    chord_m > distance_m * (1.0 + 1e-12) + 1e-9
 }
 
 /// A possible destination for a group of nearby origins: an indexed item
@@ -202,7 +214,10 @@ pub fn nearest_among(candidates: &[Candidate], origin: &DualPoint) -> Option<Nea
         distance_m: from.distance_m(&closest.at),
     };
     for c in candidates {
-        if c.item == closest.item || planar2(c).sqrt() * (1.0 - BNG_TOLERANCE) > best.distance_m {
+        if c.item == closest.item
+            || planar2(c).sqrt() * (1.0 - BNG_TOLERANCE) > best.distance_m
+            || beyond(from.chord_m(&c.at), best.distance_m)
+        {
             continue;
         }
         let d = from.distance_m(&c.at);
@@ -266,6 +281,9 @@ pub fn within_among(
             continue;
         }
         let from = *from.get_or_insert_with(|| Geocentric::new(origin.lonlat));
+        if beyond(from.chord_m(&c.at), radius_m) {
+            continue;
+        }
         let d = from.distance_m(&c.at);
         if d <= radius_m {
             f(c.item, Some(d));
@@ -304,7 +322,11 @@ pub fn within_geodesic(
     let mut out: Vec<Nearest> = tree
         .locate_within_distance([origin.bng.x(), origin.bng.y()], planar * planar)
         .filter_map(|e| {
-            let d = from.distance_m(&Geocentric::new(lonlat(e.data)?));
+            let at = Geocentric::new(lonlat(e.data)?);
+            if beyond(from.chord_m(&at), radius_m) {
+                return None;
+            }
+            let d = from.distance_m(&at);
             (d <= radius_m).then_some(Nearest {
                 item: e.data,
                 distance_m: d,

@@ -292,13 +292,13 @@ fn assets_near(atlas: &Atlas, c: usize, b: &DualPolygon) -> u32 {
         [search.min().x, search.min().y],
         [search.max().x, search.max().y],
     );
-    let n = tree
-        .locate_in_envelope(&envelope)
+    // Each site stands for every asset of the category at its position.
+    tree.locate_in_envelope(&envelope)
         .filter(|e| {
             Euclidean.distance(&geo::Point::new(e.geom()[0], e.geom()[1]), &b.bng) <= NEAR_M
         })
-        .count();
-    u32::try_from(n).unwrap_or(u32::MAX)
+        .map(|e| atlas.indexes.assets.copies(c, e.data))
+        .fold(0_u32, u32::saturating_add)
 }
 
 /// The whole roll-up of an area.

@@ -45,10 +45,14 @@ impl ApiError {
         Self {
             status: StatusCode::BAD_REQUEST,
             title: "Unknown parameter",
-            detail: format!(
-                "parameter '{parameter}' is not recognised here; expected one of: {}",
-                allowed.join(", ")
-            ),
+            detail: if allowed.is_empty() {
+                format!("parameter '{parameter}' is not recognised here: this resource takes no query parameters")
+            } else {
+                format!(
+                    "parameter '{parameter}' is not recognised here; expected one of: {}",
+                    allowed.join(", ")
+                )
+            },
             parameter: Some(parameter.to_owned()),
         }
     }

@@ -25,6 +25,7 @@ impl Params {
     /// A 400 when the query string cannot be decoded.
     pub fn from_uri(uri: &Uri) -> Result<Self, ApiError> {
         let raw = uri.query().unwrap_or("");
+        reject_invalid_utf8(raw)?;
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).map_err(|e| {
             ApiError::bad_request(format!("the query string cannot be decoded: {e}"))
         })?;
@@ -55,6 +56,30 @@ impl Params {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
+}
+
+/// A 400 naming the parameter whose name or value decodes to bytes that
+/// are not UTF-8. Form decoding would otherwise replace them with U+FFFD and
+/// the route would answer a question nobody asked (a search for `%FF`
+/// matched every ward).
+fn reject_invalid_utf8(raw: &str) -> Result<(), ApiError> {
+    for pair in raw.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let decoded_name = percent_encoding::percent_decode_str(name).decode_utf8();
+        let value_ok = percent_encoding::percent_decode_str(value)
+            .decode_utf8()
+            .is_ok();
+        let shown = percent_encoding::percent_decode_str(name)
+            .decode_utf8_lossy()
+            .replace('+', " ");
+        if decoded_name.is_err() || !value_ok {
+            return Err(ApiError::bad_parameter(
+                &shown,
+                "text that decodes to UTF-8 (percent-encoded bytes that are not UTF-8 were sent)",
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Params {

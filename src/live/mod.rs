@@ -567,24 +567,18 @@ impl Register {
         }
         let today = compose::today();
         let day_changed = today != applied.today;
-        if all.is_empty() && !day_changed {
+        // Categories are not in the change log: one added on another server
+        // (replicas of one register), or by a request whose client went
+        // away before it was served, is read from the store's small table;
+        // compose appends it.
+        let store = Arc::clone(&self.store);
+        let categories = blocking(move || Ok(store.categories()?)).await?;
+        let categories_changed = categories != applied.categories;
+        applied.categories = categories;
+        if all.is_empty() && !day_changed && !categories_changed {
             return Ok(());
         }
         let atlas = self.publisher.atlas();
-        // Categories are not in the change log: one that an admin added on
-        // another server (replicas of one register) is unknown here until
-        // read from the store. An entry naming a category this server does
-        // not serve is the sign; then the store's categories are read again
-        // (with every entry: rare, so the cost is acceptable), and compose
-        // appends the category.
-        let unknown = all
-            .iter()
-            .filter_map(|c| c.after.as_ref())
-            .any(|e| atlas.category_by_id(&e.fields.category).is_none());
-        if unknown {
-            let store = Arc::clone(&self.store);
-            applied.categories = blocking(move || Ok(store.load()?.categories)).await?;
-        }
         let mut changed = changed_categories(&atlas, &all);
         if day_changed {
             // Entries may open or close at midnight: every category with a
@@ -652,23 +646,32 @@ impl Register {
 
     /// Follows changes other processes make (replicas on one PostGIS
     /// register, `gapmap register import`): polls the change log's position
-    /// every `interval` and catches up; also re-judges dated entries when
-    /// the day changes. Runs until the process ends.
+    /// and the added categories every `interval` and catches up; also
+    /// re-judges dated entries when the day changes. Also serves what a
+    /// request stored but did not wait to see served (its client went away,
+    /// or its time budget ran out). Runs until the process ends.
     pub async fn follow(self: Arc<Self>, interval: Duration) {
         let mut tick = tokio::time::interval(interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             let store = Arc::clone(&self.store);
-            let last = match blocking(move || Ok(store.last_seq()?)).await {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!(error = %e, "register: cannot read the change log");
-                    continue;
-                }
+            let (last, categories) =
+                match blocking(move || Ok((store.last_seq()?, store.categories()?))).await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "register: cannot read the change log");
+                        continue;
+                    }
+                };
+            let (stale_day, new_category) = {
+                let applied = self.applied.lock().await;
+                (
+                    applied.today != compose::today(),
+                    applied.categories != categories,
+                )
             };
-            let stale_day = { self.applied.lock().await.today != compose::today() };
-            if last > self.applied_seq() || stale_day {
+            if last > self.applied_seq() || stale_day || new_category {
                 let mut applied = self.applied.lock().await;
                 if let Err(e) = self.refresh(&mut applied).await {
                     tracing::warn!(error = %e, "register: cannot follow the change log");

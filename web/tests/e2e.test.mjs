@@ -739,7 +739,16 @@ test('a server that shares data only with signed-in users: the map asks for a to
     const refused = await fetch(`${privateBase}/web/api/meta`, { headers: { Accept: 'application/json' } });
     assert.equal(refused.status, 401);
     assert.match(refused.headers.get('content-type'), /problem\+json/);
-    // …but the page loads and asks for one.
+    // So is the landing document for API clients…
+    const landing = await fetch(`${privateBase}/`, { headers: { Accept: 'application/json' } });
+    assert.equal(landing.status, 401);
+    // …but a browser opening the root gets the map page (no data in it),
+    // as at /map, and the page asks for a token.
+    const root = await fetch(`${privateBase}/`, { headers: { Accept: 'text/html,application/xhtml+xml,*/*;q=0.8' } });
+    assert.equal(root.status, 200);
+    assert.match(root.headers.get('content-type'), /text\/html/);
+    await tab.goto(`${privateBase}/`);
+    await tab.waitForSelector('#signin-gate[open]');
     await tab.goto(`${privateBase}/map`);
     await tab.waitForSelector('#signin-gate[open]');
     await tab.fill('#signin-gate-token', `${viewer.slice(0, -1)}${viewer.endsWith('0') ? '1' : '0'}`);

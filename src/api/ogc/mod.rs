@@ -113,19 +113,25 @@ fn document(
     })
 }
 
-async fn landing_page(Snap(state): Snap, headers: HeaderMap, uri: Uri) -> Response {
-    // A browser opening `/` (Accept prefers HTML, no `f`) gets the planner's
-    // map; `f=html` still gives the OGC HTML landing page, and API clients
-    // the JSON one.
-    let wants_map = uri
-        .query()
-        .is_none_or(|q| !q.split('&').any(|p| p.starts_with("f=")))
+/// Whether a request for `/` gets the planner's map: a browser (Accept
+/// prefers HTML) without `f`. `f=html` still gives the OGC HTML landing
+/// page, and API clients the JSON one. The map page holds no data, so it is
+/// part of the pages' shell that needs no token.
+#[must_use]
+pub fn landing_wants_map(uri: &Uri, headers: &HeaderMap) -> bool {
+    uri.path() == "/"
+        && uri
+            .query()
+            .is_none_or(|q| !q.split('&').any(|p| p.starts_with("f=")))
         && params::format(
             &Params::default(),
             headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()),
         )
-        .is_ok_and(|f| f == Format::Html);
-    if wants_map {
+        .is_ok_and(|f| f == Format::Html)
+}
+
+async fn landing_page(Snap(state): Snap, headers: HeaderMap, uri: Uri) -> Response {
+    if landing_wants_map(&uri, &headers) {
         // The same URL answers JSON to other clients: shared caches must
         // key on Accept.
         let mut page = super::web::index_html().await;

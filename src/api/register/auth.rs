@@ -224,6 +224,8 @@ pub async fn read_gate(
     if state.read_access == crate::api::state::ReadAccess::Public
         || request.method() == axum::http::Method::OPTIONS
         || page_shell(request.method(), request.uri().path())
+        || (request.method() == axum::http::Method::GET
+            && crate::api::ogc::landing_wants_map(request.uri(), request.headers()))
     {
         return next.run(request).await;
     }

@@ -73,7 +73,7 @@ pub async fn search(Snap(state): Snap, params: Params) -> Result<Json<Value>, Ap
             let name = fold(&w.name);
             let rank = if name == folded || w.code.to_lowercase() == needle {
                 1
-            } else if name.starts_with(&folded) {
+            } else if !folded.is_empty() && name.starts_with(&folded) {
                 3
             } else if !folded.is_empty() && name.contains(&folded) {
                 5

@@ -426,6 +426,23 @@ impl RegisterStore for GpkgStore {
             .map_err(query_err("read change log position"))
     }
 
+    fn categories(&self) -> Result<Vec<RegisterCategory>, StoreError> {
+        let conn = self.lock();
+        let mut stmt = conn
+            .prepare("SELECT id, label FROM register_categories ORDER BY fid")
+            .map_err(query_err("read categories"))?;
+        let rows = stmt
+            .query_map([], |row| {
+                Ok(RegisterCategory {
+                    id: row.get(0)?,
+                    label: row.get(1)?,
+                })
+            })
+            .map_err(query_err("read categories"))?;
+        rows.collect::<Result<Vec<_>, _>>()
+            .map_err(query_err("read categories"))
+    }
+
     fn create(
         &self,
         entries: &[EntryFields],

@@ -7,8 +7,12 @@
 use gdal::vector::LayerAccess;
 use serde_json::{Map, Value};
 
-/// Rows at most in one import.
-pub const MAX_ROWS: usize = 100_000;
+/// Rows at most in one import. Every import is one transaction and one new
+/// snapshot, validated and placed row by row; a file larger than any
+/// register a team keeps is more likely a mistake (a whole national list,
+/// a row repeated) than a register. The reader stops at the first row past
+/// the limit, so an oversized file costs no more than this many rows.
+pub const MAX_ROWS: usize = 10_000;
 
 /// The format of an import file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,6 +300,33 @@ mod tests {
         assert!(matches!(
             read(b"name,category\nA\n", ImportFormat::Csv),
             Err(ImportError::Csv { row: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn a_file_past_the_row_limit_is_refused_whole() {
+        let rows = |n: usize| {
+            let mut csv = String::from("name,category,lon,lat\n");
+            for i in 0..n {
+                csv += "Larder ";
+                csv += &i.to_string();
+                csv += ",community_larder,-1.2,51.7\n";
+            }
+            csv
+        };
+        let at_limit = read(rows(MAX_ROWS).as_bytes(), ImportFormat::Csv).expect("read");
+        assert_eq!(at_limit.rows.len(), 10_000);
+        assert!(matches!(
+            read(rows(MAX_ROWS + 1).as_bytes(), ImportFormat::Csv),
+            Err(ImportError::TooMany)
+        ));
+        let features: Vec<Value> = (0..=MAX_ROWS)
+            .map(|i| serde_json::json!({"type": "Feature", "geometry": null, "properties": {"name": i}}))
+            .collect();
+        let fc = serde_json::json!({"type": "FeatureCollection", "features": features}).to_string();
+        assert!(matches!(
+            read(fc.as_bytes(), ImportFormat::GeoJson),
+            Err(ImportError::TooMany)
         ));
     }
 }

@@ -117,6 +117,15 @@ pub trait RegisterStore: Send + Sync {
     /// [`StoreError::Query`].
     fn last_seq(&self) -> Result<i64, StoreError>;
 
+    /// The categories admins have added, in the order added: a small table,
+    /// read when polling. Categories are not in the change log, so this is
+    /// how a server learns of one added by another replica, or by a request
+    /// whose client went away before it was served.
+    ///
+    /// # Errors
+    /// [`StoreError::Query`].
+    fn categories(&self) -> Result<Vec<RegisterCategory>, StoreError>;
+
     /// Creates entries in one transaction: all or none. `action` is
     /// [`Action::Create`] or [`Action::Import`].
     ///

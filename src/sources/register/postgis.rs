@@ -631,6 +631,27 @@ impl RegisterStore for PostgisStore {
         })
     }
 
+    fn categories(&self) -> Result<Vec<RegisterCategory>, StoreError> {
+        self.run(|client, _| {
+            client
+                .query(
+                    "SELECT id, label FROM register_categories ORDER BY fid",
+                    &[],
+                )
+                .and_then(|rows| {
+                    rows.iter()
+                        .map(|r| {
+                            Ok(RegisterCategory {
+                                id: r.try_get(0)?,
+                                label: r.try_get(1)?,
+                            })
+                        })
+                        .collect::<Result<Vec<_>, postgres::Error>>()
+                })
+                .map_err(query_err("read categories"))
+        })
+    }
+
     fn create(
         &self,
         entries: &[EntryFields],

@@ -41,14 +41,32 @@ use crate::api::AppState;
 const CACHE_CONTROL: &str = "public, max-age=3600";
 
 /// A tile address in the path, named so that a bad value is reported by name.
+/// Each is read by [`tile_index`]: one spelling per tile, so that a tile is
+/// never cached (or counted) under several addresses.
 #[derive(Debug, serde::Deserialize)]
 pub struct TileXyz {
     /// Zoom (tile matrix).
-    z: u8,
+    z: String,
     /// Column.
-    x: u32,
-    /// Row, optionally with `.mvt` or `.pbf`.
+    x: String,
+    /// Row.
     y: String,
+}
+
+/// A tile index as a path segment: decimal digits without sign, leading
+/// zeros or extension (`0`, `508`; not `+508`, `0508` or `508.pbf`).
+fn tile_index(name: &str, value: &str) -> Result<u32, ApiError> {
+    let canonical = !value.is_empty()
+        && value.len() <= 10
+        && value.bytes().all(|b| b.is_ascii_digit())
+        && (value == "0" || !value.starts_with('0'));
+    canonical.then(|| value.parse().ok()).flatten().ok_or_else(|| {
+        ApiError::bad_parameter(
+            name,
+            "a whole number written with digits only, without sign, leading zeros or file extension \
+             (the path is /tiles/WebMercatorQuad/{z}/{x}/{y})",
+        )
+    })
 }
 
 /// Tile routes. Tiles are cut and encoded on the blocking pool
@@ -143,12 +161,12 @@ fn tile(
     layer: Layer,
 ) -> Result<Response, ApiError> {
     params.only(&[])?;
-    let y: u32 = y
-        .trim_end_matches(".mvt")
-        .trim_end_matches(".pbf")
-        .parse()
-        .map_err(|_| ApiError::bad_parameter("y", "a tile row, a whole number 0 or more"))?;
-    let Some(id) = TileId::new(z, x, y) else {
+    let (z, x, y) = (
+        tile_index("z", &z)?,
+        tile_index("x", &x)?,
+        tile_index("y", &y)?,
+    );
+    let Some(id) = u8::try_from(z).ok().and_then(|z| TileId::new(z, x, y)) else {
         return Err(ApiError::not_found(format!(
             "no tile {z}/{x}/{y} in WebMercatorQuad (zoom 0 to {MAX_ZOOM})"
         )));
