@@ -1580,3 +1580,34 @@ fn the_etag_a_write_answers_is_the_one_a_get_gives_until_the_entry_changes() {
     );
     assert_eq!(stale.status, 200);
 }
+
+#[test]
+fn a_category_another_process_stores_is_served_without_a_restart() {
+    // What another replica (or an admin request whose client went away
+    // before the snapshot was served) leaves behind: the category in the
+    // store, and nothing in the change log. Written here straight into the
+    // GeoPackage the server uses.
+    let s = shared();
+    let c = s.client();
+    let id = format!("coffee_morning_{}", std::process::id());
+    let store = gapmap::sources::register::open(None, s.server.state_path()).expect("the store");
+    store
+        .add_category(&gapmap::model::register::RegisterCategory {
+            id: id.clone(),
+            label: "Coffee mornings".into(),
+        })
+        .expect("stored");
+    let collection = format!("/collections/assets-{id}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while c.get(&collection).status != 200 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{collection} not served within 60 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // And entries may use it.
+    let entry = create(&c, &s.editor, &point_feature(&unique("coffee"), &id, OXFORD));
+    let r = c.get(&format!("{collection}/items/{entry}"));
+    assert_eq!(r.status, 200, "{r}");
+}
