@@ -382,3 +382,76 @@ fn areas_over_http() {
     assert_eq!(s, 404);
     assert_eq!(client.get_json(ITEMS)["numberMatched"], 1);
 }
+
+/// Two servers on one PostGIS register: an area saved through one is
+/// served by the other once it follows the change log, and a deletion
+/// through the other reaches the first.
+#[test]
+fn replicas_following_postgis_see_new_areas() {
+    let Ok(base) = std::env::var("GAPMAP_TEST_POSTGRES") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must test PostGIS: set GAPMAP_TEST_POSTGRES"
+        );
+        eprintln!("GAPMAP_TEST_POSTGRES unset: replicas not tested");
+        return;
+    };
+    let schema = format!("saved_areas_replicas_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!(
+            "CREATE EXTENSION IF NOT EXISTS postgis; DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .unwrap();
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-csearch_path%3D{schema},public");
+    let store_args: Vec<OsString> = vec!["--register".into(), url.clone().into()];
+    let editor = make_token(&store_args, "ed", "editor");
+    let launch = || {
+        Launch::new()
+            .args(&store_args)
+            .args(&["--region", "oxford", "--follow-interval", "100ms"])
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| launch().start());
+        let b = s.spawn(|| launch().start());
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let (ca, cb) = (Client::new(a.addr), Client::new(b.addr));
+    let auth = format!("Bearer {editor}");
+    let r = ca.send(
+        "POST",
+        ITEMS,
+        &[
+            ("Content-Type", "application/geo+json"),
+            ("Authorization", &auth),
+        ],
+        Some(&feature("Leys", &leys_geometry())),
+    );
+    assert_eq!(r.status, 201, "{r}");
+    let until = |c: &Client, n: u64| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
+        loop {
+            if c.get_json(ITEMS)["numberMatched"] == n {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "not followed");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    until(&cb, 1);
+    let (s, _) = profile(&cb, &json!({"area": "areas-1"}));
+    assert_eq!(s, 200);
+    let r = cb.send(
+        "DELETE",
+        "/collections/areas/items/areas-1",
+        &[("Authorization", &auth)],
+        None,
+    );
+    assert_eq!(r.status, 204, "{r}");
+    until(&ca, 0);
+    drop((a, b));
+    admin
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .unwrap();
+}
