@@ -363,6 +363,50 @@ fn areas_over_http() {
     );
     assert_eq!(p["residents"], q["residents"]);
 
+    // PATCH the name (the geometry stays); PUT a new geometry; each bumps
+    // the version and the ETag follows.
+    let patch = serde_json::to_vec(&json!({"properties": {"name": "The Leys"}})).unwrap();
+    let r = client.send(
+        "PATCH",
+        "/collections/areas/items/areas-2",
+        &[
+            ("Content-Type", "application/merge-patch+json"),
+            ("Authorization", auth.as_str()),
+        ],
+        Some(&patch),
+    );
+    assert_eq!(r.status, 200, "{r}");
+    assert!(r.header("etag").unwrap().starts_with("\"v2-"), "{r}");
+    let f2 = client.get_json("/collections/areas/items/areas-2");
+    assert_eq!(f2["properties"]["name"], "The Leys");
+    assert_eq!(f2["properties"]["version"], 2);
+    let (_, after_patch) = profile(&client, &json!({"area": "areas-2"}));
+    assert_eq!(after_patch["area"]["residents"], p["area"]["residents"]);
+    let r = client.send(
+        "PUT",
+        "/collections/areas/items/areas-2",
+        &[
+            ("Content-Type", "application/geo+json"),
+            ("Authorization", auth.as_str()),
+            ("If-Match", "\"v1-0\""),
+        ],
+        Some(&feature("Leys", &leys_geometry())),
+    );
+    assert_eq!(r.status, 412, "{r}");
+    let r = client.send(
+        "PUT",
+        "/collections/areas/items/areas-2",
+        &[
+            ("Content-Type", "application/geo+json"),
+            ("Authorization", auth.as_str()),
+            ("If-Match", "\"v2-0\""),
+        ],
+        Some(&feature("Leys again", &leys_geometry())),
+    );
+    assert_eq!(r.status, 200, "{r}");
+    let (_, after_put) = profile(&client, &json!({"area": "areas-2"}));
+    assert_eq!(after_put, by_geometry);
+
     // Delete with a stale If-Match: 412, nothing changes; then 204 and gone.
     let del = |extra: &[(&str, &str)]| {
         let mut h = vec![("Authorization", auth.as_str())];
