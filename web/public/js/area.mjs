@@ -25,7 +25,7 @@ function scoresTable(p) {
 function accessTable(p) {
   const rows = p.categories.map((c) => {
     if (c.coverage === 'no data') {
-      return `<tr data-category="${esc(c.category)}" data-coverage="no data"><th>${esc(c.label)}</th><td colspan="6" class="note">No data: ${esc(c.no_data ?? 'no source covers this area')}</td></tr>`;
+      return `<tr data-category="${esc(c.category)}" data-coverage="no data"><th>${esc(c.label)}</th><td colspan="6" class="note">${esc(c.no_data ?? 'no data: no source covers this area')}</td></tr>`;
     }
     const partial = c.coverage === 'partly covered' ? `<br><span class="caveat">${esc(c.no_data ?? 'partly covered')}</span>` : '';
     const w = c.assets_within_m ?? {};
