@@ -648,6 +648,111 @@ fn area_profile(c: &mut Criterion, fx: &Fixture) {
     g.finish();
 }
 
+/// Median and 99th percentile of `runs` timed calls of `f`, printed (the
+/// issue's figures for a district-sized polygon: Criterion reports means and
+/// medians, not tails).
+fn percentiles(label: &str, runs: usize, mut f: impl FnMut()) {
+    let mut ms: Vec<f64> = (0..runs)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            f();
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let i = ((ms.len() as f64 - 1.0) * q).round() as usize;
+        ms.get(i).copied().unwrap_or(f64::NAN)
+    };
+    eprintln!(
+        "micro: area_profile {label}: {runs} runs, median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+}
+
+/// The area-profile figures the issue asks for, as percentiles: the
+/// district of median size (by LSOAs) as a polygon, a saved area of that
+/// boundary (placed from its stored CRS84 geometry first, as the server
+/// does when it loads or follows one), and a 10,000-vertex circle.
+fn area_profile_percentiles(fx: &Fixture) {
+    use gapmap::analysis::area_profile::{self, Limits, ProfileParams};
+    let s = &fx.snapshot;
+    let atlas = fx.atlas();
+    let limits = Limits::default();
+    let params = ProfileParams::default();
+    let runs: usize = std::env::var("GAPMAP_BENCH_PROFILE_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let mut by_size: Vec<_> = atlas.districts.iter().collect();
+    by_size.sort_by_key(|d| d.lsoas.len());
+    let Some(d) = by_size.get(by_size.len() / 2) else {
+        return;
+    };
+    let boundary = d.geometry.clone();
+    eprintln!(
+        "micro: area_profile median district {} ({} LSOAs, {} vertices) of {} in {}",
+        d.code,
+        d.lsoas.len(),
+        area_profile::vertices(&boundary),
+        atlas.districts.len(),
+        atlas.region.name
+    );
+    percentiles("median district polygon", runs, || {
+        let spec =
+            area_profile::from_polygon(atlas, &s.results, black_box(boundary.clone()), &limits)
+                .expect("the district is in the region");
+        black_box(area_profile::compute(atlas, &s.results, &spec, &params));
+    });
+    let saved = gapmap::model::area::SavedArea {
+        id: 1,
+        fields: gapmap::model::area::AreaFields {
+            name: d.name.clone(),
+            description: None,
+            geometry: boundary.lonlat.clone(),
+        },
+        version: 1,
+        created_by: String::new(),
+        created_at: String::new(),
+        updated_by: String::new(),
+        updated_at: String::new(),
+    };
+    percentiles(
+        "median district as a saved area (place + profile)",
+        runs.min(20),
+        || {
+            let placed = gapmap::live::areas::place(black_box(saved.clone())).expect("placed");
+            let spec = area_profile::from_polygon(atlas, &s.results, placed.polygon, &limits)
+                .expect("the district is in the region");
+            black_box(area_profile::compute(atlas, &s.results, &spec, &params));
+        },
+    );
+    let c0 = d.geometry.bng_bbox.center();
+    let ring: Vec<(f64, f64)> = (0..=10_000)
+        .map(|k| {
+            let t = f64::from(k % 10_000) / 10_000.0 * std::f64::consts::TAU;
+            (c0.x + 3000.0 * t.cos(), c0.y + 3000.0 * t.sin())
+        })
+        .collect();
+    let bng = geo::MultiPolygon::new(vec![geo::Polygon::new(ring.into(), vec![])]);
+    let circle = gapmap::sources::Reprojector::from_epsg(27700)
+        .and_then(|r| r.polygon(&bng))
+        .expect("the circle projects");
+    percentiles("10,000-vertex circle (3 km radius)", runs, || {
+        let spec =
+            area_profile::from_polygon(atlas, &s.results, black_box(circle.clone()), &limits)
+                .expect("the circle is in the region");
+        black_box(area_profile::compute(atlas, &s.results, &spec, &params));
+    });
+}
+
 fn main() {
     let mut c = Criterion::default()
         .sample_size(50)
@@ -662,5 +767,13 @@ fn main() {
     access_per_lsoa(&mut c, &fx);
     snapshot_derive(&mut c, &fx);
     area_profile(&mut c, &fx);
+    // Only when no filter, or a filter naming area_profile, was given.
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if filters.iter().all(|f| f.contains("area_profile")) {
+        area_profile_percentiles(&fx);
+    }
     c.final_summary();
 }

@@ -4,6 +4,7 @@
 //! under [`processes`], and the browser map under [`web`].
 //! Handlers read the atlas and analysis results only; they never see files.
 
+pub mod areas;
 pub mod blocking;
 pub mod cache;
 pub mod error;

@@ -370,6 +370,7 @@ pub fn document(ogc: &OgcState, base: &str) -> Value {
         }
     }
     super::register::openapi::extend(&mut doc);
+    super::areas::openapi::extend(&mut doc);
     super::processes::openapi::extend(&mut doc);
     if let Some(info) = doc.get_mut("info").and_then(Value::as_object_mut) {
         info.insert("description".into(), json!("OGC API – Features (Part 1 Core, Part 2 CRS, Part 3 Filtering with CQL2) over deprivation, areas and community assets; asset-gap and profile endpoints for planners; the map's data endpoints and vector tiles."));

@@ -19,6 +19,7 @@ use super::ogc::{self, OgcState};
 use crate::analysis::Results;
 use crate::atlas::register::PlacedEntry;
 use crate::atlas::{Atlas, CategoryIdx};
+use crate::live::areas::PlacedArea;
 use crate::live::{Publisher, Register};
 
 /// Everything a request reads, built by [`Snapshot::build`] and never changed
@@ -37,6 +38,9 @@ pub struct Snapshot {
     /// The community asset register's entries (also in `ogc` as the
     /// `register` collection, and as assets in `atlas` while open).
     pub register: Arc<Vec<PlacedEntry>>,
+    /// The saved areas, by id (also in `ogc` as the `areas` collection when
+    /// a register is attached).
+    pub areas: Arc<Vec<PlacedArea>>,
 }
 
 impl Snapshot {
@@ -68,6 +72,7 @@ impl Snapshot {
             ogc,
             tag,
             register: Arc::new(Vec::new()),
+            areas: Arc::new(Vec::new()),
         }
     }
 
@@ -78,6 +83,39 @@ impl Snapshot {
         self.ogc.insert(collection);
         self.register = entries;
         self
+    }
+
+    /// Adds (or replaces) the `areas` collection built from `areas`.
+    #[must_use]
+    pub fn with_areas(mut self, areas: Arc<Vec<PlacedArea>>) -> Self {
+        self.ogc
+            .insert(ogc::areas_collection::collection(&self.atlas, &areas));
+        self.areas = areas;
+        self
+    }
+
+    /// This snapshot with other saved areas: the same atlas, analysis and
+    /// collections (shared, the analysis copied), a new `areas` collection
+    /// and a fresh tag.
+    #[must_use]
+    pub fn with_other_areas(&self, areas: Arc<Vec<PlacedArea>>) -> Snapshot {
+        let tag = fresh_tag();
+        let ogc = OgcState {
+            collections: self.ogc.collections.clone(),
+            by_id: self.ogc.by_id.clone(),
+            sources: self.ogc.sources.clone(),
+            region: self.ogc.region.clone(),
+            startup_tag: tag,
+        };
+        Snapshot {
+            atlas: Arc::clone(&self.atlas),
+            results: self.results.clone(),
+            ogc,
+            tag,
+            register: Arc::clone(&self.register),
+            areas: Arc::new(Vec::new()),
+        }
+        .with_areas(areas)
     }
 
     /// The snapshot of an atlas derived from this one's with
@@ -110,13 +148,21 @@ impl Snapshot {
             changed = ?changed,
             "snapshot derived"
         );
-        Snapshot {
+        let mut next = Snapshot {
             atlas: Arc::new(atlas),
             results,
             ogc,
             tag,
             register: Arc::clone(&self.register),
+            areas: Arc::clone(&self.areas),
+        };
+        // The areas do not depend on assets: their collection carries over.
+        if let Some(areas) = self.ogc.by_id.get(ogc::areas_collection::ID) {
+            if let Some(c) = self.ogc.collections.get(*areas) {
+                next.ogc.insert_shared(Arc::clone(c));
+            }
         }
+        next
     }
 }
 
@@ -168,6 +214,11 @@ impl Publisher for SnapshotSwap {
     fn publish(&self, atlas: Atlas, entries: Arc<Vec<PlacedEntry>>, changed: &[CategoryIdx]) {
         let current = self.0.load_full();
         let next = current.derive(atlas, changed).with_register(entries);
+        self.0.store(Arc::new(next));
+    }
+
+    fn publish_areas(&self, areas: Arc<Vec<PlacedArea>>) {
+        let next = self.0.load_full().with_other_areas(areas);
         self.0.store(Arc::new(next));
     }
 }

@@ -116,10 +116,13 @@ pub fn run(args: &ServeArgs) -> Result<(), String> {
     let crate::live::Prepared {
         atlas,
         entries,
+        areas,
         state: register_state,
     } = prepared;
     let mut state = AppState::from_snapshot(
-        crate::api::Snapshot::build(Arc::new(atlas)).with_register(entries),
+        crate::api::Snapshot::build(Arc::new(atlas))
+            .with_register(entries)
+            .with_areas(areas),
     );
     state.read_access = args.read_access;
     let state = Arc::new(state);

@@ -14,6 +14,7 @@
 //! Replicas sharing one PostGIS register follow each other the same way:
 //! [`Register::follow`] polls the change log's last position and catches up.
 
+pub mod areas;
 pub mod compose;
 pub mod tokens;
 pub mod validate;
@@ -76,6 +77,8 @@ pub trait Publisher: Send + Sync {
     /// Serves `atlas` with the register's `entries`; only the `changed`
     /// categories (and any appended ones) differ from the served atlas.
     fn publish(&self, atlas: Atlas, entries: Arc<Vec<PlacedEntry>>, changed: &[CategoryIdx]);
+    /// Serves the same atlas with these saved areas (by id).
+    fn publish_areas(&self, areas: Arc<Vec<areas::PlacedArea>>);
 }
 
 /// The register's state as last published.
@@ -89,6 +92,10 @@ struct Applied {
     categories: Vec<RegisterCategory>,
     /// The date the open/closed state of entries was judged on.
     today: String,
+    /// Area change-log position included.
+    areas_seq: i64,
+    /// Every saved area, by id.
+    areas: Arc<Vec<areas::PlacedArea>>,
 }
 
 /// What a register starts from, made by [`Register::prepare`].
@@ -97,6 +104,8 @@ pub struct Prepared {
     pub atlas: Atlas,
     /// The placed entries, for the register collection.
     pub entries: Arc<Vec<PlacedEntry>>,
+    /// The saved areas, by id, for the `areas` collection.
+    pub areas: Arc<Vec<areas::PlacedArea>>,
     /// The register's state, for [`Register::new`].
     pub state: RegisterState,
 }
@@ -197,14 +206,19 @@ impl Register {
             compose::compose(atlas, config, &loaded.categories, &placed, &today);
         let joined = atlas.with_assets(assets, categories, sources);
         let entries = Arc::new(placed.clone());
+        let loaded_areas = store.load_areas()?;
+        let areas = Arc::new(areas::place_all(loaded_areas.areas));
         Ok(Prepared {
             atlas: joined,
             entries,
+            areas: Arc::clone(&areas),
             state: RegisterState(Applied {
                 seq: loaded.seq,
                 entries: placed.into_iter().map(|p| (p.entry.id, p)).collect(),
                 categories: loaded.categories,
                 today,
+                areas_seq: loaded_areas.seq,
+                areas,
             }),
         })
     }
@@ -676,6 +690,19 @@ impl Register {
                 if let Err(e) = self.refresh(&mut applied).await {
                     tracing::warn!(error = %e, "register: cannot follow the change log");
                 }
+            }
+            // Saved areas have a change log of their own.
+            let store = Arc::clone(&self.store);
+            match blocking(move || Ok(store.last_area_seq()?)).await {
+                Ok(last) => {
+                    let mut applied = self.applied.lock().await;
+                    if last > applied.areas_seq {
+                        if let Err(e) = self.refresh_areas(&mut applied).await {
+                            tracing::warn!(error = %e, "areas: cannot follow the change log");
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "areas: cannot read the change log"),
             }
         }
     }

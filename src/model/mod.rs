@@ -3,6 +3,7 @@
 //! systems, area codes and classifications, published deprivation values and
 //! postcode normalisation.
 
+pub mod area;
 pub mod codes;
 pub mod geometry;
 pub mod postcode;

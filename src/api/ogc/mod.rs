@@ -6,6 +6,7 @@
 //! (typed property rows plus GeoJSON text for properties and both CRSs'
 //! geometries); handlers only select, page and concatenate.
 
+pub mod areas_collection;
 pub mod build;
 pub mod collections;
 pub mod conformance;
@@ -255,7 +256,8 @@ async fn items_page(
 /// The register changes at any moment: caches must ask before reusing a
 /// copy (its ETag makes that cheap), instead of keeping it for an hour.
 fn revalidated(collection: &str, mut response: Response) -> Response {
-    if collection == register::COLLECTION && response.status().is_success() {
+    let live = collection == register::COLLECTION || collection == areas_collection::ID;
+    if live && response.status().is_success() {
         response.headers_mut().insert(
             axum::http::header::CACHE_CONTROL,
             axum::http::HeaderValue::from_static("no-cache"),
@@ -329,6 +331,18 @@ fn feature(
                 format == Format::Html,
                 info.uri.query().unwrap_or(""),
             );
+        }
+    }
+    if id == areas_collection::ID {
+        // Strong, carrying the area's version, as for the register.
+        if let Some(tag) = crate::api::areas::feature_etag(
+            state,
+            fid,
+            &info.base,
+            format,
+            info.uri.query().unwrap_or(""),
+        ) {
+            etag = tag;
         }
     }
     let content_type = if format == Format::Html {

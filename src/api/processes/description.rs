@@ -70,6 +70,12 @@ pub fn process(base: &str) -> Value {
             "lsoas": codes("2021 LSOAs", "The area made of these whole 2021 LSOAs of the region.", "^E01[0-9]{6}$"),
             "wards": codes("Wards", "The area made of these 2024 wards' best-fit 2021 LSOAs.", "^E05[0-9]{6}$"),
             "districts": codes("Districts", "The area made of these districts' 2021 LSOAs.", "^E0[6-9][0-9]{6}$"),
+            "area": {
+                "title": "Saved area",
+                "description": "The id of a saved area (collection `areas`, e.g. `areas-3`), profiled exactly as its geometry would be. An unknown id is a 404.",
+                "minOccurs": 0, "maxOccurs": 1,
+                "schema": {"type": "string", "pattern": "^areas-[1-9][0-9]*$"},
+            },
             "max_decile": {
                 "title": "Deprived: largest IMD 2025 decile",
                 "minOccurs": 0, "maxOccurs": 1,

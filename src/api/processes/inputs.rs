@@ -1,5 +1,6 @@
 //! The inputs of an `area-profile` execution: exactly one way of giving the
-//! area (`geometry` [+ `crs`], `file`, `lsoas`, `wards` or `districts`),
+//! area (`geometry` [+ `crs`], `file`, `lsoas`, `wards`, `districts` or a
+//! saved `area`),
 //! the gap thresholds, and the output format. Every refusal is a
 //! 400 naming the input.
 
@@ -11,15 +12,16 @@ use crate::api::state::Snapshot;
 use crate::sources::area_boundary::{self, Boundary, BoundaryError, BoundaryLimits};
 
 /// The ways of giving an area, as named in the process description.
-pub const AREA_INPUTS: [&str; 5] = ["geometry", "file", "lsoas", "wards", "districts"];
+pub const AREA_INPUTS: [&str; 6] = ["geometry", "file", "lsoas", "wards", "districts", "area"];
 /// Every input the process accepts.
-pub const ALL_INPUTS: [&str; 8] = [
+pub const ALL_INPUTS: [&str; 9] = [
     "geometry",
     "crs",
     "file",
     "lsoas",
     "wards",
     "districts",
+    "area",
     "max_decile",
     "min_distance_m",
 ];
@@ -47,6 +49,8 @@ pub enum AreaInput {
     Wards(Vec<String>),
     /// District codes.
     Districts(Vec<String>),
+    /// A saved area's feature id (`areas-<n>`, collection `areas`).
+    Saved(String),
 }
 
 /// Output formats.
@@ -185,7 +189,13 @@ pub fn parse(body: &Value, f: Option<&str>, limits: &Limits) -> Result<Execution
         }
         "lsoas" => AreaInput::Lsoas(strings(&unwrap(v), "lsoas", limits)?),
         "wards" => AreaInput::Wards(strings(&unwrap(v), "wards", limits)?),
-        _ => AreaInput::Districts(strings(&unwrap(v), "districts", limits)?),
+        "districts" => AreaInput::Districts(strings(&unwrap(v), "districts", limits)?),
+        _ => AreaInput::Saved(
+            unwrap(v)
+                .as_str()
+                .map(|s| s.trim().chars().take(80).collect())
+                .ok_or_else(|| bad_input("area", "a saved area's id, areas-<n>"))?,
+        ),
     };
     let mut params = ProfileParams::default();
     if let Some(d) = inputs.get("max_decile").map(unwrap) {
@@ -273,7 +283,8 @@ pub fn boundary_limits(limits: &Limits) -> BoundaryLimits {
 ///
 /// # Errors
 /// A 400 naming the input: unreadable, not polygons, beyond the limits,
-/// outside the region, unknown codes; a 404 for an unknown saved area.
+/// outside the region, unknown codes; a 404 naming `area` for an unknown
+/// saved area.
 pub fn resolve(
     s: &Snapshot,
     area: AreaInput,
@@ -319,6 +330,25 @@ pub fn resolve(
                 &name,
                 &boundary_limits(limits),
             )?)
+        }
+        AreaInput::Saved(id) => {
+            let placed = crate::model::area::parse_feature_id(&id)
+                .and_then(|n| crate::api::areas::placed(s, n))
+                .ok_or_else(|| ApiError {
+                    parameter: Some("area".into()),
+                    ..ApiError::not_found(format!(
+                        "no saved area '{id}' (collection 'areas' lists them)"
+                    ))
+                })?;
+            // Profiled exactly as its served geometry would be.
+            let spec =
+                area_profile::from_polygon(atlas, &s.results, placed.polygon.clone(), limits)
+                    .map_err(|e| match e {
+                        crate::analysis::AnalysisError::InvalidParameter { expected, .. } => {
+                            bad_input("area", expected)
+                        }
+                    })?;
+            return Ok((spec, false));
         }
         AreaInput::Lsoas(codes) => (
             lookup(&codes, "lsoas", &|c| {

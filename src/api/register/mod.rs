@@ -10,7 +10,7 @@ pub mod auth;
 pub mod etag;
 mod extra;
 pub mod openapi;
-mod write;
+pub(crate) mod write;
 
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -43,7 +43,7 @@ const PATCH_TYPES: &[&str] = &[
 /// changed the entry between its read and its write.
 const PATCH_RETRIES: usize = 5;
 
-fn content_type_ok(headers: &HeaderMap, allowed: &[&str]) -> Result<(), ApiError> {
+pub(crate) fn content_type_ok(headers: &HeaderMap, allowed: &[&str]) -> Result<(), ApiError> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -81,7 +81,7 @@ fn input_crs(headers: &HeaderMap) -> Result<InputCrs, ApiError> {
     }
 }
 
-fn json_body(body: &Bytes) -> Result<Value, ApiError> {
+pub(crate) fn json_body(body: &Bytes) -> Result<Value, ApiError> {
     serde_json::from_slice(body).map_err(|e| ApiError {
         status: StatusCode::BAD_REQUEST,
         title: "Invalid body",
@@ -90,7 +90,7 @@ fn json_body(body: &Bytes) -> Result<Value, ApiError> {
     })
 }
 
-fn register_of(state: &Arc<AppState>) -> Result<Arc<Register>, ApiError> {
+pub(crate) fn register_of(state: &Arc<AppState>) -> Result<Arc<Register>, ApiError> {
     state.register().cloned().ok_or_else(|| {
         super::problem(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -173,6 +173,9 @@ pub async fn create_item(
     uri: Uri,
     body: Bytes,
 ) -> Response {
+    if collection == crate::api::areas::COLLECTION && state.register().is_some() {
+        return crate::api::areas::create(state, ip, headers, uri, body).await;
+    }
     if collection != COLLECTION {
         return not_register(&state, &collection);
     }
@@ -204,6 +207,9 @@ pub async fn replace_item(
     uri: Uri,
     body: Bytes,
 ) -> Response {
+    if collection == crate::api::areas::COLLECTION && state.register().is_some() {
+        return crate::api::areas::replace(state, fid, ip, headers, uri, body).await;
+    }
     if collection != COLLECTION {
         return not_register(&state, &collection);
     }
@@ -267,6 +273,9 @@ pub async fn patch_item(
     uri: Uri,
     body: Bytes,
 ) -> Response {
+    if collection == crate::api::areas::COLLECTION && state.register().is_some() {
+        return crate::api::areas::patch(state, fid, ip, headers, uri, body).await;
+    }
     if collection != COLLECTION {
         return not_register(&state, &collection);
     }
@@ -362,6 +371,9 @@ pub async fn delete_item(
     Peer(ip): Peer,
     headers: HeaderMap,
 ) -> Response {
+    if collection == crate::api::areas::COLLECTION && state.register().is_some() {
+        return crate::api::areas::delete(state, fid, ip, headers).await;
+    }
     if collection != COLLECTION {
         return not_register(&state, &collection);
     }
@@ -405,7 +417,8 @@ fn options(state: &Arc<AppState>, collection: &str, register_allow: &'static str
     if state.snapshot().ogc.provider(collection).is_none() {
         return ApiError::not_found(format!("no collection '{collection}'")).into_response();
     }
-    let allow = if collection == COLLECTION && state.register().is_some() {
+    let writable = collection == COLLECTION || collection == crate::api::areas::COLLECTION;
+    let allow = if writable && state.register().is_some() {
         register_allow
     } else {
         READ_ONLY_ALLOW

@@ -7,6 +7,8 @@
 //! disk before it is acknowledged and a `kill -9` loses nothing committed.
 //! Each write is one `BEGIN IMMEDIATE` transaction.
 
+mod areas;
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -121,6 +123,8 @@ impl GpkgStore {
         if app_id == 0 {
             Self::register_contents(&conn).map_err(|e| open_err(e.to_string()))?;
         }
+        // Every open: a register made before saved areas existed gains them.
+        areas::migrate(&conn).map_err(|e| open_err(e.to_string()))?;
         Ok(Self {
             path: path.to_owned(),
             conn: Mutex::new(conn),

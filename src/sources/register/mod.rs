@@ -13,6 +13,7 @@ pub mod gpkg;
 mod gpkg_blob;
 pub mod import;
 pub mod postgis;
+pub mod saved_areas;
 
 use crate::model::register::{Action, Change, Entry, EntryFields, RegisterCategory, TokenRecord};
 
@@ -93,9 +94,10 @@ pub struct Stamp<'a> {
     pub at: &'a str,
 }
 
-/// Where the register lives. Implementations are safe to share between
-/// threads; every method blocks (call it off the async runtime).
-pub trait RegisterStore: Send + Sync {
+/// Where the register lives (and the saved areas: [`saved_areas::AreaStore`]).
+/// Implementations are safe to share between threads; every method blocks
+/// (call it off the async runtime).
+pub trait RegisterStore: saved_areas::AreaStore + Send + Sync {
     /// File path or password-free connection string, for messages.
     fn location(&self) -> String;
 

@@ -22,6 +22,8 @@
 //! small Tokio runtime: call the store from a plain thread or
 //! `tokio::task::spawn_blocking`, never from inside an async task.
 
+mod areas;
+
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -239,6 +241,8 @@ impl PostgisStore {
             tx.batch_execute("CREATE EXTENSION IF NOT EXISTS postgis")?;
         }
         tx.batch_execute(SCHEMA)?;
+        // Every open: a register made before saved areas existed gains them.
+        tx.batch_execute(areas::SCHEMA)?;
         tx.commit()
     }
 

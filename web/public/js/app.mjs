@@ -6,6 +6,7 @@ import {
   symbolFor, drawSymbol, NO_DATA,
 } from './style.mjs';
 import { setupRegister, onMapClick as registerClick, hovering as registerHovering } from './register.mjs';
+import { setupDraw, onMapClick as drawClick } from './draw.mjs';
 import { authHeaders, getJsonSignedIn, transformRequest } from './auth.mjs';
 import {
   caveatHtml, addCoverageLayers, coverageLayerIds, coverageLegend, hatchImage, nounOf, gapHeadlineHtml, cannotAnswerHtml,
@@ -784,7 +785,8 @@ async function selectWard(code, { fly = false } = {}) {
       <dt>LSOAs by IMD 2025 decile</dt><dd id="panel-by-decile">${esc(byDecile || '–')}</dd>
       ${s.lsoas_unknown_residents ? `<dt>LSOAs with unknown residents</dt><dd>${s.lsoas_unknown_residents} <span class="muted">(no weight)</span></dd>` : ''}
     </dl>
-    <p><a id="ward-profile-link" href="/wards/${encodeURIComponent(w.code)}${wardProfileQuery()}">Full ward profile (printable) →</a></p>
+    <p><a id="ward-profile-link" href="/wards/${encodeURIComponent(w.code)}${wardProfileQuery()}">Full ward profile (printable) →</a>
+      · <a id="ward-compare-link" href="/web/static/compare.html?areas=ward:${encodeURIComponent(w.code)}">Compare with other areas →</a></p>
     <h3>Residents in England's most deprived 20%, 2025</h3>
     <table><thead><tr><th>Indicator</th><th class="num">Ward</th><th class="num">District</th></tr></thead><tbody>${rows}</tbody></table>
     <p class="hint">${esc(w.note)}</p>
@@ -814,6 +816,7 @@ function assetPopup(f, lngLat) {
 }
 
 function onMapClick(e) {
+  if (drawClick(e)) return;
   if (registerClick(e)) return;
   const assetLayers = meta.categories.filter((c) => state.assets.has(c.id)).map((c) => `asset-${c.id}`);
   const asset = e.lngLat ? map.queryRenderedFeatures(e.point, { layers: assetLayers })[0] : null;
@@ -1066,6 +1069,7 @@ async function main() {
     visible: () => state.register,
     setVisible: (on) => { state.register = on; writeHash(); },
   });
+  setupDraw({ map, maplibregl, esc });
   map.on('click', onMapClick);
   map.on('mousemove', (e) => {
     const f = map.queryRenderedFeatures(e.point, { layers: [activeFillLayer()] })[0];

@@ -200,6 +200,7 @@ async function main() {
   };
   document.title = `${w.name} ward profile — GapMap`;
   $('#back-to-map').href = `/map#sel=ward:${encodeURIComponent(w.code)}`;
+  $('#compare-link').href = `/web/static/compare.html?areas=ward:${encodeURIComponent(w.code)}`;
   const pct = (x) => (x === null || x === undefined ? '–' : `${(x * 100).toFixed(1)}%`);
   const sw = w.summary?.ward ?? {};
   const sd = w.summary?.district ?? {};

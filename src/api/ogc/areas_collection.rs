@@ -1,0 +1,81 @@
+//! The `areas` collection: the saved areas teams named and stored (an
+//! estate, a primary care network area, "our patch"), each a CRS84 (or,
+//! with `crs`, British National Grid) MultiPolygon with its name and
+//! bookkeeping. Writable with an editor token (OGC API – Features Part 4:
+//! `POST` items, `PUT`, `PATCH`, `DELETE` one); profiled by the
+//! `area-profile` process as `{"area": "areas-<n>"}`.
+
+use std::sync::Arc;
+
+use super::build::Builder;
+use super::encode;
+use super::model::{Collection, FeatureGeometry, OgcState, PropType, PropValue};
+use crate::atlas::Atlas;
+use crate::live::areas::PlacedArea;
+
+/// The collection id.
+pub const ID: &str = "areas";
+
+/// Builds the collection from the placed areas (in id order).
+pub fn collection(atlas: &Atlas, areas: &[PlacedArea]) -> Collection {
+    use PropType::{Integer, String as Str};
+    let mut b = Builder::new(&[
+        ("id", Str, "Area id (areas-<n>)"),
+        ("name", Str, "Name"),
+        ("description", Str, "Description"),
+        (
+            "version",
+            Integer,
+            "Version: 1 at creation, +1 at each change",
+        ),
+        ("created_by", Str, "Token name that created it"),
+        ("created_at", Str, "When (UTC)"),
+        ("updated_by", Str, "Token name that last changed it"),
+        ("updated_at", Str, "When (UTC)"),
+    ]);
+    for p in areas {
+        let a = &p.area;
+        let values: Vec<PropValue> = vec![
+            a.feature_id().as_str().into(),
+            a.fields.name.as_str().into(),
+            a.fields.description.as_deref().into(),
+            PropValue::Int(a.version),
+            a.created_by.as_str().into(),
+            a.created_at.as_str().into(),
+            a.updated_by.as_str().into(),
+            a.updated_at.as_str().into(),
+        ];
+        let g = &p.polygon;
+        let geometry = FeatureGeometry {
+            shapes: [encode::shape_of(&g.lonlat), encode::shape_of(&g.bng)],
+            bboxes: [g.lonlat_bbox, g.bng_bbox],
+            json: [
+                encode::multipolygon(&g.lonlat),
+                encode::multipolygon(&g.bng),
+            ],
+        };
+        b.push(&a.feature_id(), values, Some(Arc::new(geometry)));
+    }
+    b.finish(
+        ID,
+        format!("Saved areas, {}", atlas.region.name),
+        "Areas teams drew or uploaded and saved by name (estates, neighbourhoods, primary care network areas, regeneration zones), to profile again by link: POST /processes/area-profile/execution with {\"inputs\": {\"area\": \"areas-<n>\"}}, or open /web/static/area.html?area=areas-<n>. Writable with an editor token through OGC API - Features Part 4 (POST, PUT, PATCH, DELETE).",
+        Vec::new(),
+        "MultiPolygon",
+    )
+}
+
+impl OgcState {
+    /// Adds a shared collection, or replaces the one with the same id.
+    pub fn insert_shared(&mut self, collection: Arc<Collection>) {
+        if let Some(&i) = self.by_id.get(&collection.id) {
+            if let Some(slot) = self.collections.get_mut(i) {
+                *slot = collection;
+            }
+        } else {
+            self.by_id
+                .insert(collection.id.clone(), self.collections.len());
+            self.collections.push(collection);
+        }
+    }
+}
