@@ -37,6 +37,9 @@ pub struct Snapshot {
     /// The community asset register's entries (also in `ogc` as the
     /// `register` collection, and as assets in `atlas` while open).
     pub register: Arc<Vec<PlacedEntry>>,
+    /// The map's layers that take time in proportion to the region
+    /// (`/web/api/coverage`), built with the snapshot.
+    pub web: super::web::WebLayers,
 }
 
 impl Snapshot {
@@ -46,14 +49,18 @@ impl Snapshot {
         let started = Instant::now();
         // The collections that read only the atlas are built while the
         // analysis runs: a shorter wait before the server is ready.
-        let (results, collections) = std::thread::scope(|s| {
+        let (results, collections, web) = std::thread::scope(|s| {
             let collections = s.spawn(|| ogc::build::atlas_collections(&atlas));
+            let web = s.spawn(|| super::web::WebLayers::build(&atlas));
             let results = Results::new(&atlas);
             tracing::info!(elapsed_ms = started.elapsed().as_millis(), "analysis ready");
             let collections = collections
                 .join()
                 .unwrap_or_else(|_| ogc::build::atlas_collections(&atlas));
-            (results, collections)
+            let web = web
+                .join()
+                .unwrap_or_else(|_| super::web::WebLayers::build(&atlas));
+            (results, collections, web)
         });
         let tag = fresh_tag();
         let ogc = ogc::build::build_with(&atlas, &results, collections, tag);
@@ -68,6 +75,7 @@ impl Snapshot {
             ogc,
             tag,
             register: Arc::new(Vec::new()),
+            web,
         }
     }
 
@@ -99,6 +107,7 @@ impl Snapshot {
         let tag = fresh_tag();
         let started = Instant::now();
         let ogc = ogc::build::rebuild(&atlas, &results, tag, &self.ogc, changed);
+        let web = self.web.derive(&atlas);
         tracing::info!(
             analysis_ms = analysis.as_millis(),
             access_ms = timings.access.as_millis(),
@@ -116,6 +125,7 @@ impl Snapshot {
             ogc,
             tag,
             register: Arc::clone(&self.register),
+            web,
         }
     }
 }
