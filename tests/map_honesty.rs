@@ -266,3 +266,211 @@ async fn search_finds_a_locality_named_in_addresses() {
         assert_eq!(r["results"][0]["name"], name, "{q}");
     }
 }
+
+/// `gapmap gaps` as a table says what `/gaps` says first: the query cannot
+/// answer for the 11 deprived LSOAs outside the park extract, and lists them.
+#[test]
+fn gaps_cli_table_leads_with_what_it_cannot_answer() {
+    let (deprived, outside) = deprived_outside("park", 2);
+    assert_eq!((deprived, outside.len()), (11, 11));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gapmap"))
+        .args([
+            "gaps",
+            "--category",
+            "park",
+            "--max-decile",
+            "2",
+            "--min-distance-m",
+            "400",
+            "--quiet",
+            "--data-dir",
+        ])
+        .arg(common::data_dir())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    // The title, then the headline, before any table.
+    assert_eq!(
+        lines.get(1).copied(),
+        Some("Cannot answer for 11 of 11 deprived LSOAs: no park data there."),
+        "{text}"
+    );
+    let listed: BTreeSet<String> = lines
+        .iter()
+        .filter(|l| l.contains(" no_data"))
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(listed, outside, "{text}");
+    assert!(text.contains("no_data: no data"), "{text}");
+}
+
+/// The region (county) profile: GapMap's roll-up of the LSOAs, labelled as
+/// such; each district's official IMD summary exactly as MHCLG's files give
+/// it; and the park question answered "cannot answer", not "no gap".
+#[tokio::test]
+async fn region_profile_rolls_up_lsoas_and_gives_the_official_district_figures() {
+    let p = get_json("/web/api/region").await;
+    let atlas = common::atlas();
+    assert_eq!(p["region"]["name"], "Oxfordshire");
+    let k = atlas.imd2025.position("imd").unwrap();
+    let residents: u64 = atlas
+        .lsoa21
+        .iter()
+        .filter_map(|l| l.residents)
+        .map(u64::from)
+        .sum();
+    let mut by_decile = [0_u64; 10];
+    for l in atlas.lsoa21.iter() {
+        by_decile[usize::from(l.imd[k].decile.unwrap()) - 1] += 1;
+    }
+    let s = &p["summary"];
+    assert_eq!(s["residents"], residents);
+    assert_eq!(s["lsoas"], atlas.lsoa21.len());
+    assert_eq!(s["2025"]["lsoas_by_decile"], serde_json::json!(by_decile));
+    assert!(p["method"]["region"]
+        .as_str()
+        .unwrap()
+        .starts_with("GapMap's roll-up of the official LSOA data, not a published figure"));
+
+    // The five districts with MHCLG's figures, read here from the files.
+    let codes: Vec<&str> = p["districts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "E07000177",
+            "E07000178",
+            "E07000179",
+            "E07000180",
+            "E07000181"
+        ]
+    );
+    let y2025 = common::csv_rows("deprivation/iod2025_lad24_summaries.csv");
+    let y2019 = common::csv_rows("deprivation/iod2019_lad19_summaries.csv");
+    for d in p["districts"].as_array().unwrap() {
+        let code = d["code"].as_str().unwrap();
+        let row = y2025.iter().find(|r| r["ltla24_code"] == code).unwrap();
+        let o = &d["official_imd"]["2025"];
+        for (key, column) in [
+            ("average_score", "imd_average_score"),
+            ("rank_of_average_score", "imd_rank_of_average_score"),
+            ("extent", "imd25_extent"),
+        ] {
+            let want: f64 = row[column].parse().unwrap();
+            assert_eq!(o[key].as_f64(), Some(want), "{code} 2025 {key}");
+        }
+        let row = y2019
+            .iter()
+            .find(|r| r["lad19cd"] == code && r["index_domain"] == "Index of Multiple Deprivation")
+            .unwrap();
+        let want: f64 = row["average_score"].parse().unwrap();
+        assert_eq!(
+            d["official_imd"]["2019"]["average_score"].as_f64(),
+            Some(want)
+        );
+    }
+
+    let (deprived, outside) = deprived_outside("park", 2);
+    let park = p["access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["category"] == "park")
+        .unwrap();
+    assert_eq!(park["status"], "cannot_answer");
+    assert_eq!(park["deprived_lsoas"], deprived);
+    assert_eq!(park["cannot_answer_lsoas"], outside.len());
+    assert_eq!(park["gap_lsoas"], 0);
+    assert!(park["sources"][0]["vintage"].as_str().is_some());
+
+    let (status, body) = get("/web/api/region?max_decile=11").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body.contains("max_decile"), "{body}");
+}
+
+/// `/web/api/coverage` belongs to the snapshot: a register write's snapshot
+/// with the same sources shares the one built at start, and one whose
+/// source coverage changed has the new area.
+#[test]
+fn coverage_layer_is_built_once_per_snapshot_and_follows_the_sources() {
+    use gapmap::atlas::Coverage;
+    let old = common::app_state().snapshot();
+    let atlas = &old.atlas;
+    let body = old.web.coverage_json().unwrap();
+    let fc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let listed: BTreeSet<&str> = fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["properties"]["source"].as_str().unwrap())
+        .collect();
+    let partial: BTreeSet<&str> = atlas
+        .sources
+        .iter()
+        .filter(|s| !matches!(s.coverage, Coverage::CodePrefix { .. }))
+        .map(|s| s.id.as_str())
+        .collect();
+    assert_eq!(listed, partial);
+
+    let same = old.derive(
+        atlas.with_assets(
+            atlas.assets.clone(),
+            atlas.categories.clone(),
+            atlas.sources.clone(),
+        ),
+        &[],
+    );
+    assert_eq!(same.web.coverage_json().unwrap().as_ptr(), body.as_ptr());
+
+    let (si, source) = atlas
+        .sources
+        .iter()
+        .enumerate()
+        .find(|(_, s)| matches!(s.coverage, Coverage::Bbox { .. }))
+        .unwrap();
+    let mut sources = atlas.sources.clone();
+    sources[si].coverage = Coverage::Bbox {
+        bbox: [-1.3, 51.7, -1.2, 51.8],
+        description: "a test box".into(),
+    };
+    let fed: Vec<u16> = atlas
+        .categories
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.sources.iter().any(|&x| usize::from(x) == si))
+        .map(|(i, _)| u16::try_from(i).unwrap())
+        .collect();
+    let moved = old.derive(
+        atlas.with_assets(atlas.assets.clone(), atlas.categories.clone(), sources),
+        &fed,
+    );
+    let fc: serde_json::Value =
+        serde_json::from_slice(&moved.web.coverage_json().unwrap()).unwrap();
+    let f = fc["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["source"] == source.id.as_str())
+        .unwrap();
+    assert_eq!(f["properties"]["description"], "a test box");
+    let ring = &f["geometry"]["coordinates"][0][0];
+    let xs: Vec<f64> = ring
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c[0].as_f64().unwrap())
+        .collect();
+    assert_eq!(xs.iter().copied().fold(f64::INFINITY, f64::min), -1.3);
+    assert_eq!(xs.iter().copied().fold(f64::NEG_INFINITY, f64::max), -1.2);
+}

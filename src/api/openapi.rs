@@ -268,6 +268,24 @@ fn other_paths() -> Vec<(String, Value)> {
             ),
         ),
         (
+            "/web/api/region".into(),
+            get(
+                "The loaded region's profile: GapMap's roll-up of the official LSOA data, the districts' official IoD summaries, and gap answers per category",
+                "getRegionProfile",
+                "Map",
+                &[
+                    max_decile(),
+                    query(
+                        "min_distance_m",
+                        "Smallest mean straight-line (geodesic) distance in metres counted as far, for the gaps.",
+                        &json!({ "type": "number", "minimum": 0, "default": 1600 }),
+                    ),
+                ],
+                &ok("Region profile", "application/json"),
+                &["400"],
+            ),
+        ),
+        (
             "/web/api/lsoa/{code}".into(),
             get(
                 "An LSOA's panel data",

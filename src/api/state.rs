@@ -41,6 +41,9 @@ pub struct Snapshot {
     /// The saved areas, by id (also in `ogc` as the `areas` collection when
     /// a register is attached).
     pub areas: Arc<Vec<PlacedArea>>,
+    /// The map's layers that take time in proportion to the region
+    /// (`/web/api/coverage`), built with the snapshot.
+    pub web: super::web::WebLayers,
 }
 
 impl Snapshot {
@@ -50,14 +53,18 @@ impl Snapshot {
         let started = Instant::now();
         // The collections that read only the atlas are built while the
         // analysis runs: a shorter wait before the server is ready.
-        let (results, collections) = std::thread::scope(|s| {
+        let (results, collections, web) = std::thread::scope(|s| {
             let collections = s.spawn(|| ogc::build::atlas_collections(&atlas));
+            let web = s.spawn(|| super::web::WebLayers::build(&atlas));
             let results = Results::new(&atlas);
             tracing::info!(elapsed_ms = started.elapsed().as_millis(), "analysis ready");
             let collections = collections
                 .join()
                 .unwrap_or_else(|_| ogc::build::atlas_collections(&atlas));
-            (results, collections)
+            let web = web
+                .join()
+                .unwrap_or_else(|_| super::web::WebLayers::build(&atlas));
+            (results, collections, web)
         });
         let tag = fresh_tag();
         let ogc = ogc::build::build_with(&atlas, &results, collections, tag);
@@ -73,6 +80,7 @@ impl Snapshot {
             tag,
             register: Arc::new(Vec::new()),
             areas: Arc::new(Vec::new()),
+            web,
         }
     }
 
@@ -114,6 +122,8 @@ impl Snapshot {
             tag,
             register: Arc::clone(&self.register),
             areas: Arc::new(Vec::new()),
+            // The same atlas: coverage and labels are shared.
+            web: self.web.derive(&self.atlas),
         }
         .with_areas(areas)
     }
@@ -137,6 +147,7 @@ impl Snapshot {
         let tag = fresh_tag();
         let started = Instant::now();
         let ogc = ogc::build::rebuild(&atlas, &results, tag, &self.ogc, changed);
+        let web = self.web.derive(&atlas);
         tracing::info!(
             analysis_ms = analysis.as_millis(),
             access_ms = timings.access.as_millis(),
@@ -155,6 +166,7 @@ impl Snapshot {
             tag,
             register: Arc::clone(&self.register),
             areas: Arc::clone(&self.areas),
+            web,
         };
         // The areas do not depend on assets: their collection carries over.
         if let Some(areas) = self.ogc.by_id.get(ogc::areas_collection::ID) {

@@ -56,6 +56,7 @@ pub fn run(args: &GapsArgs) -> Result<(), String> {
         // The CSV stays machine-readable: the method note goes to stderr.
         GapsFormat::Csv => {
             print!("{}", gaps.to_csv(&atlas, &analysis));
+            eprintln!("{}", gaps.headline(&atlas));
             eprint!("{located}");
         }
         GapsFormat::Table => print!("{}{located}", table(&atlas, &analysis, &gaps)),
@@ -78,6 +79,9 @@ fn table(atlas: &crate::atlas::Atlas, analysis: &Analysis, gaps: &GapReport) -> 
         gaps.request.measure.name(),
         gaps.request.min_distance_m
     );
+    // What the query can and cannot answer comes first, as in `GET /gaps`:
+    // an empty table must not read as "no gaps" when there is no data.
+    let _ = writeln!(s, "{}\n", gaps.headline(atlas));
     let _ = writeln!(
         s,
         "{:>4}  {:<10} {:<28} {:>6} {:>9} {:>9}  {:<34} {:>9}  {:<28}",
@@ -107,6 +111,9 @@ fn table(atlas: &crate::atlas::Atlas, analysis: &Analysis, gaps: &GapReport) -> 
             truncate(ward, 28)
         );
     }
+    if !gaps.unanswered.is_empty() {
+        unanswered(&mut s, atlas, analysis, gaps);
+    }
     let summary = gaps.summary(atlas);
     let _ = writeln!(
         s,
@@ -114,8 +121,47 @@ fn table(atlas: &crate::atlas::Atlas, analysis: &Analysis, gaps: &GapReport) -> 
         summary["lsoas"], summary["residents"], summary["wards"], summary["left_out"]
     );
     let _ = writeln!(s, "Distances are straight-line (geodesic, WGS84) from each LSOA's postcodes; see GET /gaps for the full method.");
-    let _ = analysis;
     s
+}
+
+/// The deprived LSOAs the query cannot answer for, one a line with their
+/// status, then each status's reason once.
+fn unanswered(s: &mut String, atlas: &crate::atlas::Atlas, analysis: &Analysis, gaps: &GapReport) {
+    let _ = writeln!(
+        s,
+        "\nCannot answer for {} deprived LSOAs:",
+        gaps.unanswered.len()
+    );
+    let _ = writeln!(
+        s,
+        "{:<10} {:<28} {:>6} {:>9}  {:<28} {:<13}",
+        "LSOA", "name", "decile", "residents", "ward", "status"
+    );
+    let mut reasons: Vec<(&str, String)> = Vec::new();
+    for u in &gaps.unanswered {
+        let l = atlas.lsoa21.get(u.lsoa);
+        let ward = l
+            .and_then(|l| atlas.ward_of(l))
+            .map_or("", |w| w.name.as_str());
+        let status = u.why.status();
+        let _ = writeln!(
+            s,
+            "{:<10} {:<28} {:>6} {:>9}  {:<28} {:<13}",
+            l.map_or("", |l| l.code.as_str()),
+            truncate(l.map_or("", |l| l.name.as_str()), 28),
+            u.decile,
+            l.and_then(|l| l.residents)
+                .map_or(String::new(), |n| n.to_string()),
+            truncate(ward, 28),
+            status
+        );
+        if !reasons.iter().any(|(st, _)| *st == status) {
+            reasons.push((status, gaps.reason(analysis, u.why)));
+        }
+    }
+    for (status, reason) in reasons {
+        let _ = writeln!(s, "{status}: {reason}");
+    }
 }
 
 fn truncate(s: &str, n: usize) -> String {

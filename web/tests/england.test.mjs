@@ -85,3 +85,22 @@ test('England at z12: ward names, no collisions', { skip: !ON && 'set GAPMAP_TES
   await page.screenshot({ path: path.join(ARTIFACTS, 'england-z12.png') });
   await page.close();
 });
+
+test('England: the 2019 view comes as tiles, and gap results and panels name areas', { skip: !ON && 'set GAPMAP_TEST_ENGLAND=1' }, async () => {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  const requests = [];
+  page.on('request', (r) => requests.push(new URL(r.url()).pathname + new URL(r.url()).search));
+  await page.goto(`${base}/map#map=11/51.7300/-1.2100&year=2019&mode=level`);
+  await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 300000 });
+  await page.waitForFunction(() => window.gapmap.map.queryRenderedFeatures({ layers: ['lsoa19-fill'] }).length > 0, null, { timeout: 120000 });
+  assert.ok(requests.some((u) => u.startsWith('/collections/lsoa-2011/tiles/')), 'no 2011 tiles');
+  assert.ok(!requests.some((u) => u.startsWith('/web/api/lsoa-layer')), 'the 2019 GeoJSON layer was fetched');
+  // A gap query lists LSOAs by name with their ward's name, never a bare code.
+  await page.evaluate(() => { window.gapmap.state.gap = { category: 'gp_practice', max_decile: 1, min_distance_m: 2000 }; return window.gapmap.runGap(); });
+  await page.waitForSelector('#gap-title', { timeout: 120000 });
+  const items = await page.$$eval('#panel-body li a[data-lsoa]', (as) => as.map((a) => a.textContent.trim()));
+  assert.ok(items.length > 0, 'no gap LSOAs listed');
+  for (const t of items) assert.doesNotMatch(t, /^E0\d{7}$/, `a gap LSOA listed by code only: ${t}`);
+  assert.doesNotMatch(await page.textContent('#gap-summary [data-key=wards]'), /E05\d{6}/, 'wards listed by code');
+  await page.close();
+});

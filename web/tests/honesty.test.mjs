@@ -431,6 +431,37 @@ test('defect 12: search finds St Clements, Rose Hill and Iffley, OX4, Greater Le
   assert.match(await page.evaluate(() => window.location.hash), /sel=district:E07000177/);
 });
 
+test('the county profile: search "Oxfordshire", the districts\' official figures, GapMap\'s roll-up labelled, "no data" per category', async () => {
+  await openMap('#gap=gp_practice,2,1000');
+  await page.fill('#search-input', 'Oxfordshire');
+  await page.waitForSelector('#search-results li[data-i]');
+  await page.press('#search-input', 'Enter');
+  await page.waitForSelector('#region-profile-link');
+  const href = await page.getAttribute('#region-profile-link', 'href');
+  assert.match(href, /region\.html\?max_decile=2&min_distance_m=1000/);
+  await page.goto(`${base}${href}`);
+  await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 60000 });
+  assert.equal(await page.evaluate(() => document.body.dataset.ready), 'true');
+  const r = await api('/web/api/region?max_decile=2&min_distance_m=1000');
+  assert.match(await page.textContent('#region-method'), /Not an official figure/);
+  assert.equal(await page.textContent('#rf-residents'), r.summary.residents.toLocaleString('en-GB'));
+  // The five districts, each with MHCLG's IoD2025 average score as the OGC collection gives it.
+  const rows = await page.$$eval('#district-table tbody tr', (trs) => trs.map((t) => [t.dataset.district, t.querySelector('[data-key=official-2025-score]').textContent]));
+  assert.deepEqual(rows.map(([c]) => c), ['E07000177', 'E07000178', 'E07000179', 'E07000180', 'E07000181']);
+  for (const [code, shown] of rows) {
+    const official = (await api(`/collections/districts/items/${code}`)).properties.official_2025_imd_average_score;
+    assert.equal(shown, official.toFixed(2), code);
+  }
+  assert.match(await page.textContent('#official-source'), /MHCLG/);
+  assert.equal(await page.getAttribute('#region-access tr[data-category=park]', 'data-status'), 'cannot_answer');
+  assert.match(await page.textContent('#region-access tr[data-category=park]'), /Cannot answer for \d+ of \d+ deprived LSOAs/);
+  assert.match(await page.textContent('#sources'), /Census 2021|Office for National Statistics/);
+  await page.emulateMedia({ media: 'print' });
+  assert.equal(await page.isVisible('#print'), false);
+  await shot('region-profile', true);
+  await page.emulateMedia({ media: 'screen' });
+});
+
 test('the priority-areas page names every ward in both years', async () => {
   await openMap();
   await page.click('#priority-link');

@@ -1,16 +1,17 @@
 //! The map's layers as GeoJSON, and the metadata the page needs to build its
 //! controls, legend and attribution.
 
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use geo::{BooleanOps, InteriorPoint, MultiPolygon, Rect};
+use geo::{InteriorPoint, MultiPolygon, Rect};
 use serde_json::{json, Map, Value};
 
 use super::geojson_out::{self, feature};
 use crate::api::error::ApiError;
 use crate::api::query::{ApiPath, Params};
 use crate::api::{Snap, Snapshot};
-use crate::atlas::{Atlas, Coverage, Lsoa21};
+use crate::atlas::{Atlas, Lsoa21};
 
 /// How the 2019 value of a 2021 LSOA was derived from the 2011 LSOAs it came from.
 pub struct Link2019 {
@@ -292,16 +293,32 @@ pub fn largest_interior_point(mp: &MultiPolygon<f64>) -> Option<geo::Point<f64>>
 }
 
 /// `GET /web/api/labels/{wards|districts}`: one label point per area
-/// (an interior point of its largest part).
+/// (an interior point of its largest part). Built once per snapshot
+/// ([`super::layers`]).
 pub async fn labels(
     Snap(state): Snap,
     ApiPath(layer): ApiPath<String>,
     params: Params,
 ) -> Result<Response, ApiError> {
     params.only(&[])?;
-    let atlas = &state.atlas;
+    let body = match layer.as_str() {
+        "wards" => state.web.ward_labels_json(),
+        "districts" => state.web.district_labels_json(),
+        _ => {
+            return Err(ApiError::not_found(
+                "no such layer: layer must be wards or districts",
+            ))
+        }
+    };
+    json_bytes(body, "labels")
+}
+
+/// The label points of the wards (`wards`) or districts (`districts`) as a
+/// GeoJSON FeatureCollection: code, name, and an interior point of each
+/// area's largest part; `None` for another layer.
+pub(super) fn labels_of(atlas: &Atlas, layer: &str) -> Option<Value> {
     let largest = largest_interior_point;
-    let rows: Vec<(String, String, Option<geo::Point<f64>>)> = match layer.as_str() {
+    let rows: Vec<(String, String, Option<geo::Point<f64>>)> = match layer {
         "wards" => atlas
             .wards
             .iter()
@@ -318,11 +335,7 @@ pub async fn labels(
             .iter()
             .map(|d| (d.code.clone(), d.name.clone(), largest(&d.geometry.lonlat)))
             .collect(),
-        _ => {
-            return Err(ApiError::not_found(
-                "no such layer: layer must be wards or districts",
-            ))
-        }
+        _ => return None,
     };
     let features: Vec<Value> = rows
         .into_iter()
@@ -333,13 +346,32 @@ pub async fn labels(
             Some(feature(geojson_out::point(pt?), p))
         })
         .collect();
-    Ok(Json(geojson_out::collection(features)).into_response())
+    Some(geojson_out::collection(features))
 }
 
-/// `GET /web/api/assets`: every asset as a point.
-pub async fn assets(Snap(state): Snap, params: Params) -> Result<Json<Value>, ApiError> {
+/// A prebuilt JSON body, or a logged 500 naming the layer that could not
+/// be encoded.
+fn json_bytes(body: Option<axum::body::Bytes>, what: &str) -> Result<Response, ApiError> {
+    let body =
+        body.ok_or_else(|| ApiError::internal(format!("the {what} layer could not be encoded")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// `GET /web/api/assets`: every asset as a point. Built once per snapshot
+/// ([`super::layers`]): with the snapshot at start, by the first request
+/// after a register write.
+pub async fn assets(Snap(state): Snap, params: Params) -> Result<Response, ApiError> {
     params.only(&[])?;
-    let atlas = &state.atlas;
+    Ok(crate::api::blocking::off_workers(move || {
+        json_bytes(state.web.assets_json(&state.atlas), "assets")
+    })
+    .await)
+}
+
+/// Every asset of `atlas` as a GeoJSON point feature: id, name, category
+/// (id and label), source (id, title, vintage), address, postcode and
+/// whether it lies in the region.
+pub(super) fn assets_of(atlas: &Atlas) -> Value {
     let features: Vec<Value> = atlas
         .assets
         .iter()
@@ -360,47 +392,13 @@ pub async fn assets(Snap(state): Snap, params: Params) -> Result<Json<Value>, Ap
             feature(geojson_out::point(a.location.lonlat), p)
         })
         .collect();
-    Ok(Json(geojson_out::collection(features)))
+    geojson_out::collection(features)
 }
 
 /// `GET /web/api/coverage`: the area each partial-coverage source covers
-/// (sources covering all of England are left out), with the categories it feeds.
-pub async fn coverage(Snap(state): Snap, params: Params) -> Result<Json<Value>, ApiError> {
+/// (sources covering all of England are left out), with the categories it
+/// feeds. Built once per snapshot ([`super::layers`]).
+pub async fn coverage(Snap(state): Snap, params: Params) -> Result<Response, ApiError> {
     params.only(&[])?;
-    let atlas = &state.atlas;
-    let features: Vec<Value> = atlas
-        .sources
-        .iter()
-        .enumerate()
-        .filter_map(|(si, s)| {
-            let geometry: MultiPolygon<f64> = match &s.coverage {
-                Coverage::CodePrefix { .. } => return None,
-                Coverage::Bbox { bbox, .. } => {
-                    MultiPolygon::new(vec![
-                        Rect::new((bbox[0], bbox[1]), (bbox[2], bbox[3])).to_polygon()
-                    ])
-                }
-                Coverage::Districts { codes, .. } => codes
-                    .iter()
-                    .filter_map(|c| atlas.district_by_code(c))
-                    .fold(MultiPolygon::new(vec![]), |acc, (_, d)| {
-                        acc.union(&d.geometry.lonlat)
-                    }),
-            };
-            let categories: Vec<&str> = atlas
-                .categories
-                .iter()
-                .filter(|c| c.sources.iter().any(|&x| usize::from(x) == si))
-                .map(|c| c.id.as_str())
-                .collect();
-            let mut p = Map::new();
-            p.insert("source".into(), json!(s.id));
-            p.insert("title".into(), json!(s.title));
-            p.insert("description".into(), json!(s.coverage.description()));
-            p.insert("vintage".into(), json!(s.vintage));
-            p.insert("categories".into(), json!(categories));
-            Some(feature(geojson_out::multipolygon(&geometry), p))
-        })
-        .collect();
-    Ok(Json(geojson_out::collection(features)))
+    json_bytes(state.web.coverage_json(), "coverage")
 }

@@ -8,7 +8,9 @@
 
 mod data;
 mod geojson_out;
+mod layers;
 mod profile;
+mod region;
 mod search;
 mod tiles;
 
@@ -28,6 +30,8 @@ use super::error::ApiError;
 use super::query::ApiPath;
 use super::routes::Routes;
 use super::Snap;
+
+pub use layers::WebLayers;
 
 /// The directory holding the browser app (`public/`) and its npm packages.
 #[must_use]
@@ -62,6 +66,7 @@ pub fn routes() -> Routes {
         .route("/web/api/labels/{layer}", get(data::labels))
         .route("/web/api/assets", get(data::assets))
         .route("/web/api/coverage", get(data::coverage))
+        .route("/web/api/region", get(region::region))
         .route("/web/api/lsoa/{code}", get(profile::lsoa))
         .route("/web/api/ward/{code}", get(profile::ward))
         .merge(tiles::routes())

@@ -107,6 +107,26 @@ pub async fn search(Snap(state): Snap, params: Params) -> Result<Json<Value>, Ap
                 }),
             ));
         }
+        // The loaded region itself (a county such as Oxfordshire): its
+        // profile page.
+        let region = fold(&atlas.region.name);
+        let rank = if region == folded || atlas.region.id == needle {
+            Some(1)
+        } else if folded.len() >= 3 && region.starts_with(&folded) {
+            Some(3)
+        } else {
+            None
+        };
+        if let Some(rank) = rank {
+            results.push((
+                rank,
+                json!({
+                    "kind": "region", "code": atlas.region.id, "name": atlas.region.name,
+                    "detail": "Whole region: profile",
+                    "bbox": super::data::region_bbox(atlas).map(bbox),
+                }),
+            ));
+        }
         if folded.len() >= 4 {
             place_matches(atlas, q, &folded, &mut results);
         }

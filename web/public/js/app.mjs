@@ -18,6 +18,10 @@ import { mapPng } from './export.mjs';
 import { distanceColour, loadDistances, applyDistances, distanceLegend } from './distance.mjs';
 import { DECILE_COLOURS, CHANGE_CLASSES } from './style.mjs';
 
+// Start MapLibre's web worker now, while the page's first requests run,
+// rather than when the map is made.
+maplibregl.prewarm?.();
+
 const $ = (sel) => document.querySelector(sel);
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
 const fmt = (n) => (n === null || n === undefined ? '–' : Number(n).toLocaleString('en-GB'));
@@ -35,6 +39,12 @@ async function getJson(url, init = {}) {
 
 /** Zoom from which asset symbols show in the tiled (England) view. */
 const ASSET_MINZOOM_TILED = 10;
+/**
+ * Tiled (England) view: ward outlines from this zoom. Below it England's
+ * 7,000 wards are a grey mesh, and a visible ward layer makes MapLibre fetch
+ * and parse the ward tiles before the first render settles.
+ */
+const WARD_MINZOOM_TILED = 8;
 const DEFAULT_ASSETS = ['gp_practice', 'pharmacy', 'library', 'community_centre', 'food_bank'];
 
 /** Application state; mirrored in the URL hash. */
@@ -294,8 +304,9 @@ async function loadLayers() {
     tiles ? empty : getJson('/web/api/lsoa-layer?year=2025'),
     tiles ? empty : getJson('/web/api/boundaries/wards'),
     tiles ? empty : getJson('/web/api/boundaries/districts'),
-    // England (tiles): assets (1.3 MB) and coverage areas (built per
-    // request, about 2 s) arrive after the first render instead of holding it.
+    // England (tiles): assets (12 MB of JSON, 1.3 MB compressed) load at
+    // town zoom, where their symbols show; coverage areas after the first
+    // render instead of holding it.
     tiles ? empty : getJson('/web/api/assets'),
     tiles ? empty : getJson('/web/api/coverage'),
     tiles ? empty : getJson('/web/api/labels/wards'),
@@ -324,8 +335,14 @@ async function loadLayers() {
   map.addSource('assets', { type: 'geojson', data: assets });
   map.addSource('coverage', { type: 'geojson', data: coverage });
   if (tiles) {
-    getJson('/web/api/assets').then((fc) => map.getSource('assets').setData(fc)).catch((e) => console.error(e));
-    getJson('/web/api/coverage').then((fc) => map.getSource('coverage').setData(fc)).catch((e) => console.error(e));
+    map.on('zoomend', loadTiledAssets);
+    map.on('moveend', loadTiledAssets);
+    map.once('idle', () => {
+      getJson('/web/api/coverage').then((fc) => map.getSource('coverage').setData(fc)).catch((e) => console.error(e));
+      loadTiledAssets();
+    });
+  } else {
+    tiledAssets = Promise.resolve();
   }
 
   const layerOf = (name) => (tiles ? { 'source-layer': name } : {});
@@ -335,18 +352,19 @@ async function loadLayers() {
   map.addLayer({ id: 'lsoa19-line', type: 'line', source: 'lsoa19', ...layerOf('lsoa-2011'), layout: { visibility: 'none' }, paint: { 'line-color': '#ffffff', 'line-width': 0.4, 'line-opacity': 0.7 } });
   map.addLayer({ id: 'gap-casing', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#ffffff', 'line-width': 5 } });
   map.addLayer({ id: 'gap-line', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'line-color': '#e7298a', 'line-width': 2.5 } });
-  map.addLayer({ id: 'ward-line', type: 'line', source: 'wards', ...layerOf('wards'), paint: { 'line-color': '#222', 'line-width': ['interpolate', ['linear'], ['zoom'], 9, 0.5, 13, 1.5], 'line-opacity': 0.7 } });
+  const wardZoom = tiles ? { minzoom: WARD_MINZOOM_TILED } : {};
+  map.addLayer({ id: 'ward-line', type: 'line', source: 'wards', ...layerOf('wards'), ...wardZoom, paint: { 'line-color': '#222', 'line-width': ['interpolate', ['linear'], ['zoom'], 9, 0.5, 13, 1.5], 'line-opacity': 0.7 } });
   map.addLayer({ id: 'district-line', type: 'line', source: 'districts', ...layerOf('districts'), paint: { 'line-color': '#000', 'line-width': 2.2 } });
   map.addImage('nodata-hatch', hatchImage());
   map.addLayer({ id: 'nodata-fill', type: 'fill', source: 'lsoa25', ...layerOf('lsoa'), filter: ['in', ['get', 'code'], ['literal', []]], paint: { 'fill-pattern': 'nodata-hatch' } }, 'gap-casing');
   // Invisible, for "click selects a ward" in either year.
-  map.addLayer({ id: 'ward-fill', type: 'fill', source: 'wards', ...layerOf('wards'), paint: { 'fill-color': '#000', 'fill-opacity': 0 } }, 'gap-casing');
+  map.addLayer({ id: 'ward-fill', type: 'fill', source: 'wards', ...layerOf('wards'), ...wardZoom, paint: { 'fill-color': '#000', 'fill-opacity': 0 } }, 'gap-casing');
   addCoverageLayers(map, meta);
   map.addLayer({ id: 'selected-casing', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#fff', 'line-width': 6 } });
   map.addLayer({ id: 'selected-line', type: 'line', source: 'lsoa25', ...layerOf('lsoa'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#000', 'line-width': 3 } });
-  map.addLayer({ id: 'selected11-casing', type: 'line', source: 'lsoa19', ...layerOf('lsoa-2011'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#fff', 'line-width': 6 } });
-  map.addLayer({ id: 'selected11-line', type: 'line', source: 'lsoa19', ...layerOf('lsoa-2011'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#000', 'line-width': 3 } });
-  map.addLayer({ id: 'selected-ward-line', type: 'line', source: 'wards', ...layerOf('wards'), filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#000', 'line-width': 4, 'line-dasharray': [2, 1] } });
+  map.addLayer({ id: 'selected11-casing', type: 'line', source: 'lsoa19', ...layerOf('lsoa-2011'), filter: ['==', ['get', 'code'], ''], layout: { visibility: 'none' }, paint: { 'line-color': '#fff', 'line-width': 6 } });
+  map.addLayer({ id: 'selected11-line', type: 'line', source: 'lsoa19', ...layerOf('lsoa-2011'), filter: ['==', ['get', 'code'], ''], layout: { visibility: 'none' }, paint: { 'line-color': '#000', 'line-width': 3 } });
+  map.addLayer({ id: 'selected-ward-line', type: 'line', source: 'wards', ...layerOf('wards'), ...wardZoom, filter: ['==', ['get', 'code'], ''], paint: { 'line-color': '#000', 'line-width': 4, 'line-dasharray': [2, 1] } });
 
   for (const [i, c] of meta.categories.entries()) {
     const canvas = drawSymbol(symbolFor(i), 22);
@@ -363,8 +381,17 @@ async function loadLayers() {
       layout: { 'icon-image': `sym-${c.id}`, 'icon-allow-overlap': true, 'icon-size': ['interpolate', ['linear'], ['zoom'], 8, 0.6, 13, 1] },
     });
   }
-  addLabels('wards', wardLabels);
-  addLabels('districts', districtLabels);
+  if (tiles) {
+    // England: 300 district name markers take the main thread for a while;
+    // after the first frame, so that the tiles are already being fetched.
+    map.once('render', () => {
+      addLabels('wards', wardLabels);
+      addLabels('districts', districtLabels);
+    });
+  } else {
+    addLabels('wards', wardLabels);
+    addLabels('districts', districtLabels);
+  }
   setVisible(['ward-line'], state.wards);
   setVisible(['district-line'], state.districts);
   applyAssetVisibility();
@@ -373,6 +400,20 @@ async function loadLayers() {
   if (state.mode === 'distance') await showDistances();
   applyDeprivationStyle();
   status.textContent = '';
+}
+
+/**
+ * Tiled (England) view: loads the asset points once the map nears town zoom
+ * (their symbols show from ASSET_MINZOOM_TILED): the 30,000 points would
+ * otherwise hold the first render. Resolves once they are on the map.
+ */
+let tiledAssets = null;
+function loadTiledAssets() {
+  if (tiledAssets || map.getZoom() < ASSET_MINZOOM_TILED - 1) return tiledAssets;
+  tiledAssets = getJson('/web/api/assets').then((fc) => {
+    map.getSource('assets').setData(fc);
+  }).catch((e) => { tiledAssets = null; console.error(e); });
+  return tiledAssets;
 }
 
 let loaded2019 = null;
@@ -617,6 +658,9 @@ function setSelectionHighlight() {
   map.setFilter('selected-casing', ['==', ['get', 'code'], s && s.kind === 'lsoa' ? s.code : '']);
   map.setFilter('selected-ward-line', ['==', ['get', 'code'], s && s.kind === 'ward' ? s.code : '']);
   for (const id of ['selected11-casing', 'selected11-line']) map.setFilter(id, ['==', ['get', 'code'], s && s.kind === 'lsoa11' ? s.code : '']);
+  // Shown only for a selected 2011 LSOA: a visible layer makes MapLibre
+  // fetch the 2011 tiles, which the 2025 view does not need.
+  setVisible(['selected11-casing', 'selected11-line'], Boolean(s && s.kind === 'lsoa11'));
 }
 
 function chip(decile) {
@@ -684,6 +728,10 @@ function selectLsoa11(props) {
     <p class="hint">A 2021 LSOA (2025 view) has nearest assets and the change since 2019.</p>`;
   for (const a of document.querySelectorAll('#panel-body [data-lsoa21]')) {
     a.addEventListener('click', (e) => { e.preventDefault(); showYear(2025); selectLsoa(a.dataset.lsoa21, { fly: true }); });
+    // Tiled view: no 2021 layer in the page to name them from; ask.
+    if (!names.has(a.dataset.lsoa21)) {
+      getJson(`/web/api/lsoa/${encodeURIComponent(a.dataset.lsoa21)}`).then((l) => { if (l?.name) a.textContent = l.name; }).catch(() => {});
+    }
   }
 }
 
@@ -749,6 +797,24 @@ async function selectDistrict(code, { fly = false, bbox = null } = {}) {
   if (state.selection?.code !== code) return;
   if (fly && bbox) map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: 40, duration: 0 });
   body.innerHTML = districtHtml(f.properties, { regionName: meta.region.name });
+}
+
+/** The printable profile of the whole region, with the map's gap thresholds. */
+function regionProfileHref() {
+  return `/web/static/region.html${wardProfileQuery()}`;
+}
+
+/** The region panel: what the region profile holds, and the link to it. */
+function selectRegion({ fly = false, bbox = null } = {}) {
+  state.selection = { kind: 'region', code: meta.region.id };
+  setSelectionHighlight();
+  writeHash();
+  if (fly && bbox) map.fitBounds([[bbox[0], bbox[1]], [bbox[2], bbox[3]]], { padding: 20, duration: 0 });
+  const districts = meta.districts ?? [];
+  $('#panel-body').innerHTML = `<h2 id="panel-title">${esc(meta.region.name)} <span class="muted">whole region</span></h2>
+    <dl class="facts"><dt>Districts</dt><dd>${fmt(districts.length)}</dd><dt>LSOAs (2021)</dt><dd>${fmt(meta.region.lsoa_count)}</dd></dl>
+    <p><a id="region-profile-link" href="${esc(regionProfileHref())}">${esc(meta.region.name)} profile (printable) →</a></p>
+    <p class="hint">Residents, IMD 2025 and 2019 by decile, the districts' official IoD summary measures, and the gap answer for every asset category. The region's own figures are GapMap's roll-up of the official LSOA data: MHCLG publishes district summaries, and GapMap reads no county-level file.</p>`;
 }
 
 async function selectWard(code, { fly = false } = {}) {
@@ -950,11 +1016,13 @@ function clearGap() {
  * the panel then shows something the user is reading).
  */
 async function refreshData({ keepPanel = false } = {}) {
+  // Tiled view not yet at town zoom: the assets load when it gets there.
+  const want = !state.tiles || tiledAssets !== null;
   const [assets, fresh] = await Promise.all([
-    getJson('/web/api/assets', { cache: 'no-cache' }),
+    want ? getJson('/web/api/assets', { cache: 'no-cache' }) : null,
     getJson('/web/api/meta', { cache: 'no-cache' }),
   ]);
-  map.getSource('assets').setData(assets);
+  if (assets) map.getSource('assets').setData(assets);
   for (const c of fresh.categories) {
     const known = meta.categories.find((k) => k.id === c.id);
     if (known) known.count = c.count;
@@ -978,6 +1046,7 @@ function setupSearch() {
     input.value = r.name;
     if (r.kind === 'ward') selectWard(r.code, { fly: true });
     else if (r.kind === 'district') selectDistrict(r.code, { fly: true, bbox: r.bbox });
+    else if (r.kind === 'region') selectRegion({ fly: true, bbox: r.bbox });
     else if (r.lsoa && (r.kind === 'lsoa' || r.kind === 'postcode' || r.kind === 'place' || r.kind === 'asset')) {
       if (r.kind !== 'lsoa') map.jumpTo({ center: [r.lon, r.lat], zoom: r.kind === 'place' ? 15 : 14 });
       if (state.year === 2019 && state.mode === 'level') {
@@ -1031,9 +1100,14 @@ async function main() {
   readHash();
   // The first data request: a server that shares data only with signed-in
   // users (`--read-access token`) answers 401, and the sign-in form shows.
-  meta = await getJsonSignedIn('/web/api/meta');
+  // The page started this request already (index.html); if it failed (a
+  // server that wants a token answers 401), ask again with the sign-in form.
+  const early = window.gapmapEarlyMeta?.then((r) => (r.ok ? r.json() : null)).catch(() => null);
+  meta = (early && await early) || await getJsonSignedIn('/web/api/meta');
   window.gapmap.meta = meta;
   $('#region-name').textContent = `· ${meta.region.name}`;
+  const regionLink = $('#region-link');
+  if (regionLink) regionLink.textContent = `${meta.region.name} profile: deprivation, districts' official figures, gaps by category →`;
   document.title = `GapMap — ${meta.region.name}`;
   buildControls();
   buildAttribution();
@@ -1089,6 +1163,7 @@ async function main() {
   else if (state.selection?.kind === 'ward') await selectWard(state.selection.code, { fly: !state.view });
   else if (state.selection?.kind === 'lsoa11') await selectLsoa11Code(state.selection.code, { fly: !state.view });
   else if (state.selection?.kind === 'district') await selectDistrict(state.selection.code);
+  else if (state.selection?.kind === 'region') selectRegion();
   if (state.gap) await runGap();
   writeHash();
   await new Promise((resolve) => { if (map.loaded()) resolve(); else map.once('idle', resolve); });
