@@ -8,16 +8,23 @@
 # single features of each collection, wards/districts, /gaps, a ward
 # profile, tiles) for the given seconds, and the peak RSS (VmHWM) over the
 # whole run. Release build; writes target/bench/ready_<region>.md.
+# Environment: GAPMAP_BENCH_PORT (default 28473); GAPMAP_BENCH_BIN, a
+# gapmap binary to measure instead of building target/release/gapmap (e.g.
+# another checkout's, for a before/after); GAPMAP_BENCH_OUT, the table's path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 region=${1:-england}
 runs=${2:-3}
 load=${3:-60}
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 2; }
-cargo build --release --quiet --bin gapmap
+bin=${GAPMAP_BENCH_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release --quiet --bin gapmap
+  bin=./target/release/gapmap
+fi
 mkdir -p target/bench
-out=target/bench/ready_${region}.md
-port=28473
+out=${GAPMAP_BENCH_OUT:-target/bench/ready_${region}.md}
+port=${GAPMAP_BENCH_PORT:-28473}
 base=http://127.0.0.1:$port
 {
   echo "| run | ready s | RSS at ready MiB | peak RSS MiB (${load} s mixed load) | load req/s |"
@@ -27,7 +34,7 @@ readies=()
 for i in $(seq 1 "$runs"); do
   state=$(mktemp -d)
   start=$(date +%s.%N)
-  ./target/release/gapmap serve --quiet --region "$region" --bind "127.0.0.1:$port" \
+  "$bin" serve --quiet --region "$region" --bind "127.0.0.1:$port" \
     --state-dir "$state" --max-connections-per-peer 4096 >"$state/log" 2>&1 &
   pid=$!
   until [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/collections/lsoa/items?limit=1" || true)" = 200 ]; do
@@ -58,10 +65,15 @@ for i in $(seq 1 "$runs"); do
   done
   peak=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status")
   kill "$pid"; wait "$pid" 2>/dev/null || true
+  # The start-up phases the server logged (atlas, analysis, collections).
+  grep -E 'ready|listening' "$state/log" | sed 's/\x1b\[[0-9;]*m//g' >&2 || true
   echo "| $i | $ready | $rss_ready | $peak | $(printf '%.0f' "$total") |" >> "$out"
   readies+=("$ready")
   rm -rf "$state" "$tmp"
 done
 median=$(printf '%s\n' "${readies[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
 echo "| median | $median | | | |" >> "$out"
+# The machine's load matters to every figure above: say what it was.
+echo "" >> "$out"
+echo "Load average at the end (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores." >> "$out"
 cat "$out"
