@@ -170,13 +170,17 @@ done
 # times, then wrk over the list (both servers cache repeated tiles). Skipped,
 # with a message, when martin cannot be installed (`cargo install martin`,
 # into target/bench/martin) or no PostgreSQL with PostGIS is given
-# (MARTIN_DATABASE_URL, else GAPMAP_TEST_POSTGRES).
+# (MARTIN_DATABASE_URL, else GAPMAP_TEST_POSTGRES). MARTIN_BIN names a
+# martin binary already built; MARTIN_CRATE_VERSION the version installed
+# otherwise: the newest martin (1.16) needs rustc 1.98, so the default is
+# 1.14.0, the newest that builds with rustc 1.94 and later.
 TILE_ROWS=(); TILE_WRK=(); TILE_NOTE=""
-MARTIN_BIN="$(command -v martin || true)"
+MARTIN_BIN="${MARTIN_BIN:-$(command -v martin || true)}"
 [ -z "$MARTIN_BIN" ] && [ -x "$OUT/martin/bin/martin" ] && MARTIN_BIN="$OUT/martin/bin/martin"
 if [ -z "$MARTIN_BIN" ]; then
-  echo "== installing martin (cargo install martin, into $OUT/martin; once)" >&2
-  if cargo install --quiet --locked martin --root "$OUT/martin" >"$WORK/martin-install.log" 2>&1; then
+  MARTIN_CRATE="martin@${MARTIN_CRATE_VERSION:-1.14.0}"
+  echo "== installing martin (cargo install $MARTIN_CRATE, into $OUT/martin; once)" >&2
+  if cargo install --quiet --locked "$MARTIN_CRATE" --root "$OUT/martin" >"$WORK/martin-install.log" 2>&1; then
     MARTIN_BIN="$OUT/martin/bin/martin"
   else
     TILE_NOTE="skipped: martin could not be installed (see $WORK/martin-install.log)"

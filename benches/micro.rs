@@ -294,12 +294,13 @@ fn point_in_polygon(c: &mut Criterion, fx: &Fixture) {
 /// - `write_page_crs84`, `write_page_epsg27700`: one page (`limit=1000`: the
 ///   whole collection in Oxfordshire, 1,000 of 33,755 in England) written
 ///   by `gapmap::api::ogc::items::write_page`, exactly as
-///   `/collections/lsoa/items` does after selection. Geometry and property
-///   JSON are precomputed at start-up, so this is what each request pays.
+///   `/collections/lsoa/items` does after selection. A feature's geometry
+///   JSON is written on its first request and kept; the properties are
+///   written from the typed values on every request (held once), so after
+///   the first pass this is what each request pays.
 /// - `encode_from_geometry_crs84`: the same features encoded from the atlas
 ///   (`encode::multipolygon` on every polygon, `build::write_properties` on
-///   every property row): what start-up pays once, and what a request would
-///   pay without the precomputed pieces.
+///   every property row): what a feature's first request pays.
 /// - `http_get_items_limit_1000`: the request in process through the full
 ///   router (`tower::ServiceExt::oneshot`, body collected), to show what
 ///   routing, parameter checks and headers add to `write_page`.
@@ -374,13 +375,13 @@ fn geojson_encode_lsoa(c: &mut Criterion, fx: &Fixture) {
         lsoa.features
             .first()
             .and_then(|f| f.geometry.as_ref())
-            .map(|g| g.json[0].as_str()),
+            .and_then(|g| g.json(0)),
         atlas
             .lsoa21
             .first()
             .map(|l| encode::multipolygon(&l.geometry.lonlat))
             .as_deref(),
-        "the server's precomputed geometry is encode::multipolygon's"
+        "the server's geometry text is encode::multipolygon's"
     );
     eprintln!(
         "micro: encode_from_geometry_crs84: {limit} features, {} bytes",

@@ -8,26 +8,33 @@
 # single features of each collection, wards/districts, /gaps, a ward
 # profile, tiles) for the given seconds, and the peak RSS (VmHWM) over the
 # whole run. Release build; writes target/bench/ready_<region>.md.
+# Environment: GAPMAP_BENCH_PORT (default 28473); GAPMAP_BENCH_BIN, a
+# gapmap binary to measure instead of building target/release/gapmap (e.g.
+# another checkout's, for a before/after); GAPMAP_BENCH_OUT, the table's path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 region=${1:-england}
 runs=${2:-3}
 load=${3:-60}
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 2; }
-cargo build --release --quiet --bin gapmap
+bin=${GAPMAP_BENCH_BIN:-}
+if [ -z "$bin" ]; then
+  cargo build --release --quiet --bin gapmap
+  bin=./target/release/gapmap
+fi
 mkdir -p target/bench
-out=target/bench/ready_${region}.md
-port=28473
+out=${GAPMAP_BENCH_OUT:-target/bench/ready_${region}.md}
+port=${GAPMAP_BENCH_PORT:-28473}
 base=http://127.0.0.1:$port
 {
-  echo "| run | ready s | RSS at ready MiB | peak RSS MiB (${load} s mixed load) | load req/s |"
-  echo "|---|---|---|---|---|"
+  echo "| run | ready s | CPU s at ready | RSS at ready MiB | peak RSS MiB (${load} s mixed load) | load req/s |"
+  echo "|---|---|---|---|---|---|"
 } > "$out"
 readies=()
 for i in $(seq 1 "$runs"); do
   state=$(mktemp -d)
   start=$(date +%s.%N)
-  ./target/release/gapmap serve --quiet --region "$region" --bind "127.0.0.1:$port" \
+  "$bin" serve --quiet --region "$region" --bind "127.0.0.1:$port" \
     --state-dir "$state" --max-connections-per-peer 4096 >"$state/log" 2>&1 &
   pid=$!
   until [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/collections/lsoa/items?limit=1" || true)" = 200 ]; do
@@ -37,6 +44,9 @@ for i in $(seq 1 "$runs"); do
   ready=$(echo "$(date +%s.%N) - $start" | bc)
   ready=$(printf '%.2f' "$ready")
   rss_ready=$(awk '/VmRSS/ {print int($2/1024)}' "/proc/$pid/status")
+  # User + system CPU to ready: the work done, less sensitive than the wall
+  # time to how busy the machine is.
+  cpu_ready=$(awk -v hz="$(getconf CLK_TCK)" '{printf "%.1f", ($14 + $15) / hz}' "/proc/$pid/stat")
   total=0
   pids=()
   tmp=$(mktemp -d)
@@ -58,10 +68,15 @@ for i in $(seq 1 "$runs"); do
   done
   peak=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status")
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  echo "| $i | $ready | $rss_ready | $peak | $(printf '%.0f' "$total") |" >> "$out"
+  # The start-up phases the server logged (atlas, analysis, collections).
+  grep -E 'ready|listening' "$state/log" | sed 's/\x1b\[[0-9;]*m//g' >&2 || true
+  echo "| $i | $ready | $cpu_ready | $rss_ready | $peak | $(printf '%.0f' "$total") |" >> "$out"
   readies+=("$ready")
   rm -rf "$state" "$tmp"
 done
 median=$(printf '%s\n' "${readies[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
-echo "| median | $median | | | |" >> "$out"
+echo "| median | $median | | | | |" >> "$out"
+# The machine's load matters to every figure above: say what it was.
+echo "" >> "$out"
+echo "Load average at the end (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores." >> "$out"
 cat "$out"

@@ -123,3 +123,50 @@ async fn a_repeated_tile_comes_from_the_cache_until_the_snapshot_changes() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(state.responses.stored(tag, key), None);
 }
+
+/// Concurrent first requests for one tile cut it once: the others wait
+/// for the same body (single flight), counted by the cache, not timed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_first_requests_cut_a_tile_once() {
+    let atlas = Arc::clone(&common::app_state().snapshot().atlas);
+    let state = Arc::new(AppState::from_snapshot(Snapshot::build(atlas)));
+    let uri = "/collections/lsoa/tiles/WebMercatorQuad/8/127/85";
+    assert_eq!(state.responses.made(), 0);
+    let requests: Vec<_> = (0..8)
+        .map(|_| {
+            let state = Arc::clone(&state);
+            tokio::spawn(async move { get(&state, uri, &[]).await })
+        })
+        .collect();
+    let mut bodies = Vec::new();
+    for r in requests {
+        let (status, _, body) = r.await.unwrap();
+        assert_eq!(status, StatusCode::OK);
+        bodies.push(body);
+    }
+    assert!(!bodies[0].is_empty(), "Oxfordshire reaches this tile");
+    assert!(bodies.iter().all(|b| *b == bodies[0]));
+    assert_eq!(state.responses.made(), 1, "one cut for eight requests");
+
+    // The guarantee itself, where the work is slow enough that every
+    // caller surely arrives while it runs: eight threads released at once.
+    let cache = gapmap::api::cache::ResponseCache::default();
+    cache.follow(7);
+    let start = std::sync::Barrier::new(8);
+    let bodies: Vec<Bytes> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    start.wait();
+                    cache.stored_or_make(7, "tile/x", || {
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                        Bytes::from_static(b"cut once")
+                    })
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(bodies.iter().all(|b| b.as_ref() == b"cut once"));
+    assert_eq!(cache.made(), 1);
+}

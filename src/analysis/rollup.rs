@@ -310,6 +310,48 @@ pub fn rollup(
     access: &AccessTable,
     fca: &FcaTable,
 ) -> AreaRollup {
+    let counts = asset_counts(atlas, lsoas, boundary);
+    with_counts(atlas, lsoas, imd2019, access, fca, &counts)
+}
+
+/// [`rollup`] with the assets inside counted from `per_lsoa` (which must
+/// have counted every category): for many areas of one atlas, a sum over
+/// each area's LSOAs instead of a pass over every asset per area (England's
+/// 7,000 wards took seconds that way).
+#[allow(clippy::too_many_arguments)] // the inputs of `rollup`, plus the counts
+pub fn rollup_counted(
+    atlas: &Atlas,
+    lsoas: &[u32],
+    boundary: Option<&DualPolygon>,
+    imd2019: &[Vec<IndicatorValue>],
+    access: &AccessTable,
+    fca: &FcaTable,
+    per_lsoa: &AssetsPerLsoa,
+) -> AreaRollup {
+    // `rollup` counts an asset once however often its LSOA is listed.
+    let mut distinct = lsoas.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let counts: Vec<(u32, Option<u32>)> = (0..atlas.categories.len())
+        .map(|c| {
+            (
+                per_lsoa.inside(c, &distinct),
+                boundary.map(|b| assets_near(atlas, c, b)),
+            )
+        })
+        .collect();
+    with_counts(atlas, lsoas, imd2019, access, fca, &counts)
+}
+
+/// The roll-up given each category's `(inside, near)` asset counts.
+fn with_counts(
+    atlas: &Atlas,
+    lsoas: &[u32],
+    imd2019: &[Vec<IndicatorValue>],
+    access: &AccessTable,
+    fca: &FcaTable,
+    counts: &[(u32, Option<u32>)],
+) -> AreaRollup {
     let people = |i: u32| atlas.residents(i);
     let y2025 = year_rollup(
         atlas,
@@ -323,7 +365,6 @@ pub fn rollup(
         |i| imd2019.get(i).map(Vec::as_slice),
         |id| atlas.imd2019.position(id),
     );
-    let counts = asset_counts(atlas, lsoas, boundary);
     let categories = (0..atlas.categories.len())
         .map(|c| {
             let counts = counts.get(c).copied().unwrap_or((0, None));

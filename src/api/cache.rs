@@ -46,6 +46,12 @@ use super::AppState;
 /// Default budget of the cache of compressed responses, in bytes.
 pub const DEFAULT_BUDGET: u64 = 64 * 1024 * 1024;
 
+/// How long [`ResponseCache::stored_or_make`] waits for a body another
+/// caller is building before building its own: longer than the slowest
+/// tile of England (about 2 s on a loaded machine), shorter than a
+/// request's time budget.
+pub const SINGLE_FLIGHT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Request headers a cached answer may depend on, besides the URI and the
 /// chosen encoding: the representation (`Accept`) and the links' base
 /// (`Host`, a trusted proxy's headers, and the base the link layer sealed).
@@ -152,6 +158,8 @@ pub struct ResponseCache {
     tag: AtomicU64,
     /// The largest answer kept.
     max_entry: u64,
+    /// Bodies built by [`ResponseCache::stored_or_make`] (cache misses).
+    made: AtomicU64,
 }
 
 impl std::fmt::Debug for ResponseCache {
@@ -162,6 +170,7 @@ impl std::fmt::Debug for ResponseCache {
             .field("budget", &self.cache.capacity())
             .field("tag", &self.tag)
             .field("max_entry", &self.max_entry)
+            .field("made", &self.made)
             .finish()
     }
 }
@@ -180,7 +189,50 @@ impl ResponseCache {
             cache: quick_cache::sync::Cache::with_weighter(1024, budget.max(1), ByBytes),
             tag: AtomicU64::new(0),
             max_entry: budget / 16,
+            made: AtomicU64::new(0),
         }
+    }
+
+    /// How many bodies [`ResponseCache::stored_or_make`] has built (each
+    /// a miss that did the work; callers that waited for another's body
+    /// are not counted).
+    #[must_use]
+    pub fn made(&self) -> u64 {
+        self.made.load(Ordering::Relaxed)
+    }
+
+    /// The body stored under `key` for the snapshot `tag`, or the one `make`
+    /// builds, which is then stored as [`ResponseCache::store`] would.
+    /// Single flight: while one caller builds a key's body, concurrent
+    /// callers of the same key wait for it (at most [`SINGLE_FLIGHT_WAIT`],
+    /// then build their own) instead of doing the same work again. A body
+    /// too large to keep is not shared: the next waiter builds it.
+    pub fn stored_or_make(&self, tag: u64, key: &str, make: impl FnOnce() -> Bytes) -> Bytes {
+        let key = Key {
+            tag,
+            encoding: None,
+            uri: key.to_owned(),
+            headers: Vec::new(),
+        };
+        let guard = match self
+            .cache
+            .get_value_or_guard(&key, Some(SINGLE_FLIGHT_WAIT))
+        {
+            quick_cache::sync::GuardResult::Value(hit) => return hit.body.clone(),
+            quick_cache::sync::GuardResult::Guard(guard) => Some(guard),
+            quick_cache::sync::GuardResult::Timeout => None,
+        };
+        self.made.fetch_add(1, Ordering::Relaxed);
+        let body = make();
+        if let Some(guard) = guard {
+            if body.len() as u64 <= self.max_entry && self.tag.load(Ordering::Acquire) == tag {
+                let _ = guard.insert(Arc::new(Cached {
+                    headers: HeaderMap::new(),
+                    body: body.clone(),
+                }));
+            }
+        }
+        body
     }
 
     /// Entries and bytes held.

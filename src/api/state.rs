@@ -57,7 +57,19 @@ impl Snapshot {
             let collections = s.spawn(|| ogc::build::atlas_collections(&atlas));
             let web = s.spawn(|| super::web::WebLayers::build(&atlas));
             let results = Results::new(&atlas);
-            tracing::info!(elapsed_ms = started.elapsed().as_millis(), "analysis ready");
+            let t = results.analysis.timings;
+            tracing::info!(
+                elapsed_ms = started.elapsed().as_millis(),
+                origins_ms = t.origins.as_millis(),
+                access_ms = t.access.as_millis(),
+                fca_ms = t.fca.as_millis(),
+                history_ms = t.history.as_millis(),
+                rollups_ms = started
+                    .elapsed()
+                    .saturating_sub(results.analysis.elapsed)
+                    .as_millis(),
+                "analysis ready"
+            );
             let collections = collections
                 .join()
                 .unwrap_or_else(|_| ogc::build::atlas_collections(&atlas));

@@ -1,14 +1,16 @@
 //! Builds the collections once from the atlas and the planner's roll-ups:
-//! typed property rows, their JSON text, and geometries as GeoJSON in both CRSs.
+//! typed property rows, geometries as GeoJSON in both CRSs, and references to
+//! the atlas's polygons (held there once) for spatial filters.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use geo::{Geometry, Rect};
+use geo::Rect;
 
 use super::encode;
 use super::model::{
-    Collection, Feature, FeatureGeometry, OgcState, PropDef, PropType, PropValue, Provenance,
+    AreaList, Collection, Feature, FeatureGeometry, OgcState, PropDef, PropType, PropValue,
+    Provenance, Shapes,
 };
 use crate::analysis::Results;
 use crate::atlas::{
@@ -49,11 +51,11 @@ impl Builder {
         geometry: Option<Arc<FeatureGeometry>>,
     ) {
         values.resize(self.props.len(), PropValue::Null);
-        let properties_json = write_properties(&self.props, &values, None);
+        // Rows are built by extending, which leaves up to twice the room.
+        values.shrink_to_fit();
         self.features.push(Feature {
             id: id.to_owned(),
             values,
-            properties_json,
             geometry,
         });
     }
@@ -110,6 +112,17 @@ impl Builder {
 /// Writes chosen properties (all when `only` is `None`) as a JSON object.
 pub fn write_properties(props: &[PropDef], values: &[PropValue], only: Option<&[usize]>) -> String {
     let mut out = String::with_capacity(32 * values.len().max(1));
+    push_properties(&mut out, props, values, only);
+    out
+}
+
+/// Appends chosen properties (all when `only` is `None`) as a JSON object.
+pub fn push_properties(
+    out: &mut String,
+    props: &[PropDef],
+    values: &[PropValue],
+    only: Option<&[usize]>,
+) {
     out.push('{');
     let mut first = true;
     let mut write = |i: usize| {
@@ -118,9 +131,9 @@ pub fn write_properties(props: &[PropDef], values: &[PropValue], only: Option<&[
                 out.push(',');
             }
             first = false;
-            encode::push_str(&mut out, &p.name);
+            encode::push_str(out, &p.name);
             out.push(':');
-            v.write_json(&mut out);
+            v.write_json(out);
         }
     };
     match only {
@@ -128,29 +141,28 @@ pub fn write_properties(props: &[PropDef], values: &[PropValue], only: Option<&[
         None => (0..values.len()).for_each(&mut write),
     }
     out.push('}');
-    out
 }
 
-fn polygon_geometry(p: &DualPolygon) -> FeatureGeometry {
-    FeatureGeometry {
-        shapes: [encode::shape_of(&p.lonlat), encode::shape_of(&p.bng)],
-        bboxes: [p.lonlat_bbox, p.bng_bbox],
-        json: [
-            encode::multipolygon(&p.lonlat),
-            encode::multipolygon(&p.bng),
-        ],
-    }
+/// The geometry of area `index` of `list`, whose polygons are `p`: the
+/// shapes stay in the atlas (a reference, not a copy).
+fn polygon_geometry(p: &DualPolygon, list: &AreaList, index: usize) -> FeatureGeometry {
+    FeatureGeometry::new(
+        Shapes::Area {
+            list: list.clone(),
+            index: u32::try_from(index).unwrap_or(u32::MAX),
+        },
+        [p.lonlat_bbox, p.bng_bbox],
+    )
 }
 
 pub(super) fn point_geometry(p: DualPoint) -> FeatureGeometry {
-    FeatureGeometry {
-        shapes: [Geometry::Point(p.lonlat), Geometry::Point(p.bng)],
-        bboxes: [
+    FeatureGeometry::new(
+        Shapes::Point([p.lonlat, p.bng]),
+        [
             Rect::new(p.lonlat.0, p.lonlat.0),
             Rect::new(p.bng.0, p.bng.0),
         ],
-        json: [encode::point(p.lonlat), encode::point(p.bng)],
-    }
+    )
 }
 
 pub(super) fn provenance(s: &AssetSource) -> Provenance {
@@ -305,7 +317,8 @@ fn lsoa21(atlas: &Atlas) -> Collection {
     add_indicator_props(&mut b, &atlas.imd2025);
     add_carried_2019_props(&mut b);
     let imd = atlas.imd2019.position("imd");
-    for l in atlas.lsoa21.iter() {
+    let list = AreaList::Lsoa21(Arc::clone(&atlas.lsoa21));
+    for (i, l) in atlas.lsoa21.iter().enumerate() {
         let ward = atlas.ward_of(l);
         let district = atlas.district_of(l);
         let ru = l.rural_urban.as_ref();
@@ -326,7 +339,7 @@ fn lsoa21(atlas: &Atlas) -> Collection {
         b.push(
             &l.code,
             values,
-            Some(Arc::new(polygon_geometry(&l.geometry))),
+            Some(Arc::new(polygon_geometry(&l.geometry, &list, i))),
         );
     }
     b.finish(
@@ -359,7 +372,8 @@ fn lsoa11(atlas: &Atlas) -> Collection {
         ),
     ]);
     add_indicator_props(&mut b, &atlas.imd2019);
-    for l in atlas.lsoa11.iter() {
+    let list = AreaList::Lsoa11(Arc::clone(&atlas.lsoa11));
+    for (i, l) in atlas.lsoa11.iter().enumerate() {
         let mut values = vec![
             l.code.as_str().into(),
             l.name.as_str().into(),
@@ -371,7 +385,7 @@ fn lsoa11(atlas: &Atlas) -> Collection {
         b.push(
             &l.code,
             values,
-            Some(Arc::new(polygon_geometry(&l.geometry))),
+            Some(Arc::new(polygon_geometry(&l.geometry, &list, i))),
         );
     }
     b.finish(
@@ -626,9 +640,10 @@ fn wards(atlas: &Atlas, results: &Results, previous: Option<&Collection>) -> Col
         );
     }
     merge_extra(&mut b, &mut rows, extra, &|k| rollup_title(atlas, k));
+    let list = AreaList::Wards(Arc::clone(&atlas.wards));
     for (i, (w, row)) in atlas.wards.iter().zip(rows).enumerate() {
         let geometry = shared_geometry(previous, i, &w.code, || {
-            w.geometry.as_ref().map(polygon_geometry)
+            w.geometry.as_ref().map(|p| polygon_geometry(p, &list, i))
         });
         b.push(&w.code, row, geometry);
     }
@@ -688,9 +703,11 @@ fn districts(atlas: &Atlas, results: &Results, previous: Option<&Collection>) ->
         extra.push(props);
     }
     merge_extra(&mut b, &mut rows, extra, &|k| rollup_title(atlas, k));
+    let list = AreaList::Districts(Arc::clone(&atlas.districts));
     for (i, (d, row)) in atlas.districts.iter().zip(rows).enumerate() {
-        let geometry =
-            shared_geometry(previous, i, &d.code, || Some(polygon_geometry(&d.geometry)));
+        let geometry = shared_geometry(previous, i, &d.code, || {
+            Some(polygon_geometry(&d.geometry, &list, i))
+        });
         b.push(&d.code, row, geometry);
     }
     b.finish(

@@ -28,7 +28,7 @@ use geo::{
     MultiPoint, MultiPolygon, Point, Polygon, PreparedGeometry, Rect, Relate,
 };
 
-use super::model::{Collection, Feature, FeatureGeometry, PropType, PropValue};
+use super::model::{Collection, Feature, FeatureGeometry, PropType, PropValue, ShapeRef};
 use crate::api::error::ApiError;
 use crate::atlas::Crs;
 use crate::cql2::{self, Expr, Op, SpatialOp};
@@ -149,7 +149,7 @@ thread_local! {
 }
 
 /// The DE-9IM matrix of the literal (first) and a feature geometry (second).
-fn relate_literal(lit: &GeomLit, feature: &Geometry<f64>) -> IntersectionMatrix {
+fn relate_literal(lit: &GeomLit, feature: &impl Relate<f64>) -> IntersectionMatrix {
     PREPARED.with(|cell| {
         let mut cache = cell.borrow_mut();
         let i = if let Some(i) = cache.iter().position(|(id, _, _)| *id == lit.id) {
@@ -479,7 +479,7 @@ impl Compiler<'_> {
             }
             Expr::Property(property) => Ok(Scalar::Prop(self.property_index(property)?)),
             Expr::Number(f) => Ok(Scalar::Lit(PropValue::Float(*f))),
-            Expr::String(s) => Ok(Scalar::Lit(PropValue::Str(s.clone()))),
+            Expr::String(s) => Ok(Scalar::Lit(PropValue::Str(s.as_str().into()))),
             Expr::Bool(b) => Ok(Scalar::Lit(PropValue::Bool(*b))),
             Expr::Null => Ok(Scalar::Lit(PropValue::Null)),
             Expr::Op(Op::Casei, args) => {
@@ -751,7 +751,7 @@ fn matrix_says(op: SpatialOp, m: &IntersectionMatrix) -> bool {
 /// `Intersects` too, whose polygon test has no index). The matrix has the
 /// literal first: within and contains swap, the other relations are
 /// symmetric.
-fn literal_test(op: SpatialOp, feature: &Geometry<f64>, lit: &GeomLit) -> bool {
+fn literal_test(op: SpatialOp, feature: &impl Relate<f64>, lit: &GeomLit) -> bool {
     match op {
         SpatialOp::Within => relate_literal(lit, feature).is_contains(),
         SpatialOp::Contains => relate_literal(lit, feature).is_within(),
@@ -802,10 +802,14 @@ fn rect_within(a: Rect<f64>, b: Rect<f64>) -> bool {
 
 /// The spatial test for one feature: envelope and dimension tests first,
 /// which settle most features without exact geometry.
-fn spatial_eval(op: SpatialOp, shape: &Geometry<f64>, bbox: Rect<f64>, lit: &GeomLit) -> bool {
+fn spatial_eval(op: SpatialOp, shape: ShapeRef<'_>, bbox: Rect<f64>, lit: &GeomLit) -> bool {
     if !rects_intersect(bbox, lit.envelope) {
         return op == SpatialOp::Disjoint;
     }
+    let dimensions = match shape {
+        ShapeRef::Point(p) => p.dimensions(),
+        ShapeRef::MultiPolygon(mp) => mp.dimensions(),
+    };
     let settled = match op {
         SpatialOp::Within => !rect_within(bbox, lit.envelope),
         SpatialOp::Contains => !rect_within(lit.envelope, bbox),
@@ -813,20 +817,19 @@ fn spatial_eval(op: SpatialOp, shape: &Geometry<f64>, bbox: Rect<f64>, lit: &Geo
         SpatialOp::Equals => bbox != lit.envelope,
         // Overlaps needs equal dimensions; crosses is not defined for two
         // areas or two points (the relate matrix says false).
-        SpatialOp::Overlaps => shape.dimensions() != lit.dim,
-        SpatialOp::Crosses => {
-            shape.dimensions() == lit.dim && lit.dim != Dimensions::OneDimensional
-        }
+        SpatialOp::Overlaps => dimensions != lit.dim,
+        SpatialOp::Crosses => dimensions == lit.dim && lit.dim != Dimensions::OneDimensional,
         _ => false,
     };
     if settled {
         return false;
     }
     match shape {
-        Geometry::Point(p) if !matches!(lit.shape, Geometry::GeometryCollection(_)) => {
+        ShapeRef::Point(p) if !matches!(lit.shape, Geometry::GeometryCollection(_)) => {
             point_test(op, p.0, lit)
         }
-        _ => literal_test(op, shape, lit),
+        ShapeRef::Point(p) => literal_test(op, &p, lit),
+        ShapeRef::MultiPolygon(mp) => literal_test(op, mp, lit),
     }
 }
 
@@ -966,7 +969,7 @@ fn eval(n: &Node, f: &Feature, slot: usize) -> Option<bool> {
         },
         Node::Spatial(op, lit) => {
             let g = f.geometry.as_ref()?;
-            let (shape, bbox) = (g.shapes.get(slot)?, g.bboxes.get(slot)?);
+            let (shape, bbox) = (g.shape(slot)?, g.bboxes.get(slot)?);
             Some(spatial_eval(*op, shape, *bbox, lit))
         }
         Node::SelfSpatial(b) => f.geometry.as_ref().map(|_| *b),

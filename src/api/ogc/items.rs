@@ -5,7 +5,7 @@
 use std::cmp::Ordering;
 use std::fmt::Write as _;
 
-use geo::{Intersects, Rect};
+use geo::Rect;
 
 use super::crs;
 use super::encode;
@@ -116,7 +116,7 @@ fn parse_equal(name: &str, kind: PropType, value: &str) -> Result<PropValue, Api
                 format!("true or false, got '{value}'"),
             )),
         },
-        PropType::String => Ok(PropValue::Str(value.to_owned())),
+        PropType::String => Ok(PropValue::Str(value.into())),
         PropType::Json => Err(ApiError::bad_parameter(
             name,
             "a queryable property (this one is not)",
@@ -225,7 +225,7 @@ impl ItemsQuery {
         if let Some((rects, crs)) = &self.bbox {
             let slot = FeatureGeometry::slot(*crs);
             let Some(g) = &f.geometry else { return false };
-            let (Some(b), Some(shape)) = (g.bboxes.get(slot), g.shapes.get(slot)) else {
+            let (Some(b), Some(shape)) = (g.bboxes.get(slot), g.shape(slot)) else {
                 return false;
             };
             let meets = |rect: &Rect<f64>| {
@@ -370,23 +370,20 @@ pub fn write_feature(
     out.push_str("{\"type\":\"Feature\",\"id\":");
     encode::push_str(out, &f.id);
     out.push_str(",\"geometry\":");
-    match &f.geometry {
-        Some(g) => out.push_str(
-            g.json
-                .get(FeatureGeometry::slot(crs))
-                .map_or("null", String::as_str),
-        ),
-        None => out.push_str("null"),
-    }
+    out.push_str(
+        f.geometry
+            .as_ref()
+            .and_then(|g| g.json(FeatureGeometry::slot(crs)))
+            .unwrap_or("null"),
+    );
     out.push_str(",\"properties\":");
-    match only {
-        None => out.push_str(&f.properties_json),
-        Some(idx) => out.push_str(&super::build::write_properties(
-            &c.props,
-            &f.values,
-            Some(idx),
-        )),
-    }
+    super::build::push_properties(out, &c.props, &f.values, only);
+}
+
+/// About the length of a feature's properties object: room to write it
+/// without reallocating most of the time.
+fn properties_estimate(f: &Feature) -> usize {
+    32 * f.values.len()
 }
 
 /// Links of a page: the parameters as given, with `offset` changed.
@@ -437,12 +434,7 @@ pub fn write_page(
         .iter()
         .filter_map(|&i| c.features.get(i))
         .map(|f| {
-            f.properties_json.len()
-                + f.geometry
-                    .as_ref()
-                    .and_then(|g| g.json.get(slot))
-                    .map_or(4, String::len)
-                + 64
+            properties_estimate(f) + f.geometry.as_ref().map_or(4, |g| g.json_len_hint(slot)) + 64
         })
         .sum();
     let mut out = String::with_capacity(estimate + 1024);
@@ -533,7 +525,7 @@ pub fn write_single(
     only: Option<&[usize]>,
     base: &str,
 ) -> String {
-    let mut out = String::with_capacity(f.properties_json.len() + 4096);
+    let mut out = String::with_capacity(properties_estimate(f) + 4096);
     write_feature(&mut out, c, f, crs, only);
     let url = format!("{base}/collections/{}/items/", c.id);
     let mut id = String::new();

@@ -1,15 +1,16 @@
 //! The precomputed feature model served by OGC API – Features: for each
 //! collection, a property schema and, per feature, typed property values (for
-//! filtering), the properties and geometries already written as GeoJSON text
-//! (for fast output), and the geometries themselves (for spatial filters).
+//! filtering and for writing the properties), the geometries already written
+//! as GeoJSON text (for fast output), and a reference to the geometries
+//! themselves (for spatial filters; areas' polygons stay in the atlas).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use geo::{Geometry, Rect};
+use geo::{Intersects, MultiPolygon, Point, Rect};
 
 use super::encode;
-use crate::atlas::Crs;
+use crate::atlas::{Crs, District, DualPolygon, Lsoa11, Lsoa21, Ward};
 
 /// The type of a property, as queryables and filters see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,12 +49,13 @@ pub enum PropValue {
     Int(i64),
     /// Other number.
     Float(f64),
-    /// Text.
-    Str(String),
+    /// Text (boxed: a value is 24 bytes, not 32, and every feature holds
+    /// dozens).
+    Str(Box<str>),
     /// True or false.
     Bool(bool),
     /// Nested JSON, kept as its serialised text.
-    Json(String),
+    Json(Box<str>),
 }
 
 impl PropValue {
@@ -81,8 +83,8 @@ impl PropValue {
                     PropType::Number,
                 ),
             },
-            serde_json::Value::String(s) => (PropValue::Str(s.clone()), PropType::String),
-            other => (PropValue::Json(other.to_string()), PropType::Json),
+            serde_json::Value::String(s) => (PropValue::Str(s.as_str().into()), PropType::String),
+            other => (PropValue::Json(other.to_string().into()), PropType::Json),
         }
     }
 }
@@ -110,13 +112,13 @@ impl From<Option<f64>> for PropValue {
 
 impl From<Option<&str>> for PropValue {
     fn from(v: Option<&str>) -> Self {
-        v.map_or(PropValue::Null, |s| PropValue::Str(s.to_owned()))
+        v.map_or(PropValue::Null, |s| PropValue::Str(s.into()))
     }
 }
 
 impl From<&str> for PropValue {
     fn from(s: &str) -> Self {
-        PropValue::Str(s.to_owned())
+        PropValue::Str(s.into())
     }
 }
 
@@ -131,24 +133,135 @@ pub struct PropDef {
     pub title: String,
 }
 
-/// A feature's geometry in both reference systems, with its GeoJSON text.
+/// The areas whose polygons a collection's features read: the atlas's own
+/// lists (shared, never copied), so that a boundary is held once.
+#[derive(Debug, Clone)]
+pub enum AreaList {
+    /// 2021 LSOAs.
+    Lsoa21(Arc<Vec<Lsoa21>>),
+    /// 2011 LSOAs.
+    Lsoa11(Arc<Vec<Lsoa11>>),
+    /// Wards (some without a boundary).
+    Wards(Arc<Vec<Ward>>),
+    /// Districts.
+    Districts(Arc<Vec<District>>),
+}
+
+impl AreaList {
+    /// The polygons of area `i`, when it has them.
+    pub fn polygon(&self, i: usize) -> Option<&DualPolygon> {
+        match self {
+            AreaList::Lsoa21(v) => v.get(i).map(|a| &a.geometry),
+            AreaList::Lsoa11(v) => v.get(i).map(|a| &a.geometry),
+            AreaList::Wards(v) => v.get(i).and_then(|a| a.geometry.as_ref()),
+            AreaList::Districts(v) => v.get(i).map(|a| &a.geometry),
+        }
+    }
+}
+
+/// Where a feature's shapes (for spatial filters) are held.
+#[derive(Debug, Clone)]
+pub enum Shapes {
+    /// A point, CRS84 then EPSG:27700 (as small as a reference).
+    Point([Point<f64>; 2]),
+    /// Area `index` of an atlas list: its polygons in both CRSs.
+    Area {
+        /// The list (an `Arc` of the atlas's).
+        list: AreaList,
+        /// Position in it.
+        index: u32,
+    },
+}
+
+/// A feature's shape in one CRS, borrowed from wherever it is held.
+#[derive(Debug, Clone, Copy)]
+pub enum ShapeRef<'a> {
+    /// A point.
+    Point(Point<f64>),
+    /// An area's polygons.
+    MultiPolygon(&'a MultiPolygon<f64>),
+}
+
+impl ShapeRef<'_> {
+    /// Whether the shape meets a rectangle (interior or boundary).
+    pub fn intersects(self, rect: &Rect<f64>) -> bool {
+        match self {
+            ShapeRef::Point(p) => p.intersects(rect),
+            ShapeRef::MultiPolygon(mp) => mp.intersects(rect),
+        }
+    }
+}
+
+/// A feature's geometry in both reference systems: its shapes, bounding
+/// boxes, and GeoJSON text written on first use (most features are never
+/// asked for one CRS or the other: holding the text of all of them took
+/// memory and most of the start-up time), then kept.
 #[derive(Debug, Clone)]
 pub struct FeatureGeometry {
-    /// CRS84 then EPSG:27700.
-    pub shapes: [Geometry<f64>; 2],
+    /// The shapes, CRS84 then EPSG:27700.
+    pub shapes: Shapes,
     /// Bounding boxes, CRS84 then EPSG:27700.
     pub bboxes: [Rect<f64>; 2],
-    /// GeoJSON geometry objects, CRS84 then EPSG:27700.
-    pub json: [String; 2],
+    /// GeoJSON geometry objects, CRS84 then EPSG:27700, once written.
+    json: [OnceLock<String>; 2],
 }
 
 impl FeatureGeometry {
+    /// A geometry of `shapes` with their bounding boxes (CRS84 then
+    /// EPSG:27700).
+    pub fn new(shapes: Shapes, bboxes: [Rect<f64>; 2]) -> Self {
+        Self {
+            shapes,
+            bboxes,
+            json: [OnceLock::new(), OnceLock::new()],
+        }
+    }
+
     /// Position of a CRS in the pairs above.
     pub fn slot(crs: Crs) -> usize {
         match crs {
             Crs::Crs84 => 0,
             Crs::Bng => 1,
         }
+    }
+
+    /// The shape in the CRS at `slot` ([`FeatureGeometry::slot`]); `None`
+    /// for a slot out of range or an area index out of its list.
+    pub fn shape(&self, slot: usize) -> Option<ShapeRef<'_>> {
+        match &self.shapes {
+            Shapes::Point(points) => points.get(slot).copied().map(ShapeRef::Point),
+            Shapes::Area { list, index } => {
+                let p = list.polygon(*index as usize)?;
+                match slot {
+                    0 => Some(ShapeRef::MultiPolygon(&p.lonlat)),
+                    1 => Some(ShapeRef::MultiPolygon(&p.bng)),
+                    _ => None,
+                }
+            }
+        }
+    }
+
+    /// The GeoJSON geometry object in the CRS at `slot`, written on the
+    /// first call and kept (two threads may both write it; one copy stays).
+    pub fn json(&self, slot: usize) -> Option<&str> {
+        let cell = self.json.get(slot)?;
+        if let Some(text) = cell.get() {
+            return Some(text);
+        }
+        let text = match self.shape(slot)? {
+            ShapeRef::Point(p) => encode::point(p),
+            ShapeRef::MultiPolygon(mp) => encode::multipolygon(mp),
+        };
+        Some(cell.get_or_init(|| text))
+    }
+
+    /// The length of [`FeatureGeometry::json`] if already written, else a
+    /// guess: room to write a page without reallocating.
+    pub fn json_len_hint(&self, slot: usize) -> usize {
+        self.json
+            .get(slot)
+            .and_then(OnceLock::get)
+            .map_or(512, String::len)
     }
 }
 
@@ -157,10 +270,9 @@ impl FeatureGeometry {
 pub struct Feature {
     /// Feature id (area code or asset id).
     pub id: String,
-    /// Values, in the order of the collection's [`PropDef`]s.
+    /// Values, in the order of the collection's [`PropDef`]s. The
+    /// properties object is written from them on demand (held once).
     pub values: Vec<PropValue>,
-    /// All properties written as one JSON object.
-    pub properties_json: String,
     /// Geometry; `None` for the few wards without a published boundary.
     /// Shared (`Arc`) between the collections of successive snapshots when
     /// the feature's geometry did not change (see `build::rebuild`).

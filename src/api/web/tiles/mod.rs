@@ -8,8 +8,9 @@
 //! - [`layers`]: which areas reach a tile, and their properties;
 //! - [`encode`]: MVT encoding (geozero) and the 500 KB size rule.
 //!
-//! Each tile is encoded once per snapshot: the encoded body is kept in the
-//! state's response cache ([`crate::api::cache::ResponseCache::store`],
+//! Each tile is encoded once per snapshot, and once for concurrent first
+//! requests: the encoded body is kept in the state's response cache
+//! ([`crate::api::cache::ResponseCache::stored_or_make`],
 //! bounded by bytes, emptied when the snapshot changes) under the key
 //! `tile/<collection>/<z>/<x>/<y>`, and its strong `ETag` carries the
 //! snapshot's tag, so `If-None-Match` gets a `304` without any work.
@@ -190,15 +191,11 @@ fn tile(
     let cache = &state.responses;
     cache.follow(state.snapshot().tag);
     let key = format!("tile/{name}/{z}/{x}/{y}");
-    let body = if let Some(body) = cache.stored(snapshot.tag, &key) {
-        body
-    } else {
+    // Concurrent first requests for a tile cut it once (single flight).
+    let body = cache.stored_or_make(snapshot.tag, &key, || {
         let features = layer.features(&snapshot.atlas, id);
-        let (body, _) = encode::encode_within_budget(name, &features);
-        let body = Bytes::from(body);
-        cache.store(snapshot.tag, key, body.clone());
-        body
-    };
+        Bytes::from(encode::encode_within_budget(name, &features).0)
+    });
     Ok((
         [
             (
