@@ -1598,7 +1598,7 @@ fn a_category_another_process_stores_is_served_without_a_restart() {
         })
         .expect("stored");
     let collection = format!("/collections/assets-{id}");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
     while c.get(&collection).status != 200 {
         assert!(
             std::time::Instant::now() < deadline,
@@ -1607,7 +1607,11 @@ fn a_category_another_process_stores_is_served_without_a_restart() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     // And entries may use it.
-    let entry = create(&c, &s.editor, &point_feature(&unique("coffee"), &id, OXFORD));
+    let entry = create(
+        &c,
+        &s.editor,
+        &point_feature(&unique("coffee"), &id, OXFORD),
+    );
     let r = c.get(&format!("{collection}/items/{entry}"));
     assert_eq!(r.status, 200, "{r}");
 }

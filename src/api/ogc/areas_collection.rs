@@ -8,8 +8,7 @@
 use std::sync::Arc;
 
 use super::build::Builder;
-use super::encode;
-use super::model::{Collection, FeatureGeometry, OgcState, PropType, PropValue};
+use super::model::{AreaList, Collection, FeatureGeometry, OgcState, PropType, PropValue, Shapes};
 use crate::atlas::Atlas;
 use crate::live::areas::PlacedArea;
 
@@ -17,7 +16,7 @@ use crate::live::areas::PlacedArea;
 pub const ID: &str = "areas";
 
 /// Builds the collection from the placed areas (in id order).
-pub fn collection(atlas: &Atlas, areas: &[PlacedArea]) -> Collection {
+pub fn collection(atlas: &Atlas, areas: &Arc<Vec<PlacedArea>>) -> Collection {
     use PropType::{Integer, String as Str};
     let mut b = Builder::new(&[
         ("id", Str, "Area id (areas-<n>)"),
@@ -33,7 +32,8 @@ pub fn collection(atlas: &Atlas, areas: &[PlacedArea]) -> Collection {
         ("updated_by", Str, "Token name that last changed it"),
         ("updated_at", Str, "When (UTC)"),
     ]);
-    for p in areas {
+    let list = AreaList::Saved(Arc::clone(areas));
+    for (index, p) in areas.iter().enumerate() {
         let a = &p.area;
         let values: Vec<PropValue> = vec![
             a.feature_id().as_str().into(),
@@ -46,14 +46,13 @@ pub fn collection(atlas: &Atlas, areas: &[PlacedArea]) -> Collection {
             a.updated_at.as_str().into(),
         ];
         let g = &p.polygon;
-        let geometry = FeatureGeometry {
-            shapes: [encode::shape_of(&g.lonlat), encode::shape_of(&g.bng)],
-            bboxes: [g.lonlat_bbox, g.bng_bbox],
-            json: [
-                encode::multipolygon(&g.lonlat),
-                encode::multipolygon(&g.bng),
-            ],
-        };
+        let geometry = FeatureGeometry::new(
+            Shapes::Area {
+                list: list.clone(),
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+            },
+            [g.lonlat_bbox, g.bng_bbox],
+        );
         b.push(&a.feature_id(), values, Some(Arc::new(geometry)));
     }
     b.finish(

@@ -145,6 +145,8 @@ pub enum AreaList {
     Wards(Arc<Vec<Ward>>),
     /// Districts.
     Districts(Arc<Vec<District>>),
+    /// Saved areas (the snapshot's own list).
+    Saved(Arc<Vec<crate::live::areas::PlacedArea>>),
 }
 
 impl AreaList {
@@ -155,6 +157,7 @@ impl AreaList {
             AreaList::Lsoa11(v) => v.get(i).map(|a| &a.geometry),
             AreaList::Wards(v) => v.get(i).and_then(|a| a.geometry.as_ref()),
             AreaList::Districts(v) => v.get(i).map(|a| &a.geometry),
+            AreaList::Saved(v) => v.get(i).map(|a| &a.polygon),
         }
     }
 }
