@@ -1615,3 +1615,66 @@ fn a_category_another_process_stores_is_served_without_a_restart() {
     let r = c.get(&format!("{collection}/items/{entry}"));
     assert_eq!(r.status, 200, "{r}");
 }
+
+#[test]
+fn a_boundary_file_profiles_in_the_real_binary_and_a_crs_never_fetches_or_reads() {
+    // In the binary (mimalloc as its allocator; the in-process tests use
+    // the system's), an uploaded file once aborted the server: GDAL freed a
+    // buffer Rust had allocated.
+    let s = shared();
+    let c = s.client();
+    let ring = "[[-1.2600,51.7500],[-1.2550,51.7500],[-1.2550,51.7540],[-1.2600,51.7540],[-1.2600,51.7500]]";
+    let fc = format!(
+        r#"{{"type":"FeatureCollection","features":[{{"type":"Feature","properties":{{}},"geometry":{{"type":"Polygon","coordinates":[{ring}]}}}}]}}"#
+    );
+    let b64 = python(
+        "import base64,sys; print(base64.b64encode(sys.argv[1].encode()).decode())",
+        &[&fc],
+    );
+    let execute = |inputs: Value| {
+        let body = json!({ "inputs": inputs }).to_string();
+        c.send(
+            "POST",
+            "/processes/area-profile/execution",
+            &[("Content-Type", "application/json")],
+            Some(body.as_bytes()),
+        )
+    };
+    for _ in 0..3 {
+        let r = execute(
+            json!({"file": {"value": b64.trim(), "encoding": "base64", "filename": "carfax.geojson"}}),
+        );
+        assert_eq!(r.status, 200, "{r}");
+    }
+    // A CRS is an identifier or WKT, never a URL to fetch or a file to read.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/crs", listener.local_addr().unwrap());
+    let polygon: Value =
+        serde_json::from_str(&format!(r#"{{"type":"Polygon","coordinates":[{ring}]}}"#)).unwrap();
+    for crs in [
+        url.as_str(),
+        "/etc/passwd",
+        "+proj=longlat +init=epsg:4326",
+        "geometry.json",
+    ] {
+        let r = execute(json!({"geometry": polygon, "crs": crs}));
+        assert_eq!(r.status, 400, "crs {crs}: {r}");
+        assert_eq!(
+            r.problem_parameter().as_deref(),
+            Some("crs"),
+            "crs {crs}: {r}"
+        );
+    }
+    assert!(listener.accept().is_err(), "the server fetched a CRS URL");
+    for crs in [
+        "EPSG:4326",
+        "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+        "urn:ogc:def:crs:EPSG::4326",
+    ] {
+        let r = execute(json!({"geometry": polygon, "crs": crs}));
+        assert_eq!(r.status, 200, "crs {crs}: {r}");
+    }
+    // The server is still up.
+    assert_eq!(c.get("/conformance").status, 200);
+}

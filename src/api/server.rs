@@ -377,8 +377,14 @@ async fn handle(
             match tokio::time::timeout(limits.request_timeout, router.oneshot(request)).await {
                 Ok(Ok(response)) => response,
                 Ok(Err(never)) => match never {},
-                Err(_elapsed) if method.is_safe() => out_of_time(limits.request_timeout),
-                Err(_elapsed) => write_out_of_time(limits.request_timeout),
+                Err(_elapsed) => match stored_writes(&path) {
+                    Some(listing) if !method.is_safe() => {
+                        write_out_of_time(limits.request_timeout, listing)
+                    }
+                    // Reads, and POSTs that store nothing (process
+                    // executions): safe to send again.
+                    _ => out_of_time(limits.request_timeout),
+                },
             }
         };
         tracing::info!(
@@ -451,18 +457,32 @@ fn out_of_time(budget: Duration) -> Response {
     response
 }
 
+/// Where what a write to `path` stores can be looked up: the register's
+/// and the saved areas' items; `None` for paths whose writes store nothing
+/// (process executions).
+fn stored_writes(path: &str) -> Option<&'static str> {
+    if path.starts_with("/collections/register") || path.starts_with("/register/") {
+        Some("the register (/collections/register/items)")
+    } else if path.starts_with("/collections/areas") {
+        Some("the saved areas (/collections/areas/items)")
+    } else {
+        None
+    }
+}
+
 /// 503 for a write (any method that is not safe) that used up its time
-/// budget. A register write is stored before its snapshot is built, so it
-/// may well be stored: the client is told to look before it retries, and
-/// gets no `Retry-After` that would invite a blind duplicate.
-fn write_out_of_time(budget: Duration) -> Response {
+/// budget. A register or area write is stored before its snapshot is
+/// built, so it may well be stored: the client is told to look (in
+/// `listing`) before it retries, and gets no `Retry-After` that would
+/// invite a blind duplicate.
+fn write_out_of_time(budget: Duration, listing: &str) -> Response {
     ApiError {
         status: StatusCode::SERVICE_UNAVAILABLE,
         title: "Request took too long",
         detail: format!(
-            "the write was not answered within the time budget of {} ms; it may already be \
-             stored and served shortly: check the register (/collections/register/items) \
-             before sending it again",
+            "the write was not answered within the time budget of {} ms (a request body sent \
+             too slowly also ends so); it may already be stored and served shortly: check \
+             {listing} before sending it again",
             budget.as_millis()
         ),
         parameter: None,

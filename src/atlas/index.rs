@@ -106,9 +106,9 @@ fn polygon_covers(polygon: &MultiPolygon<f64>, point: Point<f64>) -> bool {
 #[derive(Debug, Default)]
 pub struct AssetIndex {
     by_category: Vec<RTree<PointEntry>>,
-    /// Per category: site (lowest asset index at a position) → number of
-    /// the category's assets at that exact position, where more than one.
-    copies: Vec<HashMap<u32, u32>>,
+    /// Per category: site (lowest asset index at a position) → the other
+    /// assets of the category at that exact position, where there are any.
+    copies: Vec<HashMap<u32, Vec<u32>>>,
     all_lonlat: RTree<PointEntry>,
     all_bng: RTree<PointEntry>,
 }
@@ -123,7 +123,7 @@ pub struct AssetIndex {
 /// register rows at one point took the access update 871 s); one entry per
 /// position gives the same answers, since co-located assets are at the
 /// same distance and ties go to the lowest index.
-fn sites(mut entries: Vec<PointEntry>) -> (RTree<PointEntry>, HashMap<u32, u32>) {
+fn sites(mut entries: Vec<PointEntry>) -> (RTree<PointEntry>, HashMap<u32, Vec<u32>>) {
     let key = |e: &PointEntry| (e.geom()[0].to_bits(), e.geom()[1].to_bits(), e.data);
     entries.sort_unstable_by_key(key);
     let mut kept: Vec<PointEntry> = Vec::with_capacity(entries.len());
@@ -132,7 +132,10 @@ fn sites(mut entries: Vec<PointEntry>) -> (RTree<PointEntry>, HashMap<u32, u32>)
         match kept.last() {
             // Exact equality is the point: the same bits, the same position.
             Some(last) if last.geom().map(f64::to_bits) == e.geom().map(f64::to_bits) => {
-                *copies.entry(last.data).or_insert(1) += 1;
+                copies
+                    .entry(last.data)
+                    .or_insert_with(Vec::new)
+                    .push(e.data);
             }
             _ => kept.push(e),
         }
@@ -176,11 +179,22 @@ impl AssetIndex {
     /// position).
     #[must_use]
     pub fn copies(&self, category: usize, item: u32) -> u32 {
+        let others = self.others(category, item).len();
+        u32::try_from(others).map_or(u32::MAX, |n| n.saturating_add(1))
+    }
+
+    /// Every asset of `category` the site `item` stands for: `item` itself,
+    /// then the others at its position in index order. Lists of assets
+    /// (an area's assets, each with its source) must expand sites so.
+    pub fn members(&self, category: usize, item: u32) -> impl Iterator<Item = u32> + '_ {
+        std::iter::once(item).chain(self.others(category, item).iter().copied())
+    }
+
+    fn others(&self, category: usize, item: u32) -> &[u32] {
         self.copies
             .get(category)
             .and_then(|m| m.get(&item))
-            .copied()
-            .unwrap_or(1)
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Assets of all categories inside `bbox` (in `crs`), in index order.

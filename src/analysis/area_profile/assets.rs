@@ -100,10 +100,19 @@ pub fn category(atlas: &Atlas, c: usize, spec: &AreaSpec, bands_m: &[f64]) -> Ca
             } else {
                 Euclidean.distance(&p, &spec.boundary.bng)
             };
-            (d <= widest).then_some(NearAsset {
-                asset: e.data,
-                distance_m: d,
-            })
+            (d <= widest).then_some((e.data, d))
+        })
+        // A site stands for every asset at its position (each with its own
+        // source and name): list them all.
+        .flat_map(|(site, d)| {
+            atlas
+                .indexes
+                .assets
+                .members(c, site)
+                .map(move |asset| NearAsset {
+                    asset,
+                    distance_m: d,
+                })
         })
         .collect();
     assets.sort_by(|a, b| {

@@ -76,7 +76,14 @@ pub fn read(
         std::process::id(),
         if ext.is_empty() { "bin" } else { &ext }
     ));
-    gdal::vsi::create_mem_file(&mem.0, bytes).map_err(|e| bad(format!("cannot be held: {e}")))?;
+    // GDAL reads the bytes in place and never owns them: handing it a Rust
+    // allocation to free (`create_mem_file`) aborts the process when the
+    // program's allocator is not the C library's (the binary uses
+    // mimalloc). Drop order keeps the buffer alive: the dataset goes first,
+    // then the in-memory file, then the bytes.
+    let mut buffer = bytes;
+    let _held = gdal::vsi::create_mem_file_from_ref(&mem.0, &mut buffer)
+        .map_err(|e| bad(format!("cannot be held: {e}")))?;
     let path = if ext == "zip" {
         format!("/vsizip/{}", mem.0)
     } else {

@@ -143,19 +143,88 @@ fn check_limits(
     Ok(())
 }
 
-/// The spatial reference of a CRS definition (OGC URI or URN, `EPSG:n`,
-/// WKT, PROJ), with longitude/easting first. CRS84 and EPSG:4326 are
-/// both read longitude first, as GeoJSON is.
+/// What a CRS definition may be, for messages.
+const CRS_FORMS: &str =
+    "EPSG:n, urn:ogc:def:crs:EPSG::n, http://www.opengis.net/def/crs/EPSG/0/n, \
+                         CRS84 (OGC:CRS84 or its OGC URI or URN) or WKT";
+
+/// An EPSG code, or 4326 for CRS84, from the identifier forms GapMap
+/// accepts; `None` for anything else.
+fn epsg_code(definition: &str) -> Option<u32> {
+    let d = definition.trim();
+    let lower = d.to_ascii_lowercase();
+    let crs84 = [
+        "crs84",
+        "ogc:crs84",
+        "urn:ogc:def:crs:ogc:1.3:crs84",
+        "urn:ogc:def:crs:ogc::crs84",
+        "http://www.opengis.net/def/crs/ogc/1.3/crs84",
+        "https://www.opengis.net/def/crs/ogc/1.3/crs84",
+    ];
+    if crs84.contains(&lower.as_str()) {
+        return Some(4326);
+    }
+    let code = lower
+        .strip_prefix("epsg:")
+        .or_else(|| lower.strip_prefix("urn:ogc:def:crs:epsg::"))
+        .or_else(|| lower.strip_prefix("http://www.opengis.net/def/crs/epsg/0/"))
+        .or_else(|| lower.strip_prefix("https://www.opengis.net/def/crs/epsg/0/"))?;
+    (!code.is_empty() && code.len() <= 6 && code.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| code.parse().ok())
+        .flatten()
+}
+
+/// Whether a definition looks like WKT (1 or 2): a keyword, then `[` or `(`.
+fn looks_like_wkt(definition: &str) -> bool {
+    let d = definition.trim_start();
+    let keyword: String = d
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic() || *c == '_')
+        .collect();
+    [
+        "GEOGCS",
+        "PROJCS",
+        "GEOCCS",
+        "COMPD_CS",
+        "GEOGCRS",
+        "PROJCRS",
+        "GEODCRS",
+        "GEOGRAPHICCRS",
+        "PROJECTEDCRS",
+        "GEODETICCRS",
+        "COMPOUNDCRS",
+        "BOUNDCRS",
+    ]
+    .contains(&keyword.to_ascii_uppercase().as_str())
+        && d[keyword.len()..].trim_start().starts_with(['[', '('])
+}
+
+/// The spatial reference of a CRS definition (an EPSG code as `EPSG:n`,
+/// OGC URN or URI; CRS84; or WKT), with longitude/easting first. CRS84 and
+/// EPSG:4326 are both read longitude first, as GeoJSON is.
+///
+/// Why not GDAL's "user input": it also takes a URL, which it fetches, and
+/// a file name, which it reads, and a client's text must never make the
+/// server do either.
 ///
 /// # Errors
-/// [`BoundaryError`] naming `input` when GDAL does not know the CRS.
+/// [`BoundaryError`] naming `input` when the definition is none of those
+/// forms, or GDAL does not know the CRS.
 pub fn spatial_ref(definition: &str, input: &'static str) -> Result<SpatialRef, BoundaryError> {
-    let mut s = SpatialRef::from_definition(definition.trim()).map_err(|_| {
+    let unknown = || {
         BoundaryError::new(
             input,
-            format!("a CRS GDAL knows (got '{}')", bounded(definition)),
+            format!("{CRS_FORMS} (got '{}')", bounded(definition)),
         )
-    })?;
+    };
+    let parsed = if let Some(code) = epsg_code(definition) {
+        SpatialRef::from_epsg(code)
+    } else if looks_like_wkt(definition) {
+        SpatialRef::from_wkt(definition.trim())
+    } else {
+        return Err(unknown());
+    };
+    let mut s = parsed.map_err(|_| unknown())?;
     s.set_axis_mapping_strategy(gdal::spatial_ref::AxisMappingStrategy::TraditionalGisOrder);
     Ok(s)
 }
