@@ -107,6 +107,27 @@ fn one_lsoa_is_the_lsoa() {
     for (def, v) in s.atlas.imd2019.indicators.iter().zip(carried) {
         close(p.y2019.score(&def.id), v.score);
     }
+    // A category with no resident measured (no source here, or no asset at
+    // all) gives no gap figure, and says why: a 0 would read as "no gap".
+    let json = area_profile::output::to_json(&s.atlas, &p);
+    let mut unanswered = 0;
+    for c in json["categories"].as_array().unwrap() {
+        let a = &c["access"];
+        if a["measured_residents"].as_f64().unwrap() > 0.0 {
+            assert!(a["gap_residents"].is_number(), "{c}");
+            assert!(a["cannot_answer"].is_null(), "{c}");
+        } else {
+            unanswered += 1;
+            assert!(a["gap_residents"].is_null(), "{c}");
+            assert!(a["deprived_far_residents"].is_null(), "{c}");
+            let why = a["cannot_answer"].as_str().unwrap();
+            assert!(
+                why.starts_with("no data") || why.starts_with("cannot answer"),
+                "{c}"
+            );
+        }
+    }
+    assert!(unanswered > 0, "some category has no data in this LSOA");
 }
 
 #[test]

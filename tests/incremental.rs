@@ -456,6 +456,39 @@ fn assets_at_one_position_count_as_many_and_are_measured_once() {
     }
     assert!(checked > 10, "{checked} covered LSOAs checked");
 
+    // An area's asset list names every asset, not one per position: all
+    // warm spaces inside Barton's polygon (point in polygon, by `geo`).
+    {
+        use gapmap::analysis::area_profile;
+        use geo::Contains;
+        let spec = area_profile::from_lsoas(
+            &atlas,
+            &results,
+            vec![barton],
+            &area_profile::Limits::default(),
+        )
+        .unwrap();
+        let listed = area_profile::assets::category(&atlas, c, &spec, &[400.0]);
+        let polygon = &atlas.lsoa21[barton as usize].geometry.lonlat;
+        let inside: Vec<usize> = warm_assets
+            .iter()
+            .filter(|(_, a)| polygon.contains(&a.location.lonlat))
+            .map(|(i, _)| *i)
+            .collect();
+        assert!(inside.len() > STACKED, "{} inside", inside.len());
+        assert_eq!(listed.inside as usize, inside.len());
+        let mut got: Vec<usize> = listed
+            .assets
+            .iter()
+            .filter(|a| a.distance_m <= 0.0)
+            .map(|a| a.asset as usize)
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, inside);
+        let by_source: u32 = listed.sources.iter().map(|s| s.inside).sum();
+        assert_eq!(by_source as usize, inside.len());
+    }
+
     // 2SFCA by its definition (Luo and Wang), asset by asset: every stacked
     // asset has the same demand, so supply is counted once per asset.
     let d0 = results.analysis.fca.params.as_ref().unwrap().catchment_m[c];

@@ -109,6 +109,7 @@ pub fn to_json(atlas: &Atlas, p: &AreaProfile) -> Value {
             let cat = atlas.categories.get(cp.category)?;
             let a = &cp.assets;
             let x = &cp.access;
+            let answerable = x.measured_residents > 0.0;
             Some(json!({
                 "category": cat.id,
                 "label": cat.label,
@@ -143,9 +144,10 @@ pub fn to_json(atlas: &Atlas, p: &AreaProfile) -> Value {
                     "mean_distance_m": num(x.mean_m, 0),
                     "median_distance_m": num(x.median_m, 0),
                     "residents_within_m": bands(&p.params.access_bands_m, x.residents_within.iter().map(|r| json!(round(*r, 1)))),
-                    "gap_residents": round(x.gap_residents, 1),
+                    "gap_residents": answerable.then(|| round(x.gap_residents, 1)),
                     "gap_lsoas": x.gap_lsoas.iter().filter_map(|&i| atlas.lsoa21.get(i as usize).map(|l| l.code.clone())).collect::<Vec<_>>(),
-                    "deprived_far_residents": round(x.deprived_far_residents, 1),
+                    "deprived_far_residents": answerable.then(|| round(x.deprived_far_residents, 1)),
+                    "cannot_answer": cannot_answer(atlas, cp.category, x),
                 },
             }))
         })
@@ -281,16 +283,42 @@ pub fn measures(atlas: &Atlas, p: &AreaProfile) -> Vec<(String, Value)> {
         {
             m.push((format!("{id}_residents_within_{b}m"), json!(round(*r, 1))));
         }
+        let answerable = cp.access.measured_residents > 0.0;
         m.push((
             format!("{id}_gap_residents"),
-            json!(round(cp.access.gap_residents, 1)),
+            json!(answerable.then(|| round(cp.access.gap_residents, 1))),
         ));
         m.push((
             format!("{id}_deprived_far_residents"),
-            json!(round(cp.access.deprived_far_residents, 1)),
+            json!(answerable.then(|| round(cp.access.deprived_far_residents, 1))),
+        ));
+        m.push((
+            format!("{id}_cannot_answer"),
+            json!(cannot_answer(atlas, cp.category, &cp.access)),
         ));
     }
     m
+}
+
+/// Why an area's gap figures for a category are not given: no resident
+/// was measured, because no source covers the area ("no data") or the
+/// loaded data hold no asset of the category to measure to. A gap of 0
+/// would read as "no gap" (the ward profile and `/gaps` say the same).
+fn cannot_answer(
+    atlas: &Atlas,
+    category: usize,
+    x: &super::access::CategoryAccess,
+) -> Option<String> {
+    if x.measured_residents > 0.0 {
+        None
+    } else if x.covered_residents > 0.0 {
+        Some(
+            "cannot answer: no asset of this category is in the loaded data, so no distance or gap can be measured"
+                .to_owned(),
+        )
+    } else {
+        Some(crate::analysis::access::no_data_reason(atlas, category))
+    }
 }
 
 fn csv_field(v: &Value) -> String {

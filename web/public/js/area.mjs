@@ -32,8 +32,10 @@ function accessTable(p) {
     return `<tr data-category="${esc(c.category)}" data-coverage="${esc(c.coverage)}"><th>${esc(c.label)}${partial}</th>
       <td class="num">${fmt(c.assets_inside)}</td><td class="num">${fmt(w['400'])} / ${fmt(w['800'])} / ${fmt(w['1600'])}</td>
       <td class="num">${fmtDist(c.access?.mean_distance_m)}</td><td class="num">${fmtDist(c.access?.median_distance_m)}</td>
-      <td class="num">${fmt(c.access?.gap_residents === undefined ? null : Math.round(c.access.gap_residents))}</td>
-      <td class="num">${fmt(c.access?.deprived_far_residents === undefined ? null : Math.round(c.access.deprived_far_residents))}</td></tr>`;
+      ${c.access?.cannot_answer
+    ? `<td class="note" colspan="2">${esc(c.access.cannot_answer)}</td></tr>`
+    : `<td class="num">${fmt(c.access?.gap_residents == null ? null : Math.round(c.access.gap_residents))}</td>
+      <td class="num">${fmt(c.access?.deprived_far_residents == null ? null : Math.round(c.access.deprived_far_residents))}</td></tr>`}`;
   }).join('');
   return `<table id="access-table"><thead><tr><th>Category</th><th class="num">Inside</th><th class="num">Within 400 / 800 / 1,600 m</th><th class="num">Mean distance</th><th class="num">Median</th><th class="num">Gap residents</th><th class="num">Deprived and far</th></tr></thead><tbody>${rows}</tbody></table>`;
 }

@@ -131,7 +131,7 @@ export function measuresOf(p) {
   }
   for (const c of p.categories) {
     const cat = (q) => q.categories.find((x) => x.category === c.category);
-    const per = (f, show) => (q) => { const x = cat(q); if (!x) return { text: '–', value: null }; const r = covered(x, f(x)); return { ...r, text: r.noData ? 'no data' : show(r.value) }; };
+    const per = (f, show) => (q) => { const x = cat(q); if (!x) return { text: '–', value: null }; const r = covered(x, f(x)); return { ...r, text: r.noData ? 'no data' : (r.value == null && x.access?.cannot_answer ? 'cannot answer' : show(r.value)) }; };
     rows.push(
       { group: c.label, label: 'Assets inside', category: c.category, get: per((x) => x.assets_inside, fmt) },
       { group: c.label, label: 'Assets within 800 m', category: c.category, get: per((x) => x.assets_within_m?.['800'], fmt) },
