@@ -354,6 +354,24 @@ fn current(
     Ok(before)
 }
 
+/// The added categories, in the order added (within a load's transaction,
+/// or alone when polled).
+fn read_categories(conn: &Connection) -> Result<Vec<RegisterCategory>, StoreError> {
+    let mut stmt = conn
+        .prepare("SELECT id, label FROM register_categories ORDER BY fid")
+        .map_err(query_err("read categories"))?;
+    let rows = stmt
+        .query_map([], |row| {
+            Ok(RegisterCategory {
+                id: row.get(0)?,
+                label: row.get(1)?,
+            })
+        })
+        .map_err(query_err("read categories"))?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .map_err(query_err("read categories"))
+}
+
 impl RegisterStore for GpkgStore {
     fn location(&self) -> String {
         self.path.display().to_string()
@@ -381,19 +399,7 @@ impl RegisterStore for GpkgStore {
                 entries.push(entry_from_row(row)?);
             }
         }
-        let mut categories = Vec::new();
-        {
-            let mut stmt = tx
-                .prepare("SELECT id, label FROM register_categories ORDER BY fid")
-                .map_err(query_err("read categories"))?;
-            let mut rows = stmt.query([]).map_err(query_err("read categories"))?;
-            while let Some(row) = rows.next().map_err(query_err("read categories"))? {
-                categories.push(RegisterCategory {
-                    id: row.get(0).map_err(query_err("read categories"))?,
-                    label: row.get(1).map_err(query_err("read categories"))?,
-                });
-            }
-        }
+        let categories = read_categories(&tx)?;
         tx.commit().map_err(query_err("load register"))?;
         Ok(Loaded {
             entries,
@@ -431,20 +437,7 @@ impl RegisterStore for GpkgStore {
     }
 
     fn categories(&self) -> Result<Vec<RegisterCategory>, StoreError> {
-        let conn = self.lock();
-        let mut stmt = conn
-            .prepare("SELECT id, label FROM register_categories ORDER BY fid")
-            .map_err(query_err("read categories"))?;
-        let rows = stmt
-            .query_map([], |row| {
-                Ok(RegisterCategory {
-                    id: row.get(0)?,
-                    label: row.get(1)?,
-                })
-            })
-            .map_err(query_err("read categories"))?;
-        rows.collect::<Result<Vec<_>, _>>()
-            .map_err(query_err("read categories"))
+        read_categories(&self.lock())
     }
 
     fn create(

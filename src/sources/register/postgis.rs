@@ -555,6 +555,22 @@ fn current(tx: &mut Transaction<'_>, id: i64, expected: Option<i64>) -> Result<E
     Ok(before)
 }
 
+/// The added categories, in the order added.
+const CATEGORIES_SQL: &str = "SELECT id, label FROM register_categories ORDER BY fid";
+
+/// Categories from rows of [`CATEGORIES_SQL`] (read within a load's
+/// transaction, or alone when polled).
+fn categories_from(rows: &[Row]) -> Result<Vec<RegisterCategory>, postgres::Error> {
+    rows.iter()
+        .map(|r| {
+            Ok(RegisterCategory {
+                id: r.try_get(0)?,
+                label: r.try_get(1)?,
+            })
+        })
+        .collect()
+}
+
 fn read_changes(
     client: &mut Client,
     operation: &str,
@@ -595,19 +611,8 @@ impl RegisterStore for PostgisStore {
                 .map(entry_from_row)
                 .collect::<Result<Vec<_>, _>>()?;
             let categories = tx
-                .query(
-                    "SELECT id, label FROM register_categories ORDER BY fid",
-                    &[],
-                )
-                .map_err(query_err("read categories"))?
-                .iter()
-                .map(|r| {
-                    Ok(RegisterCategory {
-                        id: r.try_get(0)?,
-                        label: r.try_get(1)?,
-                    })
-                })
-                .collect::<Result<Vec<_>, postgres::Error>>()
+                .query(CATEGORIES_SQL, &[])
+                .and_then(|rows| categories_from(&rows))
                 .map_err(query_err("read categories"))?;
             tx.commit().map_err(query_err("load register"))?;
             Ok(Loaded {
@@ -638,20 +643,8 @@ impl RegisterStore for PostgisStore {
     fn categories(&self) -> Result<Vec<RegisterCategory>, StoreError> {
         self.run(|client, _| {
             client
-                .query(
-                    "SELECT id, label FROM register_categories ORDER BY fid",
-                    &[],
-                )
-                .and_then(|rows| {
-                    rows.iter()
-                        .map(|r| {
-                            Ok(RegisterCategory {
-                                id: r.try_get(0)?,
-                                label: r.try_get(1)?,
-                            })
-                        })
-                        .collect::<Result<Vec<_>, postgres::Error>>()
-                })
+                .query(CATEGORIES_SQL, &[])
+                .and_then(|rows| categories_from(&rows))
                 .map_err(query_err("read categories"))
         })
     }
