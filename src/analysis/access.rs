@@ -34,7 +34,7 @@ use geo::Point;
 use super::nearest::{geodesic_m, group_candidates, nearest_among, within_geodesic};
 use super::origins::{OriginKind, Origins};
 use crate::atlas::{Atlas, Coverage};
-use crate::parallel::par_map;
+use crate::parallel::{par_fill, par_map};
 
 /// Default distance bands in metres (400 m, 800 m, 1.6 km, 5 km).
 pub const DEFAULT_BANDS_M: [f64; 4] = [400.0, 800.0, 1600.0, 5000.0];
@@ -158,11 +158,10 @@ pub fn no_data_reason(atlas: &Atlas, category: usize) -> String {
 /// Computes access for every LSOA and category, on all cores.
 pub fn compute(atlas: &Atlas, origins: &Origins, params: &AccessParams) -> AccessTable {
     let categories = atlas.categories.len();
-    let lsoas: Vec<usize> = (0..atlas.lsoa21.len()).collect();
-    let rows = par_map(&lsoas, |&i| {
-        (0..categories)
-            .map(|c| lsoa_access(atlas, origins, params, i, c))
-            .collect::<Vec<_>>()
+    // Filled in place: England's 440,000 cells, once.
+    let mut cells = vec![Access::NoOrigin; atlas.lsoa21.len() * categories];
+    par_fill(&mut cells, |k| {
+        lsoa_access(atlas, origins, params, k / categories, k % categories)
     });
     AccessTable {
         params: params.clone(),
@@ -172,7 +171,7 @@ pub fn compute(atlas: &Atlas, origins: &Origins, params: &AccessParams) -> Acces
             .map(|i| origins.of(i).len())
             .collect(),
         no_data_reasons: (0..categories).map(|c| no_data_reason(atlas, c)).collect(),
-        cells: rows.into_iter().flatten().collect(),
+        cells,
         asset_ids: asset_ids(atlas),
     }
 }

@@ -27,32 +27,62 @@ pub struct Apportioned {
     pub from_lsoas: Vec<(u32, f64)>,
 }
 
+/// Postcode units per 2021 LSOA index (region and ring), counted once for
+/// any number of [`residents_with`] calls: England has 1.7 M units.
+#[derive(Debug, Clone, Default)]
+pub struct UnitCounts(Vec<u32>);
+
+impl UnitCounts {
+    /// Counts the atlas's postcode units per LSOA.
+    #[must_use]
+    pub fn new(atlas: &Atlas) -> Self {
+        let mut counts: Vec<u32> = Vec::new();
+        for p in atlas.postcodes.iter() {
+            let i = p.lsoa21 as usize;
+            if counts.len() <= i {
+                counts.resize(i + 1, 0);
+            }
+            if let Some(n) = counts.get_mut(i) {
+                *n += 1;
+            }
+        }
+        Self(counts)
+    }
+
+    /// Units placed in the LSOA (at least 1, so that a share is finite).
+    fn of(&self, lsoa: u32) -> u32 {
+        self.0.get(lsoa as usize).copied().unwrap_or(1).max(1)
+    }
+}
+
 /// Apportions residents to `ward` by the postcode units inside its polygon;
-/// `None` for a ward without a polygon.
+/// `None` for a ward without a polygon. Counts the units per LSOA first:
+/// use [`residents_with`] for several wards.
 #[must_use]
 pub fn residents(atlas: &Atlas, ward: &Ward) -> Option<Apportioned> {
+    ward.geometry.as_ref()?;
+    residents_with(atlas, ward, &UnitCounts::new(atlas))
+}
+
+/// [`residents`], with the units per LSOA counted beforehand.
+#[must_use]
+pub fn residents_with(atlas: &Atlas, ward: &Ward, units: &UnitCounts) -> Option<Apportioned> {
     let shape = ward.geometry.as_ref()?;
-    let mut units_per_lsoa: HashMap<u32, usize> = HashMap::new();
-    for p in atlas.postcodes.iter() {
-        *units_per_lsoa.entry(p.lsoa21).or_insert(0) += 1;
-    }
     let mut by_lsoa: HashMap<u32, f64> = HashMap::new();
-    let mut units = 0;
+    let mut inside = 0;
     for p in atlas.postcodes.iter() {
         if !shape.bng_bbox.intersects(&p.location.bng) || !shape.bng.contains(&p.location.bng) {
             continue;
         }
-        units += 1;
-        let n = units_per_lsoa.get(&p.lsoa21).copied().unwrap_or(1);
-        #[allow(clippy::cast_precision_loss)] // unit counts are small
-        let share = f64::from(atlas.residents(p.lsoa21)) / n as f64;
+        inside += 1;
+        let share = f64::from(atlas.residents(p.lsoa21)) / f64::from(units.of(p.lsoa21));
         *by_lsoa.entry(p.lsoa21).or_insert(0.0) += share;
     }
     let mut from_lsoas: Vec<(u32, f64)> = by_lsoa.into_iter().collect();
     from_lsoas.sort_by_key(|(i, _)| *i);
     Some(Apportioned {
         residents: from_lsoas.iter().map(|(_, r)| r).sum(),
-        postcode_units: units,
+        postcode_units: inside,
         from_lsoas,
     })
 }
