@@ -63,20 +63,45 @@ pub fn link_2019(atlas: &Atlas, lsoa: &Lsoa21) -> Link2019 {
     }
 }
 
-/// Writes the choropleth values of a 2021 LSOA: how 2019 was linked
-/// (`link`), and per IMD 2025 indicator the 2025 decile (`d_<id>`), the 2019
-/// decile carried over (`p_<id>`) and the change (`c_<id>`). The GeoJSON layer
-/// and the vector tiles both call this, so the map colours an LSOA the same
-/// way in either mode.
-pub fn insert_choropleth_values(atlas: &Atlas, lsoa: &Lsoa21, p: &mut Map<String, Value>) {
+/// The choropleth values of a 2021 LSOA: how 2019 was linked, and per
+/// IMD 2025 indicator (in `atlas.imd2025.indicators` order) the 2025 decile,
+/// the 2019 decile carried over and the change. The GeoJSON layer
+/// ([`insert_choropleth_values`]) and the vector tiles both read these, so
+/// the map colours an LSOA the same way in either mode.
+pub struct Choropleth {
+    /// `link`: how 2019 was linked ([`Link2019::method`]).
+    pub link: &'static str,
+    /// Per indicator: 2025 decile (`d_<id>`), 2019 decile carried over
+    /// (`p_<id>`), change 2025 − 2019 (`c_<id>`).
+    pub values: Vec<(Option<u8>, Option<u8>, Option<i16>)>,
+}
+
+/// [`Choropleth`] of a 2021 LSOA.
+#[must_use]
+pub fn choropleth_values(atlas: &Atlas, lsoa: &Lsoa21) -> Choropleth {
     let link = link_2019(atlas, lsoa);
-    p.insert("link".into(), json!(link.method));
-    for (k, ind) in atlas.imd2025.indicators.iter().enumerate() {
-        let d = lsoa.imd.get(k).and_then(|v| v.decile);
-        let prev = link.deciles.get(k).copied().flatten();
+    let values = (0..atlas.imd2025.indicators.len())
+        .map(|k| {
+            let d = lsoa.imd.get(k).and_then(|v| v.decile);
+            let prev = link.deciles.get(k).copied().flatten();
+            let change = d.zip(prev).map(|(d, p)| i16::from(d) - i16::from(p));
+            (d, prev, change)
+        })
+        .collect();
+    Choropleth {
+        link: link.method,
+        values,
+    }
+}
+
+/// Writes the [`Choropleth`] values of a 2021 LSOA as `link`, `d_<id>`,
+/// `p_<id>` and `c_<id>`.
+pub fn insert_choropleth_values(atlas: &Atlas, lsoa: &Lsoa21, p: &mut Map<String, Value>) {
+    let c = choropleth_values(atlas, lsoa);
+    p.insert("link".into(), json!(c.link));
+    for (ind, (d, prev, change)) in atlas.imd2025.indicators.iter().zip(c.values) {
         p.insert(format!("d_{}", ind.id), json!(d));
         p.insert(format!("p_{}", ind.id), json!(prev));
-        let change = d.zip(prev).map(|(d, p)| i16::from(d) - i16::from(p));
         p.insert(format!("c_{}", ind.id), json!(change));
     }
 }

@@ -8,12 +8,14 @@
 //! - [`layers`]: which areas reach a tile, and their properties;
 //! - [`encode`]: MVT encoding (geozero) and the 500 KB size rule.
 //!
-//! Each tile is encoded once per snapshot, and once for concurrent first
-//! requests: the encoded body is kept in the state's response cache
-//! ([`crate::api::cache::ResponseCache::stored_or_make`],
-//! bounded by bytes, emptied when the snapshot changes) under the key
+//! Each tile is encoded once per set of areas, and once for concurrent first
+//! requests: the encoded body is kept in the state's tile cache
+//! ([`crate::api::AppState::tiles`],
+//! [`crate::api::cache::ResponseCache::stored_or_make`], bounded by bytes,
+//! emptied when the areas change) under the key
 //! `tile/<collection>/<z>/<x>/<y>`, and its strong `ETag` carries the
-//! snapshot's tag, so `If-None-Match` gets a `304` without any work.
+//! snapshot's areas tag ([`crate::api::Snapshot::areas_tag`]), so
+//! `If-None-Match` gets a `304` without any work, also after register writes.
 //! Compressed variants are the compression middleware's (and its cache's).
 
 mod encode;
@@ -174,8 +176,10 @@ fn tile(
     };
     let snapshot = state.snapshot();
     let name = layer.name();
-    // Strong: the same snapshot encodes the same bytes.
-    let etag = format!("\"t{:x}-{name}-{z}-{x}-{y}\"", snapshot.tag);
+    // Strong: the same areas encode the same bytes. A tile holds only areas,
+    // so a register write (a snapshot with the same areas) keeps its tag.
+    let tag = snapshot.areas_tag;
+    let etag = format!("\"t{tag:x}-{name}-{z}-{x}-{y}\"");
     let etag = HeaderValue::from_str(&etag).map_err(ApiError::internal)?;
     let cache_control = HeaderValue::from_static(CACHE_CONTROL);
     if headers
@@ -188,12 +192,13 @@ fn tile(
         )
             .into_response());
     }
-    let cache = &state.responses;
-    cache.follow(state.snapshot().tag);
+    let cache = &state.tiles;
+    cache.follow(tag);
     let key = format!("tile/{name}/{z}/{x}/{y}");
     // Concurrent first requests for a tile cut it once (single flight).
-    let body = cache.stored_or_make(snapshot.tag, &key, || {
-        let features = layer.features(&snapshot.atlas, id);
+    let body = cache.stored_or_make(tag, &key, || {
+        let keys = layer.keys(&snapshot.atlas);
+        let features = layer.features(&snapshot.atlas, &keys, id);
         Bytes::from(encode::encode_within_budget(name, &features).0)
     });
     Ok((
