@@ -69,7 +69,7 @@ fn etag(headers: &HeaderMap) -> String {
 }
 
 #[tokio::test]
-async fn a_repeated_tile_comes_from_the_cache_until_the_snapshot_changes() {
+async fn a_repeated_tile_comes_from_the_cache_until_the_areas_change() {
     let atlas = Arc::clone(&common::app_state().snapshot().atlas);
     let state = Arc::new(AppState::from_snapshot(Snapshot::build(Arc::clone(&atlas))));
     let uri = "/collections/lsoa/tiles/WebMercatorQuad/12/2033/1357";
@@ -82,8 +82,8 @@ async fn a_repeated_tile_comes_from_the_cache_until_the_snapshot_changes() {
         "application/vnd.mapbox-vector-tile"
     );
     assert!(!first.is_empty(), "Oxford city centre has LSOAs");
-    let tag = state.snapshot().tag;
-    assert_eq!(state.responses.stored(tag, key), Some(first.clone()));
+    let tag = state.snapshot().areas_tag;
+    assert_eq!(state.tiles.stored(tag, key), Some(first.clone()));
 
     // If-None-Match: 304 without a body, plain and per encoding.
     let e = etag(&headers);
@@ -107,13 +107,32 @@ async fn a_repeated_tile_comes_from_the_cache_until_the_snapshot_changes() {
     // Replace the stored body: a second request that encoded the tile again
     // would not answer it.
     let marker = Bytes::from_static(b"stored tile");
-    state.responses.store(tag, key.to_owned(), marker.clone());
+    state.tiles.store(tag, key.to_owned(), marker.clone());
     let (status, headers2, second) = get(&state, uri, &[]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(second, marker);
     assert_eq!(etag(&headers2), etag(&headers));
 
-    // A new snapshot: the stored body and the old tag are gone.
+    // A snapshot with other assets (what a register write publishes) has
+    // the same areas: the tile keeps its ETag and its stored body.
+    let derived = state.snapshot().derive(
+        atlas.with_assets(
+            atlas.assets.iter().skip(1).cloned().collect(),
+            atlas.categories.clone(),
+            atlas.sources.clone(),
+        ),
+        &[],
+    );
+    assert_ne!(derived.tag, state.snapshot().tag);
+    state.replace(derived);
+    let (status, _, body) = get(&state, uri, &[("if-none-match", &e)]).await;
+    assert_eq!((status, body.is_empty()), (StatusCode::NOT_MODIFIED, true));
+    let (status, headers4, fourth) = get(&state, uri, &[]).await;
+    assert_eq!((status, fourth), (StatusCode::OK, marker));
+    assert_eq!(etag(&headers4), e);
+
+    // A new snapshot built from an atlas: the stored body and the old tag
+    // are gone.
     state.replace(Snapshot::build(atlas));
     let (status, headers3, third) = get(&state, uri, &[]).await;
     assert_eq!(status, StatusCode::OK);
@@ -121,7 +140,7 @@ async fn a_repeated_tile_comes_from_the_cache_until_the_snapshot_changes() {
     assert_ne!(etag(&headers3), e);
     let (status, _, _) = get(&state, uri, &[("if-none-match", &e)]).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(state.responses.stored(tag, key), None);
+    assert_eq!(state.tiles.stored(tag, key), None);
 }
 
 /// Concurrent first requests for one tile cut it once: the others wait
@@ -131,7 +150,7 @@ async fn concurrent_first_requests_cut_a_tile_once() {
     let atlas = Arc::clone(&common::app_state().snapshot().atlas);
     let state = Arc::new(AppState::from_snapshot(Snapshot::build(atlas)));
     let uri = "/collections/lsoa/tiles/WebMercatorQuad/8/127/85";
-    assert_eq!(state.responses.made(), 0);
+    assert_eq!(state.tiles.made(), 0);
     let requests: Vec<_> = (0..8)
         .map(|_| {
             let state = Arc::clone(&state);
@@ -146,7 +165,7 @@ async fn concurrent_first_requests_cut_a_tile_once() {
     }
     assert!(!bodies[0].is_empty(), "Oxfordshire reaches this tile");
     assert!(bodies.iter().all(|b| *b == bodies[0]));
-    assert_eq!(state.responses.made(), 1, "one cut for eight requests");
+    assert_eq!(state.tiles.made(), 1, "one cut for eight requests");
 
     // The guarantee itself, where the work is slow enough that every
     // caller surely arrives while it runs: eight threads released at once.

@@ -46,6 +46,10 @@ use super::AppState;
 /// Default budget of the cache of compressed responses, in bytes.
 pub const DEFAULT_BUDGET: u64 = 64 * 1024 * 1024;
 
+/// Byte budget of the encoded vector tiles ([`crate::api::AppState::tiles`]):
+/// England's tiles down to zoom 8, the map's first views, take about 20 MB.
+pub const TILE_BUDGET: u64 = 32 * 1024 * 1024;
+
 /// How long [`ResponseCache::stored_or_make`] waits for a body another
 /// caller is building before building its own: longer than the slowest
 /// tile of England (about 2 s on a loaded machine), shorter than a

@@ -28,13 +28,21 @@ use crate::live::{Publisher, Register};
 pub struct Snapshot {
     /// The atlas.
     pub atlas: Arc<Atlas>,
-    /// The analysis of the atlas (access, 2SFCA, roll-ups).
-    pub results: Results,
+    /// The analysis of the atlas (access, 2SFCA, roll-ups); shared by the
+    /// snapshots that differ only in saved areas.
+    pub results: Arc<Results>,
     /// The OGC API – Features collections built from both.
     pub ogc: OgcState,
     /// Distinguishes this snapshot from every other one of this process and
     /// of earlier processes: part of every ETag.
     pub tag: u64,
+    /// The tag of the snapshot whose areas (2021 and 2011 LSOAs, wards,
+    /// districts, with their deprivation) this one has: kept by every
+    /// snapshot derived with other assets, register entries or saved areas,
+    /// which leave the areas as they were. The vector tiles hold only areas,
+    /// so their ETags and cached bodies carry this tag and outlive register
+    /// writes.
+    pub areas_tag: u64,
     /// The community asset register's entries (also in `ogc` as the
     /// `register` collection, and as assets in `atlas` while open).
     pub register: Arc<Vec<PlacedEntry>>,
@@ -87,9 +95,10 @@ impl Snapshot {
         );
         Self {
             atlas,
-            results,
+            results: Arc::new(results),
             ogc,
             tag,
+            areas_tag: tag,
             register: Arc::new(Vec::new()),
             areas: Arc::new(Vec::new()),
             web,
@@ -115,8 +124,7 @@ impl Snapshot {
     }
 
     /// This snapshot with other saved areas: the same atlas, analysis and
-    /// collections (shared, the analysis copied), a new `areas` collection
-    /// and a fresh tag.
+    /// collections (shared), a new `areas` collection and a fresh tag.
     #[must_use]
     pub fn with_other_areas(&self, areas: Arc<Vec<PlacedArea>>) -> Snapshot {
         let tag = fresh_tag();
@@ -129,9 +137,10 @@ impl Snapshot {
         };
         Snapshot {
             atlas: Arc::clone(&self.atlas),
-            results: self.results.clone(),
+            results: Arc::clone(&self.results),
             ogc,
             tag,
+            areas_tag: self.areas_tag,
             register: Arc::clone(&self.register),
             areas: Arc::new(Vec::new()),
             // The same atlas: coverage and labels are shared.
@@ -173,9 +182,11 @@ impl Snapshot {
         );
         let mut next = Snapshot {
             atlas: Arc::new(atlas),
-            results,
+            results: Arc::new(results),
             ogc,
             tag,
+            // `atlas` has this snapshot's areas (see above).
+            areas_tag: self.areas_tag,
             register: Arc::clone(&self.register),
             areas: Arc::clone(&self.areas),
             web,
@@ -214,6 +225,9 @@ pub struct AppState {
     pub read_access: ReadAccess,
     /// Compressed answers of the current snapshot ([`super::cache`]).
     pub responses: super::cache::ResponseCache,
+    /// Encoded vector tiles of the current snapshot's areas
+    /// ([`Snapshot::areas_tag`]): kept across register writes.
+    pub tiles: super::cache::ResponseCache,
 }
 
 /// Who may read.
@@ -263,6 +277,7 @@ impl AppState {
             auth_failures: super::register::FailureLimiter::default(),
             read_access: ReadAccess::Public,
             responses: super::cache::ResponseCache::default(),
+            tiles: super::cache::ResponseCache::new(super::cache::TILE_BUDGET),
         }
     }
 
