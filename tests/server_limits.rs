@@ -70,6 +70,7 @@ fn limits() -> ServerLimits {
         idle_timeout: Duration::from_secs(2),
         request_timeout: Duration::from_secs(5),
         max_body_bytes: 1000,
+        max_upload_bytes: 4000,
         max_head_bytes: 80 * 1024,
     }
 }
@@ -83,6 +84,10 @@ fn tiny_router() -> Router {
             get(|| async { axum::body::Bytes::from(vec![b'x'; 32 << 20]) }),
         )
         .route("/echo", post(|body: String| async move { body }))
+        .route(
+            "/processes/area-profile/execution",
+            post(|body: String| async move { body }).put(|body: String| async move { body }),
+        )
 }
 
 /// A parsed HTTP/1.1 response.
@@ -549,6 +554,29 @@ fn request_bodies_are_bounded() {
         )
         .await;
         assert_eq!((reply.status, reply.body.as_slice()), (200, &b"hello"[..]));
+        // An upload (a process execution's POST) has its own, larger limit;
+        // the same body elsewhere, or another method on the same path, has
+        // the general one.
+        let post = |path: &str, method: &str, n: usize| {
+            format!(
+                "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {n}\r\nConnection: close\r\n\r\n{}",
+                "y".repeat(n)
+            )
+        };
+        let upload = "/processes/area-profile/execution";
+        let reply = exchange(server.addr, post(upload, "POST", 3000).as_bytes(), limit).await;
+        assert_eq!((reply.status, reply.body.len()), (200, 3000));
+        let limited = |reply: &Reply, bytes: &str| {
+            assert_problem(reply, 413, bytes);
+            let detail = reply.json()["detail"].as_str().unwrap_or("").to_owned();
+            assert!(detail.contains(&format!("at most {bytes} bytes")), "{detail}");
+        };
+        let reply = exchange(server.addr, post("/echo", "POST", 3000).as_bytes(), limit).await;
+        limited(&reply, "1000");
+        let reply = exchange(server.addr, post(upload, "PUT", 3000).as_bytes(), limit).await;
+        limited(&reply, "1000");
+        let reply = exchange(server.addr, post(upload, "POST", 5000).as_bytes(), limit).await;
+        limited(&reply, "4000");
     });
 }
 

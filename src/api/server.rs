@@ -24,7 +24,8 @@
 //! - every request has [`ServerLimits::request_timeout`] to produce its
 //!   response; after it the handler's future is dropped (cancelled) and the
 //!   client gets 503 `application/problem+json` with `Retry-After`;
-//! - a request body may be at most [`ServerLimits::max_body_bytes`] (413) and
+//! - a request body may be at most [`ServerLimits::max_body_bytes`], an
+//!   upload's at most [`ServerLimits::max_upload_bytes`] (413 beyond), and
 //!   is read within the request's time budget;
 //! - a request hyper itself cannot parse (malformed request line or header
 //!   bytes, 414, 431) gets its status with a problem document, not hyper's
@@ -51,7 +52,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -89,8 +90,12 @@ pub struct ServerLimits {
     /// Time budget of one request, from its headers being read to its
     /// response head being ready.
     pub request_timeout: Duration,
-    /// Largest request body accepted, in bytes.
+    /// Largest request body accepted, in bytes, except on the upload routes.
     pub max_body_bytes: usize,
+    /// Largest body of an upload, in bytes: a process execution (whose
+    /// boundary file may be 8 MiB before base64) and a register import
+    /// ([`ServerLimits::body_limit`]).
+    pub max_upload_bytes: usize,
     /// Largest request line plus headers, in bytes (hyper's read buffer; at
     /// least [`MIN_HEAD_BYTES`]).
     pub max_head_bytes: usize,
@@ -98,6 +103,31 @@ pub struct ServerLimits {
 
 /// The smallest [`ServerLimits::max_head_bytes`] hyper accepts.
 pub const MIN_HEAD_BYTES: usize = 8192;
+
+/// Default [`ServerLimits::max_upload_bytes`]: an 8 MiB boundary file is
+/// 10.7 MiB in base64, plus its JSON wrapping.
+pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 12 * 1024 * 1024;
+
+impl ServerLimits {
+    /// The body limit of a request: [`ServerLimits::max_upload_bytes`] for
+    /// a `POST` to a process execution (`/processes/{id}/execution`) or a
+    /// collection import (`/collections/{id}/import`), else
+    /// [`ServerLimits::max_body_bytes`].
+    #[must_use]
+    pub fn body_limit(&self, method: &Method, path: &str) -> usize {
+        let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+        let upload = *method == Method::POST
+            && matches!(
+                segments.as_slice(),
+                ["", "processes", _, "execution"] | ["", "collections", _, "import"]
+            );
+        if upload {
+            self.max_upload_bytes
+        } else {
+            self.max_body_bytes
+        }
+    }
+}
 
 impl Default for ServerLimits {
     fn default() -> Self {
@@ -108,6 +138,7 @@ impl Default for ServerLimits {
             idle_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_body_bytes: 1024 * 1024,
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             // A 64 KiB URL (the most `http::Uri` takes) plus 16 KiB of headers.
             max_head_bytes: 80 * 1024,
         }
@@ -365,13 +396,14 @@ async fn handle(
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        let max_body = u64::try_from(limits.max_body_bytes).unwrap_or(u64::MAX);
+        let body_limit = limits.body_limit(&method, request.uri().path());
+        let max_body = u64::try_from(body_limit).unwrap_or(u64::MAX);
         let too_long = declared_length.is_some_and(|n| n > max_body);
         let response = if too_long {
-            body_too_large(limits.max_body_bytes)
+            body_too_large(body_limit)
         } else {
-            let request = request
-                .map(|body| Body::new(http_body_util::Limited::new(body, limits.max_body_bytes)));
+            let request =
+                request.map(|body| Body::new(http_body_util::Limited::new(body, body_limit)));
             // Dropping the router's future on timeout cancels the handler at
             // its next await point.
             match tokio::time::timeout(limits.request_timeout, router.oneshot(request)).await {

@@ -41,6 +41,10 @@ pub struct LimitArgs {
     /// Largest request body, in bytes (413 beyond).
     #[arg(long, env = "GAPMAP_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Largest body of an upload (a process execution's boundary file, a
+    /// register import), in bytes (413 beyond).
+    #[arg(long, env = "GAPMAP_MAX_UPLOAD_BYTES", default_value_t = crate::api::server::DEFAULT_MAX_UPLOAD_BYTES)]
+    pub max_upload_bytes: usize,
     /// Largest request line plus headers, in bytes (431 beyond; at least 8192).
     #[arg(long, env = "GAPMAP_MAX_HEAD_BYTES", default_value_t = 80 * 1024,
           value_parser = parse_head_bytes)]
@@ -58,6 +62,7 @@ impl LimitArgs {
             idle_timeout: self.idle_timeout,
             request_timeout: self.request_timeout,
             max_body_bytes: self.max_body_bytes,
+            max_upload_bytes: self.max_upload_bytes,
             max_head_bytes: self.max_head_bytes,
         }
     }

@@ -52,13 +52,13 @@ pub fn process(base: &str) -> Value {
             },
             "crs": {
                 "title": "CRS of the geometry",
-                "description": "Any CRS GDAL knows: an OGC URI, EPSG:n, WKT. Default http://www.opengis.net/def/crs/OGC/1.3/CRS84.",
+                "description": "EPSG:n, urn:ogc:def:crs:EPSG::n, http://www.opengis.net/def/crs/EPSG/0/n, CRS84 (OGC:CRS84, its OGC URI or URN) or WKT; never fetched from a URL or read from a file. Default http://www.opengis.net/def/crs/OGC/1.3/CRS84.",
                 "minOccurs": 0, "maxOccurs": 1,
                 "schema": {"type": "string", "default": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
             },
             "file": {
                 "title": "Boundary file",
-                "description": "An uploaded boundary file GDAL reads (GeoJSON, GeoPackage, zipped Shapefile, KML, FlatGeobuf, GML, MapInfo), base64-encoded, in any CRS GDAL knows; every feature must be a polygon. `filename` gives its extension (`.zip` for a zipped Shapefile).",
+                "description": "An uploaded boundary file GDAL reads (GeoJSON, GeoPackage, zipped Shapefile, KML, FlatGeobuf, GML, MapInfo), base64-encoded, in the CRS the file declares (a Shapefile needs its .prj; a file without one is refused); every feature must be a polygon. `filename` gives its extension (`.zip` for a zipped Shapefile).",
                 "minOccurs": 0, "maxOccurs": 1,
                 "schema": {"type": "object", "required": ["value"], "properties": {
                     "value": {"type": "string", "contentEncoding": "base64"},

@@ -1,6 +1,7 @@
 //! Area boundaries a user sends: a GeoJSON geometry in a request
 //! ([`geojson`]) or an uploaded boundary file GDAL reads ([`file`]:
-//! GeoJSON, GeoPackage, zipped Shapefile, KML, ... in any CRS GDAL knows).
+//! GeoJSON, GeoPackage, zipped Shapefile, KML, ... in the CRS they
+//! declare; a CRS given as text is an EPSG code, CRS84 or WKT).
 //! Both end in [`finish`]: limits checked, polygonal parts kept (multi-part
 //! and holes allowed), an invalid polygon repaired with GEOS's MakeValid
 //! (a bow-tie becomes two triangles) or refused when nothing with an area
@@ -217,14 +218,19 @@ pub fn spatial_ref(definition: &str, input: &'static str) -> Result<SpatialRef, 
             format!("{CRS_FORMS} (got '{}')", bounded(definition)),
         )
     };
-    let parsed = if let Some(code) = epsg_code(definition) {
-        SpatialRef::from_epsg(code)
-    } else if looks_like_wkt(definition) {
-        SpatialRef::from_wkt(definition.trim())
-    } else {
-        return Err(unknown());
-    };
-    let mut s = parsed.map_err(|_| unknown())?;
+    // PROJ reports a bad definition through GDAL's error handler too, about
+    // twenty lines for one WKT: captured here, since the client gets the
+    // answer in the 400 and the server's log is no place for its input.
+    let (parsed, _proj_messages) = super::gdal_errors::capture(|| {
+        if let Some(code) = epsg_code(definition) {
+            Some(SpatialRef::from_epsg(code))
+        } else if looks_like_wkt(definition) {
+            Some(SpatialRef::from_wkt(definition.trim()))
+        } else {
+            None
+        }
+    });
+    let mut s = parsed.ok_or_else(unknown)?.map_err(|_| unknown())?;
     s.set_axis_mapping_strategy(gdal::spatial_ref::AxisMappingStrategy::TraditionalGisOrder);
     Ok(s)
 }
