@@ -11,10 +11,12 @@ const $ = (s) => document.querySelector(s);
 const MAX = 4;
 const COLOURS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a'];
 
+/** The areas the link names: the first MAX, and those left out. */
 function tokensFromUrl() {
   const q = new URLSearchParams(window.location.search);
-  const list = [...q.getAll('areas').flatMap((v) => v.split(',')), ...q.getAll('area')];
-  return list.map((t) => t.trim()).filter(Boolean).slice(0, MAX);
+  const list = [...q.getAll('areas').flatMap((v) => v.split(',')), ...q.getAll('area')]
+    .map((t) => t.trim()).filter(Boolean);
+  return { tokens: list.slice(0, MAX), left: list.slice(MAX) };
 }
 
 function setTokens(tokens) {
@@ -156,7 +158,15 @@ async function load(tokens) {
 
 async function main() {
   await getJsonSignedIn('/web/api/meta');
-  let tokens = tokensFromUrl();
+  let { tokens, left } = tokensFromUrl();
+  if (left.length) {
+    // Said, not silently cut: the link named more areas than a comparison takes.
+    const note = document.createElement('p');
+    note.className = 'error';
+    note.id = 'left-out';
+    note.textContent = `A comparison takes at most ${MAX} areas; left out: ${left.map((t) => (t.startsWith('geom:') ? 'a drawn area' : t)).join(', ')}.`;
+    $('#add-area').before(note);
+  }
   $('#add-area').addEventListener('submit', (e) => {
     e.preventDefault();
     const t = $('#area-token').value.trim();
@@ -168,8 +178,12 @@ async function main() {
       $('#area-token').reportValidity();
       return;
     }
+    if (tokens.length >= MAX) {
+      $('#area-token').setCustomValidity(`A comparison takes at most ${MAX} areas: remove one first.`);
+      $('#area-token').reportValidity();
+      return;
+    }
     $('#area-token').setCustomValidity('');
-    if (tokens.length >= MAX) return;
     tokens = [...tokens, t];
     $('#area-token').value = '';
     setTokens(tokens);

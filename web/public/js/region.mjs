@@ -68,7 +68,7 @@ function gapAnswer(a) {
   switch (a.status) {
     case 'gaps': return `<span class="status-gaps">${fmt(a.gap_lsoas)} gap LSOA${a.gap_lsoas === 1 ? '' : 's'}</span>, ${fmt(a.gap_residents)} residents.${cannot}`;
     case 'no_data': return `<span class="status-no-data">No data</span>: ${esc(a.no_data ?? "the category's sources do not cover this region")}`;
-    case 'cannot_answer': return `<span class="status-no-data">Cannot answer for ${fmt(a.cannot_answer_lsoas)} of ${fmt(a.deprived_lsoas)} deprived LSOAs</span> (${esc(a.cannot_answer_reasons?.[0] ?? 'no data')}); no gap among the rest.`;
+    case 'cannot_answer': return `<span class="status-no-data">Cannot answer for ${fmt(a.cannot_answer_lsoas)} of ${fmt(a.deprived_lsoas)} deprived LSOAs</span> (${esc(a.cannot_answer_reasons?.[0] ?? 'no data')})${a.cannot_answer_lsoas < a.deprived_lsoas ? '; no gap among the rest' : ''}.`;
     case 'no_deprived_lsoas': return 'No LSOA of the region is deprived by this threshold: nothing to answer.';
     case 'no_gaps': return `No gap: every deprived LSOA (${fmt(a.deprived_lsoas)}) is nearer than the threshold.`;
     default: return esc(a.headline ?? '');

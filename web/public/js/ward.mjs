@@ -132,7 +132,7 @@ function gapAnswer(a, names) {
       return `<span class="status-gaps">${a.gaps.length} gap LSOA${a.gaps.length === 1 ? '' : 's'}</span>: ${list}.${more}`;
     }
     case 'no_data': return `<span class="status-no-data">No data</span>: ${esc(a.no_data ?? "the category's sources do not cover this ward")}`;
-    case 'cannot_answer': return `<span class="status-no-data">Cannot answer for ${cannot.length} of ${a.deprived_lsoas} deprived LSOA${a.deprived_lsoas === 1 ? '' : 's'}</span> (${esc(cannot[0]?.reason ?? 'no data')}); no gap among the rest.`;
+    case 'cannot_answer': return `<span class="status-no-data">Cannot answer for ${cannot.length} of ${a.deprived_lsoas} deprived LSOA${a.deprived_lsoas === 1 ? '' : 's'}</span> (${esc(cannot[0]?.reason ?? 'no data')})${cannot.length < a.deprived_lsoas ? '; no gap among the rest' : ''}.`;
     case 'no_deprived_lsoas': return 'No LSOA of the ward is deprived by this threshold: nothing to answer.';
     case 'no_gaps': return `No gap: every deprived LSOA (${a.deprived_lsoas}) is nearer than the threshold.`;
     default: return (a.gaps || []).length ? `${a.gaps.length} gap LSOAs` : 'No gap';
