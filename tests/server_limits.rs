@@ -71,6 +71,7 @@ fn limits() -> ServerLimits {
         request_timeout: Duration::from_secs(5),
         max_body_bytes: 1000,
         max_upload_bytes: 4000,
+        max_uploads: 1,
         max_head_bytes: 80 * 1024,
     }
 }
@@ -577,6 +578,43 @@ fn request_bodies_are_bounded() {
         limited(&reply, "1000");
         let reply = exchange(server.addr, post(upload, "POST", 5000).as_bytes(), limit).await;
         limited(&reply, "4000");
+    });
+}
+
+#[test]
+fn uploads_beyond_the_limit_at_once_get_503_while_other_requests_are_served() {
+    runtime().block_on(async {
+        let server = start(tiny_router(), limits()).await;
+        let limit = Duration::from_secs(3);
+        let upload = b"POST /processes/area-profile/execution HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello";
+        // An upload whose body is still coming holds the only upload slot.
+        let mut first = TcpStream::connect(server.addr).await.unwrap();
+        first
+            .write_all(b"POST /processes/area-profile/execution HTTP/1.1\r\nHost: test\r\nContent-Length: 100\r\nConnection: close\r\n\r\nabc")
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let reply = exchange(server.addr, upload, limit).await;
+        assert_problem(&reply, 503, "a second upload at once");
+        assert_eq!(reply.header("retry-after"), "5");
+        // Other requests are served meanwhile.
+        let reply = exchange(
+            server.addr,
+            b"POST /echo HTTP/1.1\r\nHost: test\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+            limit,
+        )
+        .await;
+        assert_eq!(reply.status, 200);
+        // The first upload ends; its slot is free again.
+        first.write_all(&[b'y'; 97]).await.unwrap();
+        let mut raw = Vec::new();
+        tokio::time::timeout(limit, first.read_to_end(&mut raw))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(parse_reply(&raw).status, 200);
+        let reply = exchange(server.addr, upload, limit).await;
+        assert_eq!((reply.status, reply.body.as_slice()), (200, &b"hello"[..]));
     });
 }
 

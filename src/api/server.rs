@@ -26,7 +26,8 @@
 //!   client gets 503 `application/problem+json` with `Retry-After`;
 //! - a request body may be at most [`ServerLimits::max_body_bytes`], an
 //!   upload's at most [`ServerLimits::max_upload_bytes`] (413 beyond), and
-//!   is read within the request's time budget;
+//!   is read within the request's time budget; at most
+//!   [`ServerLimits::max_uploads`] uploads are read at once (503 beyond);
 //! - a request hyper itself cannot parse (malformed request line or header
 //!   bytes, 414, 431) gets its status with a problem document, not hyper's
 //!   bare head: see [`Tracked`];
@@ -99,6 +100,11 @@ pub struct ServerLimits {
     /// Largest request line plus headers, in bytes (hyper's read buffer; at
     /// least [`MIN_HEAD_BYTES`]).
     pub max_head_bytes: usize,
+    /// Uploads read at once ([`ServerLimits::is_upload`]): their bodies are
+    /// held whole, so at most this many times
+    /// [`ServerLimits::max_upload_bytes`] of memory; one more gets 503 with
+    /// `Retry-After`.
+    pub max_uploads: usize,
 }
 
 /// The smallest [`ServerLimits::max_head_bytes`] hyper accepts.
@@ -108,20 +114,29 @@ pub const MIN_HEAD_BYTES: usize = 8192;
 /// 10.7 MiB in base64, plus its JSON wrapping.
 pub const DEFAULT_MAX_UPLOAD_BYTES: usize = 12 * 1024 * 1024;
 
+/// Default [`ServerLimits::max_uploads`].
+pub const DEFAULT_MAX_UPLOADS: usize = 4;
+
 impl ServerLimits {
-    /// The body limit of a request: [`ServerLimits::max_upload_bytes`] for
-    /// a `POST` to a process execution (`/processes/{id}/execution`) or a
-    /// collection import (`/collections/{id}/import`), else
-    /// [`ServerLimits::max_body_bytes`].
+    /// Whether a request is an upload: a `POST` to a process execution
+    /// (`/processes/{id}/execution`) or a collection import
+    /// (`/collections/{id}/import`).
     #[must_use]
-    pub fn body_limit(&self, method: &Method, path: &str) -> usize {
+    pub fn is_upload(method: &Method, path: &str) -> bool {
         let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-        let upload = *method == Method::POST
+        *method == Method::POST
             && matches!(
                 segments.as_slice(),
                 ["", "processes", _, "execution"] | ["", "collections", _, "import"]
-            );
-        if upload {
+            )
+    }
+
+    /// The body limit of a request: [`ServerLimits::max_upload_bytes`] for
+    /// an upload ([`ServerLimits::is_upload`]), else
+    /// [`ServerLimits::max_body_bytes`].
+    #[must_use]
+    pub fn body_limit(&self, method: &Method, path: &str) -> usize {
+        if Self::is_upload(method, path) {
             self.max_upload_bytes
         } else {
             self.max_body_bytes
@@ -141,6 +156,7 @@ impl Default for ServerLimits {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             // A 64 KiB URL (the most `http::Uri` takes) plus 16 KiB of headers.
             max_head_bytes: 80 * 1024,
+            max_uploads: DEFAULT_MAX_UPLOADS,
         }
     }
 }
@@ -162,6 +178,9 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     let max_connections = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let slots = Arc::new(Semaphore::new(max_connections));
+    let uploads = Arc::new(Semaphore::new(
+        limits.max_uploads.clamp(1, Semaphore::MAX_PERMITS),
+    ));
     let peers: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -216,6 +235,7 @@ pub async fn serve(
             router.clone(),
             Arc::clone(&http),
             limits,
+            Arc::clone(&uploads),
             stop_rx.clone(),
         );
         tokio::spawn(async move {
@@ -319,6 +339,7 @@ async fn serve_connection(
     router: Router,
     http: Arc<hyper::server::conn::http1::Builder>,
     limits: ServerLimits,
+    uploads: Arc<Semaphore>,
     mut stop: watch::Receiver<bool>,
 ) {
     let activity = Arc::new(Activity::new());
@@ -338,8 +359,9 @@ async fn serve_connection(
                 .insert(axum::extract::ConnectInfo(peer));
             let in_flight = InFlight::begin(Arc::clone(&activity));
             let router = router.clone();
+            let uploads = Arc::clone(&uploads);
             async move {
-                let response = handle(router, request, limits).await;
+                let response = handle(router, request, limits, uploads).await;
                 drop(in_flight);
                 Ok::<_, Infallible>(response)
             }
@@ -384,6 +406,7 @@ async fn handle(
     router: Router,
     request: hyper::Request<Incoming>,
     limits: ServerLimits,
+    uploads: Arc<Semaphore>,
 ) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
@@ -399,8 +422,13 @@ async fn handle(
         let body_limit = limits.body_limit(&method, request.uri().path());
         let max_body = u64::try_from(body_limit).unwrap_or(u64::MAX);
         let too_long = declared_length.is_some_and(|n| n > max_body);
+        // An upload's body is held whole: only so many at once.
+        let upload_slot = ServerLimits::is_upload(&method, request.uri().path())
+            .then(|| uploads.try_acquire_owned());
         let response = if too_long {
             body_too_large(body_limit)
+        } else if matches!(upload_slot, Some(Err(_))) {
+            uploads_busy(limits.max_uploads)
         } else {
             let request =
                 request.map(|body| Body::new(http_body_util::Limited::new(body, body_limit)));
@@ -419,6 +447,7 @@ async fn handle(
                 },
             }
         };
+        drop(upload_slot);
         tracing::info!(
             status = response.status().as_u16(),
             latency_ms = started.elapsed().as_millis(),
@@ -429,6 +458,23 @@ async fn handle(
     }
     .instrument(span)
     .await
+}
+
+/// 503 for an upload while [`ServerLimits::max_uploads`] others are read.
+fn uploads_busy(max: usize) -> Response {
+    let mut response = ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        title: "Too many uploads",
+        detail: format!(
+            "{max} uploads (process executions, imports) are being read; send it again shortly"
+        ),
+        parameter: None,
+    }
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+    response
 }
 
 /// The open-file limit before and after [`raise_open_file_limit`].

@@ -45,6 +45,9 @@ pub struct LimitArgs {
     /// register import), in bytes (413 beyond).
     #[arg(long, env = "GAPMAP_MAX_UPLOAD_BYTES", default_value_t = crate::api::server::DEFAULT_MAX_UPLOAD_BYTES)]
     pub max_upload_bytes: usize,
+    /// Uploads read at once (each held whole; 503 beyond).
+    #[arg(long, env = "GAPMAP_MAX_UPLOADS", default_value_t = crate::api::server::DEFAULT_MAX_UPLOADS)]
+    pub max_uploads: usize,
     /// Largest request line plus headers, in bytes (431 beyond; at least 8192).
     #[arg(long, env = "GAPMAP_MAX_HEAD_BYTES", default_value_t = 80 * 1024,
           value_parser = parse_head_bytes)]
@@ -63,6 +66,7 @@ impl LimitArgs {
             request_timeout: self.request_timeout,
             max_body_bytes: self.max_body_bytes,
             max_upload_bytes: self.max_upload_bytes,
+            max_uploads: self.max_uploads.max(1),
             max_head_bytes: self.max_head_bytes,
         }
     }

@@ -134,12 +134,12 @@ test('compare a saved area with a ward: table, charts, CSV, link', async () => {
   await page.emulateMedia({ media: 'screen' });
   await page.pdf({ path: path.join(ARTIFACTS, 'areas-compare.pdf'), format: 'A4', landscape: true });
   // A link naming more areas than a comparison takes says which it left out.
-  const districts = (await (await fetch(`${base}/collections/districts/items?limit=3`)).json()).features.map((f) => `district:${f.id}`);
-  assert.equal(districts.length, 3);
-  await page.goto(`${base}/web/static/compare.html?areas=${id},ward:${ward},${districts.join(',')}`);
+  const wards = (await (await fetch(`${base}/collections/wards/items?limit=4`)).json()).features.map((f) => `ward:${f.id}`);
+  assert.equal(wards.length, 4);
+  await page.goto(`${base}/web/static/compare.html?areas=${id},${wards.join(',')}`);
   await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 60000 });
   assert.equal(await page.$$eval('#compare-table thead th', (ths) => ths.length), 5);
-  assert.match(await page.textContent('#left-out'), new RegExp(`at most 4 areas; left out: ${districts[2]}\\.`));
+  assert.match(await page.textContent('#left-out'), new RegExp(`at most 4 areas; left out: ${wards[3]}\\.`));
 });
 
 test('area report of a saved area, and a 404 for an unknown one', async () => {
