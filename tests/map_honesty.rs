@@ -286,6 +286,9 @@ fn gaps_cli_table_leads_with_what_it_cannot_answer() {
             "--data-dir",
         ])
         .arg(common::data_dir())
+        // No register: data sources only, whatever ./state holds.
+        .arg("--state-dir")
+        .arg(tempfile::tempdir().unwrap().path())
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);

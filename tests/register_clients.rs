@@ -1008,6 +1008,84 @@ fn a_write_to_one_replica_shows_on_the_other(kind: Kind, test: &str) {
 // ---------------------------------------------------------------------------
 // 5: bulk import.
 
+/// `gapmap gaps` counts the register's entries as the server does: a
+/// register-only category is unknown without a register, and with one its
+/// entry is the nearest asset of the LSOA it stands in.
+#[test]
+fn gaps_cli_counts_the_register_entries() {
+    let store = Store::fresh(Kind::Gpkg, "gaps-cli").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("one.csv");
+    std::fs::write(
+        &csv,
+        "name,category,lon,lat\nBlackbird Leys Warm Space,warm_space,-1.2108371,51.7176123\n",
+    )
+    .unwrap();
+    let mut args = vec!["register", "import", csv.to_str().unwrap(), "--as", "t"];
+    let store_args = store.args();
+    args.extend(store_args.iter().map(String::as_str));
+    let out = gapmap(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let gaps = |state: &[String]| {
+        let mut a = vec![
+            "gaps",
+            "--category",
+            "warm_space",
+            "--max-decile",
+            "10",
+            "--min-distance-m",
+            "0",
+            "--format",
+            "csv",
+            "--quiet",
+        ];
+        a.extend(state.iter().map(String::as_str));
+        gapmap(&a)
+    };
+    // No register (an empty state directory, where none is created).
+    let empty = tempfile::tempdir().unwrap();
+    let none = gaps(&["--state-dir".into(), empty.path().display().to_string()]);
+    let said = String::from_utf8_lossy(&none.stderr);
+    assert!(
+        !none.status.success() && said.contains("warm_space"),
+        "{said}"
+    );
+    assert!(said.contains("data sources only"), "{said}");
+    assert!(!empty.path().join("register.gpkg").exists());
+    // The register: its one warm space.
+    let out = gaps(&store_args);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains(": 1 entries included"), "{said}");
+    let mut reader = csv::Reader::from_reader(&out.stdout[..]);
+    let header = reader.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (code, min) = (col("lsoa21_code"), col("min_distance_m"));
+    let nearest = reader
+        .records()
+        .filter_map(|r| {
+            let r = r.ok()?;
+            Some((r.get(code)?.to_owned(), r.get(min)?.parse::<f64>().ok()?))
+        })
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .unwrap();
+    let csv = String::from_utf8_lossy(&out.stdout);
+    // The LSOA the entry stands in, as the API places it.
+    let atlas = common::atlas();
+    let here = geo::Point::new(-1.210_837_1, 51.717_612_3);
+    let inside = atlas
+        .lsoa21
+        .iter()
+        .find(|l| geo::Contains::contains(&l.geometry.lonlat, &here))
+        .unwrap();
+    assert_eq!(nearest.0, inside.code, "{csv}");
+    assert!(nearest.1 < 800.0, "{nearest:?}");
+}
+
 #[test]
 #[allow(clippy::too_many_lines)]
 fn bulk_import_is_all_or_nothing() {

@@ -205,6 +205,11 @@ pub struct GapsArgs {
     /// Print the analysis time and peak memory to stderr.
     #[arg(long)]
     pub timings: bool,
+    /// The community asset register whose entries count as assets, as the
+    /// server counts them: `--register`, or the state directory's
+    /// `register.gpkg` when it exists (none is created).
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// Which atlas to load.
     #[command(flatten)]
     pub atlas: AtlasArgs,

@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use super::args::{GapsArgs, GapsFormat};
-use super::load::load_atlas;
+use super::args::{GapsArgs, GapsFormat, StoreArgs};
+use super::load::{load_atlas_with, load_config};
 use super::memory::peak_rss_bytes;
 use crate::analysis::gap_report::{report, validate, GapReport, RawGapParams};
 use crate::analysis::located::assets_located_text;
@@ -18,7 +18,8 @@ use crate::analysis::Analysis;
 /// When the atlas cannot be loaded or a parameter is invalid.
 pub fn run(args: &GapsArgs) -> Result<(), String> {
     let load_started = Instant::now();
-    let atlas = load_atlas(&args.atlas)?;
+    let config = load_config(&args.atlas)?;
+    let atlas = with_register(load_atlas_with(&args.atlas, &config)?, &args.store, &config)?;
     let load_s = load_started.elapsed().as_secs_f64();
     let raw = RawGapParams {
         category: Some(&args.category),
@@ -62,6 +63,34 @@ pub fn run(args: &GapsArgs) -> Result<(), String> {
         GapsFormat::Table => print!("{}{located}", table(&atlas, &analysis, &gaps)),
     }
     Ok(())
+}
+
+/// The atlas with the register's entries as assets and its categories,
+/// composed as the server composes them ([`crate::live::Register::prepare`]),
+/// when a register is named or the state directory holds one; the atlas as
+/// loaded otherwise. Says which on stderr.
+fn with_register(
+    atlas: crate::atlas::Atlas,
+    store: &StoreArgs,
+    config: &crate::config::AtlasConfig,
+) -> Result<crate::atlas::Atlas, String> {
+    let embedded = store.state_dir.join("register.gpkg");
+    if store.register.is_none() && !embedded.is_file() {
+        eprintln!(
+            "no register at {} (--state-dir, --register): data sources only",
+            embedded.display()
+        );
+        return Ok(atlas);
+    }
+    let opened = super::token::open_store(store)?;
+    let prepared = crate::live::Register::prepare(opened.as_ref(), &atlas, &config.register)
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "register {}: {} entries included",
+        opened.location(),
+        prepared.entries.len()
+    );
+    Ok(prepared.atlas)
 }
 
 fn table(atlas: &crate::atlas::Atlas, analysis: &Analysis, gaps: &GapReport) -> String {
