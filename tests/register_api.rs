@@ -1667,6 +1667,45 @@ fn a_boundary_file_profiles_in_the_real_binary_and_a_crs_never_fetches_or_reads(
         );
     }
     assert!(listener.accept().is_err(), "the server fetched a CRS URL");
+    // Nor through a GeoJSON file's own `crs` member (GDAL follows a link);
+    // a name GapMap does not take is refused too, not read as CRS84.
+    for member in [
+        format!(r#"{{"type":"link","properties":{{"href":"{url}","type":"proj4"}}}}"#),
+        r#"{"type":"name","properties":{"name":"made-up"}}"#.to_owned(),
+    ] {
+        let with_crs = fc.replacen('{', &format!(r#"{{"crs":{member},"#), 1);
+        let b64 = python(
+            "import base64,sys; print(base64.b64encode(sys.argv[1].encode()).decode())",
+            &[&with_crs],
+        );
+        let r = execute(
+            json!({"file": {"value": b64.trim(), "encoding": "base64", "filename": "linked.geojson"}}),
+        );
+        assert_eq!(r.status, 400, "{member}: {r}");
+        assert_eq!(r.problem_parameter().as_deref(), Some("file"), "{r}");
+    }
+    assert!(
+        listener.accept().is_err(),
+        "the server fetched a GeoJSON crs link"
+    );
+    // A file of 3 MB (4 MB in base64): over axum's 2 MB default, within the
+    // server's upload limit.
+    let padded = fc.replacen(
+        r#""properties":{}"#,
+        &format!(r#""properties":{{"pad":"{}"}}"#, "x".repeat(3_000_000)),
+        1,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("padded.geojson");
+    std::fs::write(&path, &padded).unwrap();
+    let b64 = python(
+        "import base64,sys; print(base64.b64encode(open(sys.argv[1], 'rb').read()).decode())",
+        &[&path.display().to_string()],
+    );
+    let r = execute(
+        json!({"file": {"value": b64.trim(), "encoding": "base64", "filename": "padded.geojson"}}),
+    );
+    assert_eq!(r.status, 200, "{r}");
     for crs in [
         "EPSG:4326",
         "http://www.opengis.net/def/crs/OGC/1.3/CRS84",

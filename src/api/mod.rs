@@ -80,6 +80,10 @@ pub fn app(state: Arc<AppState>) -> Router {
             header::HeaderName::from_static("content-crs"),
         ]);
     let plain = router
+        // The server bounds every body ([`server::ServerLimits::body_limit`]:
+        // 1 MiB, uploads 12 MiB); axum's own 2 MB default for extractors
+        // would cut uploads short of theirs.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .fallback(error::fallback)
         .method_not_allowed_fallback(error::method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(

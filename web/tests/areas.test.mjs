@@ -140,6 +140,17 @@ test('compare a saved area with a ward: table, charts, CSV, link', async () => {
   await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 60000 });
   assert.equal(await page.$$eval('#compare-table thead th', (ths) => ths.length), 5);
   assert.match(await page.textContent('#left-out'), new RegExp(`at most 4 areas; left out: ${wards[3]}\\.`));
+  // A fifth is refused with a message; once one is removed, Add works again.
+  const heads = () => page.$$eval('#compare-table thead th', (ths) => ths.length);
+  await page.fill('#area-token', wards[3]);
+  await page.click('#add-area button[type=submit]');
+  assert.equal(await heads(), 5);
+  assert.match(await page.$eval('#area-token', (i) => i.validationMessage), /at most 4 areas/);
+  await page.click('#area-list [data-remove="0"]');
+  await page.waitForFunction(() => document.querySelectorAll('#compare-table thead th').length === 4);
+  await page.click('#add-area button[type=submit]');
+  await page.waitForFunction(() => document.querySelectorAll('#compare-table thead th').length === 5);
+  assert.match(await page.textContent('#area-list'), new RegExp(wards[3]));
 });
 
 test('area report of a saved area, and a 404 for an unknown one', async () => {

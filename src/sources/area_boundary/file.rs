@@ -61,6 +61,7 @@ pub fn read(
     if bytes.is_empty() {
         return Err(bad("the file is empty"));
     }
+    check_geojson_crs(&bytes)?;
     let ext: String = std::path::Path::new(name)
         .extension()
         .and_then(|e| e.to_str())
@@ -89,15 +90,56 @@ pub fn read(
     } else {
         mem.0.clone()
     };
+    // A zip holds a Shapefile and nothing else: a GeoJSON inside one would
+    // escape the check of its `crs` member above.
+    let drivers: &[&str] = if ext == "zip" {
+        &["ESRI Shapefile"]
+    } else {
+        &DRIVERS
+    };
     let options = DatasetOptions {
         open_flags: GdalOpenFlags::GDAL_OF_VECTOR | GdalOpenFlags::GDAL_OF_READONLY,
-        allowed_drivers: Some(&DRIVERS),
+        allowed_drivers: Some(drivers),
         ..DatasetOptions::default()
     };
     let dataset = Dataset::open_ex(&path, options).map_err(|_| {
         bad("GDAL cannot read it as a boundary file (GeoJSON, GeoPackage, zipped Shapefile, KML, FlatGeobuf, GML or MapInfo)")
     })?;
     read_dataset(&dataset, limits)
+}
+
+/// Refuses a GeoJSON upload whose `crs` member is anything but the name of
+/// a CRS GapMap takes (an EPSG code or CRS84). GDAL follows a
+/// `"type": "link"` member's URL (a request to wherever the file says,
+/// which `ALLOW_NETWORK_ACCESS` does not cover) and reads a name it does
+/// not know as CRS84 without a word. Files that are not JSON pass through;
+/// text that is not JSON but names a `crs` is refused too.
+fn check_geojson_crs(bytes: &[u8]) -> Result<(), BoundaryError> {
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let Some(&first) = text.iter().find(|b| !b.is_ascii_whitespace()) else {
+        return Ok(());
+    };
+    // GeoJSON, or a GeoJSON text sequence (RFC 8142: RS before each text).
+    if first != b'{' && first != 0x1e {
+        return Ok(());
+    }
+    let refused = || {
+        bad("its crs member is not accepted: GeoJSON is CRS84 (RFC 7946); an older file may name an EPSG CRS, as {\"type\":\"name\",\"properties\":{\"name\":\"EPSG:27700\"}}, but never link to one")
+    };
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(text) else {
+        let named = text.windows(5).any(|w| w == b"\"crs\"");
+        return if named { Err(refused()) } else { Ok(()) };
+    };
+    let Some(crs) = doc.get("crs") else {
+        return Ok(());
+    };
+    let name = (crs.get("type").and_then(serde_json::Value::as_str) == Some("name"))
+        .then(|| crs.get("properties")?.get("name")?.as_str())
+        .flatten();
+    match name {
+        Some(n) if super::epsg_code(n).is_some() => Ok(()),
+        _ => Err(refused()),
+    }
 }
 
 fn read_dataset(dataset: &Dataset, limits: &BoundaryLimits) -> Result<Boundary, BoundaryError> {

@@ -167,6 +167,9 @@ async function main() {
     note.textContent = `A comparison takes at most ${MAX} areas; left out: ${left.map((t) => (t.startsWith('geom:') ? 'a drawn area' : t)).join(', ')}.`;
     $('#add-area').before(note);
   }
+  // A refusal (a bad token, a fifth area) is shown until the next edit:
+  // left in place, it would block every later submit.
+  $('#area-token').addEventListener('input', () => $('#area-token').setCustomValidity(''));
   $('#add-area').addEventListener('submit', (e) => {
     e.preventDefault();
     const t = $('#area-token').value.trim();
@@ -193,6 +196,8 @@ async function main() {
     const i = e.target?.dataset?.remove;
     if (i === undefined) return;
     tokens = tokens.filter((_, k) => k !== Number(i));
+    // Room again for the area a refusal held back.
+    $('#area-token').setCustomValidity('');
     setTokens(tokens);
     load(tokens).then(() => { document.body.dataset.ready = 'true'; });
   });
