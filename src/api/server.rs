@@ -462,12 +462,20 @@ async fn handle(
 
 /// 503 for an upload while [`ServerLimits::max_uploads`] others are read.
 fn uploads_busy(max: usize) -> Response {
-    let mut response = ApiError {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        title: "Too many uploads",
-        detail: format!(
+    unavailable(
+        "Too many uploads",
+        format!(
             "{max} uploads (process executions, imports) are being read; send it again shortly"
         ),
+    )
+}
+
+/// 503 problem+json with `Retry-After`: the request may be sent again.
+fn unavailable(title: &'static str, detail: String) -> Response {
+    let mut response = ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        title,
+        detail,
         parameter: None,
     }
     .into_response();
@@ -518,21 +526,14 @@ pub fn raise_open_file_limit() -> io::Result<OpenFileLimit> {
 
 /// 503 for a request that used up its time budget.
 fn out_of_time(budget: Duration) -> Response {
-    let mut response = ApiError {
-        status: StatusCode::SERVICE_UNAVAILABLE,
-        title: "Request took too long",
-        detail: format!(
+    unavailable(
+        "Request took too long",
+        format!(
             "the request was not answered within its time budget of {} ms and was abandoned; \
              retry later, or ask for less (a smaller limit or bbox)",
             budget.as_millis()
         ),
-        parameter: None,
-    }
-    .into_response();
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
-    response
+    )
 }
 
 /// Where what a write to `path` stores can be looked up: the register's
