@@ -23,6 +23,7 @@
 // Set-up may fail loudly: a missing data set should stop the benchmarks.
 #![allow(clippy::expect_used)]
 
+use gapmap::analysis::Interrupt;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -615,9 +616,10 @@ fn area_profile(c: &mut Criterion, fx: &Fixture) {
                     &s.results,
                     black_box(boundary.clone()),
                     &limits,
+                    &Interrupt::never(),
                 )
                 .expect("the district is in the region");
-                area_profile::compute(atlas, &s.results, &spec, &params)
+                area_profile::compute(atlas, &s.results, &spec, &params, &Interrupt::never())
             });
         });
     }
@@ -640,9 +642,10 @@ fn area_profile(c: &mut Criterion, fx: &Fixture) {
                     &s.results,
                     black_box(boundary.clone()),
                     &limits,
+                    &Interrupt::never(),
                 )
                 .expect("the circle is in the region");
-                area_profile::compute(atlas, &s.results, &spec, &params)
+                area_profile::compute(atlas, &s.results, &spec, &params, &Interrupt::never())
             });
         });
     }
@@ -707,10 +710,21 @@ fn area_profile_percentiles(fx: &Fixture) {
         atlas.region.name
     );
     percentiles("median district polygon", runs, || {
-        let spec =
-            area_profile::from_polygon(atlas, &s.results, black_box(boundary.clone()), &limits)
-                .expect("the district is in the region");
-        black_box(area_profile::compute(atlas, &s.results, &spec, &params));
+        let spec = area_profile::from_polygon(
+            atlas,
+            &s.results,
+            black_box(boundary.clone()),
+            &limits,
+            &Interrupt::never(),
+        )
+        .expect("the district is in the region");
+        let _ = black_box(area_profile::compute(
+            atlas,
+            &s.results,
+            &spec,
+            &params,
+            &Interrupt::never(),
+        ));
     });
     let saved = gapmap::model::area::SavedArea {
         id: 1,
@@ -730,9 +744,21 @@ fn area_profile_percentiles(fx: &Fixture) {
         runs.min(20),
         || {
             let placed = gapmap::live::areas::place(black_box(saved.clone())).expect("placed");
-            let spec = area_profile::from_polygon(atlas, &s.results, placed.polygon, &limits)
-                .expect("the district is in the region");
-            black_box(area_profile::compute(atlas, &s.results, &spec, &params));
+            let spec = area_profile::from_polygon(
+                atlas,
+                &s.results,
+                placed.polygon,
+                &limits,
+                &Interrupt::never(),
+            )
+            .expect("the district is in the region");
+            let _ = black_box(area_profile::compute(
+                atlas,
+                &s.results,
+                &spec,
+                &params,
+                &Interrupt::never(),
+            ));
         },
     );
     let c0 = d.geometry.bng_bbox.center();
@@ -747,10 +773,21 @@ fn area_profile_percentiles(fx: &Fixture) {
         .and_then(|r| r.polygon(&bng))
         .expect("the circle projects");
     percentiles("10,000-vertex circle (3 km radius)", runs, || {
-        let spec =
-            area_profile::from_polygon(atlas, &s.results, black_box(circle.clone()), &limits)
-                .expect("the circle is in the region");
-        black_box(area_profile::compute(atlas, &s.results, &spec, &params));
+        let spec = area_profile::from_polygon(
+            atlas,
+            &s.results,
+            black_box(circle.clone()),
+            &limits,
+            &Interrupt::never(),
+        )
+        .expect("the circle is in the region");
+        let _ = black_box(area_profile::compute(
+            atlas,
+            &s.results,
+            &spec,
+            &params,
+            &Interrupt::never(),
+        ));
     });
 }
 

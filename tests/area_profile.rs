@@ -19,6 +19,7 @@ mod common;
 
 use gapmap::analysis::area_profile::{self, AreaProfile, Limits, ProfileParams};
 use gapmap::analysis::rollup::AreaRollup;
+use gapmap::analysis::Interrupt;
 use gapmap::api::Snapshot;
 use gapmap::atlas::DualPolygon;
 use geo::{BooleanOps, MultiPolygon};
@@ -31,9 +32,22 @@ fn snapshot() -> std::sync::Arc<Snapshot> {
 }
 
 fn profile_of(s: &Snapshot, boundary: DualPolygon) -> AreaProfile {
-    let spec = area_profile::from_polygon(&s.atlas, &s.results, boundary, &Limits::default())
-        .expect("area accepted");
-    area_profile::compute(&s.atlas, &s.results, &spec, &ProfileParams::default())
+    let spec = area_profile::from_polygon(
+        &s.atlas,
+        &s.results,
+        boundary,
+        &Limits::default(),
+        &Interrupt::never(),
+    )
+    .expect("area accepted");
+    area_profile::compute(
+        &s.atlas,
+        &s.results,
+        &spec,
+        &ProfileParams::default(),
+        &Interrupt::never(),
+    )
+    .expect("never interrupted")
 }
 
 /// The union of LSOA polygons, as one polygon in both CRSs.
@@ -159,6 +173,84 @@ fn the_whole_county_is_the_region() {
     let p = profile_of(&s, dual);
     assert_eq!(p.shares.len(), s.atlas.lsoa21.len());
     assert_same(&p, &s.results.region);
+}
+
+/// A zigzag of 4,001 vertices over Oxford (EPSG:27700): 1,000 teeth.
+fn zigzag_bng(s: &Snapshot) -> MultiPolygon<f64> {
+    let c = s.atlas.districts[0].geometry.bng_bbox.center();
+    let mut ring = vec![(c.x - 5000.0, c.y - 5000.0), (c.x + 5000.0, c.y - 5000.0)];
+    for t in (0..1000).rev() {
+        let x = c.x - 5000.0 + f64::from(t) * 10.0;
+        ring.extend([
+            (x + 10.0, c.y + 5000.0),
+            (x + 5.0, c.y + 5000.0),
+            (x + 5.0, c.y - 4000.0),
+            (x, c.y - 4000.0),
+        ]);
+    }
+    ring.push((c.x - 5000.0, c.y - 5000.0));
+    MultiPolygon::new(vec![geo::Polygon::new(ring.into(), vec![])])
+}
+
+#[test]
+fn a_many_vertex_area_covers_the_origins_geo_finds_inside() {
+    use geo::Intersects;
+    let s = snapshot();
+    let bng = zigzag_bng(&s);
+    let dual = gapmap::sources::Reprojector::from_epsg(27700)
+        .unwrap()
+        .polygon(&bng)
+        .unwrap();
+    let spec = area_profile::from_polygon(
+        &s.atlas,
+        &s.results,
+        dual,
+        &Limits::default(),
+        &Interrupt::never(),
+    )
+    .expect("area accepted");
+    // Brute force: every origin of the region's LSOAs (origins also stand
+    // in the ring of LSOAs around it) against geo's own test.
+    let expected: Vec<usize> = s
+        .results
+        .analysis
+        .origins
+        .points
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| {
+            (o.lsoa as usize) < s.atlas.lsoa21.len() && bng.intersects(&o.location.bng)
+        })
+        .map(|(k, _)| k)
+        .collect();
+    let mut got = spec.origins.clone();
+    got.sort_unstable();
+    assert!(expected.len() > 100, "{} origins", expected.len());
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn a_raised_interrupt_stops_the_work() {
+    let s = snapshot();
+    let bng = zigzag_bng(&s);
+    let dual = gapmap::sources::Reprojector::from_epsg(27700)
+        .unwrap()
+        .polygon(&bng)
+        .unwrap();
+    let raised = Interrupt::new();
+    raised.raise();
+    let limits = Limits::default();
+    assert_eq!(
+        area_profile::from_polygon(&s.atlas, &s.results, dual.clone(), &limits, &raised).err(),
+        Some(gapmap::analysis::AnalysisError::Interrupted)
+    );
+    let spec = area_profile::from_polygon(&s.atlas, &s.results, dual, &limits, &Interrupt::never())
+        .expect("area accepted");
+    let params = ProfileParams::default();
+    assert!(matches!(
+        area_profile::compute(&s.atlas, &s.results, &spec, &params, &raised),
+        Err(gapmap::analysis::AnalysisError::Interrupted)
+    ));
 }
 
 // ---------------------------------------------------------------------
@@ -545,6 +637,23 @@ async fn bad_input_is_refused_naming_it() {
     )
     .await;
     refused(json!({"geometry": leys_bng(), "crs": "EPSG:999999"}), "crs").await;
+    // Metres sent as CRS84 (the default): refused before any projection,
+    // saying which coordinate and what to do.
+    let said = refused(
+        json!({"geometry": leys_bng(), "crs": "OGC:CRS84"}),
+        "geometry",
+    )
+    .await;
+    assert!(
+        said.contains("EPSG:27700") && said.contains("degrees"),
+        "{said}"
+    );
+    // WKT whose PROJ4 extension names a grid file: no part of it is used.
+    let wkt = r#"PROJCS["x",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",49],PARAMETER["central_meridian",-2],PARAMETER["scale_factor",0.9996012717],PARAMETER["false_easting",400000],PARAMETER["false_northing",-100000],UNIT["metre",1],EXTENSION["PROJ4","+proj=tmerc +lat_0=49 +lon_0=-2 +k=0.9996012717 +x_0=400000 +y_0=-100000 +ellps=airy +nadgrids=/etc/passwd +units=m +no_defs"]]"#;
+    refused(json!({"geometry": leys_bng(), "crs": wkt}), "crs").await;
+    // Without the extension the same WKT is taken.
+    let plain = wkt.split(",EXTENSION").next().unwrap().to_owned() + "]";
+    execute(json!({"geometry": leys_bng(), "crs": plain})).await;
     // Not JSON at all.
     let app = gapmap::api::app(common::app_state());
     let req = Request::builder()

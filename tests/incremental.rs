@@ -7,6 +7,7 @@
 
 mod common;
 
+use gapmap::analysis::Interrupt;
 use std::sync::Arc;
 
 use axum::body::Body;
@@ -468,7 +469,9 @@ fn assets_at_one_position_count_as_many_and_are_measured_once() {
             &area_profile::Limits::default(),
         )
         .unwrap();
-        let listed = area_profile::assets::category(&atlas, c, &spec, &[400.0]);
+        let listed =
+            area_profile::assets::category(&atlas, c, &spec, &[400.0], &Interrupt::never())
+                .expect("never interrupted");
         let polygon = &atlas.lsoa21[barton as usize].geometry.lonlat;
         let inside: Vec<usize> = warm_assets
             .iter()

@@ -528,6 +528,50 @@ fn a_request_over_its_time_budget_gets_503_and_its_handler_is_cancelled() {
 }
 
 #[test]
+fn work_of_an_abandoned_request_stops_at_its_next_check() {
+    // Work on the blocking pool that polls its interrupt, as an area
+    // profile does: it reports whether it stopped because it was told to.
+    let stopped = Arc::new(AtomicBool::new(false));
+    let router = {
+        let stopped = Arc::clone(&stopped);
+        tiny_router().route(
+            "/spin",
+            get(move || {
+                let stopped = Arc::clone(&stopped);
+                gapmap::api::blocking::off_workers_interruptible(move |interrupt| {
+                    let started = Instant::now();
+                    while started.elapsed() < Duration::from_secs(30) {
+                        if interrupt.check().is_err() {
+                            stopped.store(true, Ordering::SeqCst);
+                            return "interrupted";
+                        }
+                        std::thread::sleep(Duration::from_millis(5));
+                    }
+                    "done"
+                })
+            }),
+        )
+    };
+    runtime().block_on(async {
+        let limits = ServerLimits {
+            request_timeout: Duration::from_millis(300),
+            ..limits()
+        };
+        let server = start(router, limits).await;
+        let reply = get_path(server.addr, "/spin", Duration::from_secs(5)).await;
+        assert_problem(&reply, 503, "abandoned work");
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !stopped.load(Ordering::SeqCst) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            stopped.load(Ordering::SeqCst),
+            "the work still runs after its request's 503"
+        );
+    });
+}
+
+#[test]
 fn request_bodies_are_bounded() {
     runtime().block_on(async {
         let server = start(tiny_router(), limits()).await;

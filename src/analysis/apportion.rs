@@ -160,17 +160,24 @@ pub fn polygon_shares(
     origins: &super::origins::Origins,
     area: &crate::atlas::DualPolygon,
 ) -> Vec<LsoaShare> {
-    polygon_origins(atlas, origins, area).0
+    let prepared = super::prepared_area::PreparedArea::new(&area.bng);
+    polygon_origins(atlas, origins, area, &prepared, &super::Interrupt::never())
+        .map(|(shares, _)| shares)
+        .unwrap_or_default()
 }
 
 /// [`polygon_shares`], with the positions (in `origins.points`) of the
-/// origins covered, in order.
-#[must_use]
+/// origins covered, in order; `prepared` is `area.bng` prepared.
+///
+/// # Errors
+/// [`super::AnalysisError::Interrupted`] once `interrupt` is raised.
 pub fn polygon_origins(
     atlas: &Atlas,
     origins: &super::origins::Origins,
     area: &crate::atlas::DualPolygon,
-) -> (Vec<LsoaShare>, Vec<usize>) {
+    prepared: &super::prepared_area::PreparedArea,
+    interrupt: &super::Interrupt,
+) -> Result<(Vec<LsoaShare>, Vec<usize>), super::AnalysisError> {
     let mut candidates: Vec<u32> = atlas
         .indexes
         .lsoa21
@@ -180,15 +187,19 @@ pub fn polygon_origins(
     candidates.sort_unstable();
     let mut shares = Vec::new();
     let mut covered = Vec::new();
+    let mut visited = 0;
     for i in candidates {
         let start = origins.starts.get(i as usize).copied().unwrap_or(0);
         let own = origins.of(i as usize);
         let before = covered.len();
-        covered.extend(own.iter().enumerate().filter_map(|(k, o)| {
+        for (k, o) in own.iter().enumerate() {
+            interrupt.check_at(visited)?;
+            visited += 1;
             let p = o.location.bng;
-            (area.bng_bbox.intersects(&p) && area.bng.0.iter().any(|part| part.intersects(&p)))
-                .then_some(start + k)
-        }));
+            if area.bng_bbox.intersects(&p) && prepared.contains(p.0) {
+                covered.push(start + k);
+            }
+        }
         let inside = covered.len() - before;
         if inside > 0 {
             shares.push(LsoaShare {
@@ -198,5 +209,5 @@ pub fn polygon_origins(
             });
         }
     }
-    (shares, covered)
+    Ok((shares, covered))
 }

@@ -19,7 +19,9 @@
 //! - [`priority`]: wards containing the most deprived LSOAs;
 //! - [`results`]: all of the above computed once for a snapshot;
 //! - [`gap_report`]: a validated gap request and its report (GeoJSON, CSV);
-//! - [`located`]: approximated and excluded assets, for method blocks.
+//! - [`located`]: approximated and excluded assets, for method blocks;
+//! - [`prepared_area`]: a polygon's edges indexed for many point tests;
+//! - [`interrupt`]: the flag that stops an analysis nobody waits for.
 //!
 //! Errors are [`AnalysisError`]; the API and CLI translate them.
 
@@ -31,13 +33,16 @@ pub mod gap_report;
 pub mod gaps;
 pub mod geodesic;
 pub mod history;
+pub mod interrupt;
 pub mod located;
 pub mod nearest;
 pub mod origins;
+pub mod prepared_area;
 pub mod priority;
 pub mod results;
 pub mod rollup;
 
+pub use interrupt::Interrupt;
 pub use results::{Analysis, AnalysisTimings, Results};
 
 /// Why an analysis request cannot be answered.
@@ -51,6 +56,10 @@ pub enum AnalysisError {
         /// What would have been accepted.
         expected: String,
     },
+    /// The request was abandoned (its time budget ran out, or its client
+    /// left) and the analysis stopped before answering.
+    #[error("the analysis was abandoned before it finished")]
+    Interrupted,
 }
 
 impl AnalysisError {

@@ -6,13 +6,15 @@
 //! ([`super::server`]) can only drop a request at an await point. On
 //! tokio's blocking pool the work leaves the workers free for other
 //! requests (`/conformance` stays answerable while two such requests run),
-//! and the budget's 503 goes out on time; the work of a request that was
+//! and the budget's 503 goes out on time. The work of a request that was
 //! abandoned or timed out finishes on the pool, bounded by the limits on
-//! filters, pages and tiles.
+//! filters, pages and tiles; work whose size those limits cannot bound (an
+//! area profile) runs with [`off_workers_interruptible`] and stops.
 
 use axum::response::{IntoResponse, Response};
 
 use super::ApiError;
+use crate::analysis::interrupt::{Interrupt, RaiseOnDrop};
 
 /// Runs `work` on the blocking pool and returns its response (a logged 500
 /// if it panicked).
@@ -25,4 +27,18 @@ where
         Ok(response) => response,
         Err(e) => ApiError::internal(e).into_response(),
     }
+}
+
+/// [`off_workers`] for work that polls an [`Interrupt`]: when the returned
+/// future is dropped before the work ends (the request's time budget ran
+/// out, or its client left), the flag is raised and the work stops at its
+/// next check instead of running on for nobody.
+pub async fn off_workers_interruptible<F, R>(work: F) -> Response
+where
+    F: FnOnce(&Interrupt) -> R + Send + 'static,
+    R: IntoResponse + Send + 'static,
+{
+    let interrupt = Interrupt::new();
+    let _raise = RaiseOnDrop(interrupt.clone());
+    off_workers(move || work(&interrupt)).await
 }

@@ -143,6 +143,14 @@ impl From<AnalysisError> for ApiError {
                 parameter,
                 expected,
             } => Self::bad_parameter(parameter, expected),
+            // Nobody reads this answer (the request was dropped); it is
+            // still a proper problem document.
+            AnalysisError::Interrupted => Self {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                title: "Service unavailable",
+                detail: e.to_string(),
+                parameter: None,
+            },
         }
     }
 }

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::{blocking, Applied, LiveError, Register};
 use crate::analysis::area_profile::{self, Limits};
-use crate::analysis::{AnalysisError, Results};
+use crate::analysis::{AnalysisError, Interrupt, Results};
 use crate::atlas::Atlas;
 use crate::model::area::{AreaFields, SavedArea};
 use crate::model::DualPolygon;
@@ -159,6 +159,7 @@ pub fn validate(
     crs: AreaCrs,
     atlas: &Atlas,
     results: &Results,
+    interrupt: &Interrupt,
 ) -> Result<AreaFields, LiveError> {
     let obj = body
         .as_object()
@@ -219,14 +220,14 @@ pub fn validate(
         updated_by: String::new(),
         updated_at: String::new(),
     })?;
-    area_profile::from_polygon(atlas, results, placed.polygon.clone(), &limits).map_err(
-        |e| match e {
+    area_profile::from_polygon(atlas, results, placed.polygon.clone(), &limits, interrupt)
+        .map_err(|e| match e {
             AnalysisError::InvalidParameter {
                 parameter,
                 expected,
             } => invalid(parameter, expected),
-        },
-    )?;
+            AnalysisError::Interrupted => LiveError::Task(e.to_string()),
+        })?;
     let mut fields = placed.area.fields;
     fields.geometry = placed.polygon.lonlat;
     Ok(fields)

@@ -17,7 +17,7 @@
 use super::{AreaSpec, ProfileParams};
 use crate::analysis::access::Access;
 use crate::analysis::nearest::nearest_geodesic;
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, AnalysisError, Interrupt};
 use crate::atlas::Atlas;
 
 /// Access of an area's residents to one category.
@@ -43,6 +43,9 @@ pub struct CategoryAccess {
 
 /// Access of `spec`'s residents to category `c`; `parts` are the area's
 /// `(LSOA, apportioned residents)`.
+///
+/// # Errors
+/// [`AnalysisError::Interrupted`] once `interrupt` is raised.
 pub fn category(
     atlas: &Atlas,
     analysis: &Analysis,
@@ -50,7 +53,8 @@ pub fn category(
     spec: &AreaSpec,
     parts: &[(u32, f64)],
     params: &ProfileParams,
-) -> CategoryAccess {
+    interrupt: &Interrupt,
+) -> Result<CategoryAccess, AnalysisError> {
     let mut out = CategoryAccess {
         residents_within: vec![0.0; params.access_bands_m.len()],
         ..CategoryAccess::default()
@@ -77,10 +81,11 @@ pub fn category(
         }
     }
     let Some(tree) = atlas.indexes.assets.category(c) else {
-        return out;
+        return Ok(out);
     };
     let mut measured: Vec<(f64, f64)> = Vec::new();
-    for &k in &spec.origins {
+    for (visited, &k) in spec.origins.iter().enumerate() {
+        interrupt.check_at(visited)?;
         let Some(o) = analysis.origins.points.get(k) else {
             continue;
         };
@@ -111,5 +116,5 @@ pub fn category(
         acc += w;
         (acc >= half).then_some(d)
     });
-    out
+    Ok(out)
 }

@@ -6,9 +6,8 @@
 //! Only assets in the category's R-tree within the widest band of the
 //! area's bounding box are visited.
 
-use geo::{Distance, Euclidean, Intersects};
-
 use super::AreaSpec;
+use crate::analysis::{AnalysisError, Interrupt};
 use crate::atlas::Atlas;
 
 /// How much of an area a source covers.
@@ -79,29 +78,41 @@ fn coverage(
 }
 
 /// Assets of category `c` in and around `spec`, for ascending `bands_m`.
-pub fn category(atlas: &Atlas, c: usize, spec: &AreaSpec, bands_m: &[f64]) -> CategoryAssets {
+///
+/// # Errors
+/// [`AnalysisError::Interrupted`] once `interrupt` is raised.
+pub fn category(
+    atlas: &Atlas,
+    c: usize,
+    spec: &AreaSpec,
+    bands_m: &[f64],
+    interrupt: &Interrupt,
+) -> Result<CategoryAssets, AnalysisError> {
     let widest = bands_m.last().copied().unwrap_or(0.0).max(0.0);
     let r = spec.boundary.bng_bbox;
     let envelope = rstar::AABB::from_corners(
         [r.min().x - widest, r.min().y - widest],
         [r.max().x + widest, r.max().y + widest],
     );
-    let mut assets: Vec<NearAsset> = atlas
+    let mut near = Vec::new();
+    for (visited, e) in atlas
         .indexes
         .assets
         .category(c)
         .into_iter()
         .flat_map(|t| t.locate_in_envelope(&envelope))
-        .filter_map(|e| {
-            let p = geo::Point::new(e.geom()[0], e.geom()[1]);
-            let inside = spec.boundary.bng.0.iter().any(|part| part.intersects(&p));
-            let d = if inside {
-                0.0
-            } else {
-                Euclidean.distance(&p, &spec.boundary.bng)
-            };
-            (d <= widest).then_some((e.data, d))
-        })
+        .enumerate()
+    {
+        interrupt.check_at(visited)?;
+        let d = spec
+            .prepared
+            .distance(geo::Coord::from((e.geom()[0], e.geom()[1])));
+        if d <= widest {
+            near.push((e.data, d));
+        }
+    }
+    let mut assets: Vec<NearAsset> = near
+        .into_iter()
         // A site stands for every asset at its position (each with its own
         // source and name): list them all.
         .flat_map(|(site, d)| {
@@ -156,11 +167,11 @@ pub fn category(atlas: &Atlas, c: usize, spec: &AreaSpec, bands_m: &[f64]) -> Ca
     let covers = |l: &crate::atlas::Lsoa21| {
         crate::atlas::CategoryIdx::try_from(c).is_ok_and(|k| atlas.category_covers(k, l))
     };
-    CategoryAssets {
+    Ok(CategoryAssets {
         coverage: coverage(atlas, spec, covers),
         inside,
         within,
         sources,
         assets,
-    }
+    })
 }

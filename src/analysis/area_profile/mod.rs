@@ -22,7 +22,10 @@
 //! Only the region's LSOAs count: the part of an area outside the region
 //! adds nothing (and an area covering no origin of the region is refused).
 //! Work is bounded by [`Limits`] and by the R-trees: only LSOAs whose
-//! envelope meets the area, and assets within the widest band, are visited.
+//! envelope meets the area, and assets within the widest band, are visited;
+//! points are tested against the boundary's indexed edges
+//! ([`super::prepared_area`]). The origin and asset loops poll an
+//! [`Interrupt`], so an abandoned request stops computing.
 
 pub mod access;
 pub mod assets;
@@ -34,7 +37,8 @@ use geo::CoordsIter;
 
 use super::apportion::{self, LsoaShare};
 use super::gap_report::{DEFAULT_MAX_DECILE, DEFAULT_MIN_DISTANCE_M};
-use super::{AnalysisError, Results};
+use super::prepared_area::PreparedArea;
+use super::{AnalysisError, Interrupt, Results};
 use crate::atlas::{Atlas, DualPolygon};
 
 /// Bounds on the work one profile may ask for.
@@ -105,6 +109,8 @@ pub struct AreaSpec {
     pub kind: AreaKind,
     /// Its boundary (for a list of LSOAs, their polygons side by side).
     pub boundary: DualPolygon,
+    /// The boundary's BNG edges, indexed for point tests.
+    pub prepared: PreparedArea,
     /// LSOAs counted, by index.
     pub shares: Vec<LsoaShare>,
     /// Positions (in the analysis's origins) of the origins covered.
@@ -122,12 +128,14 @@ pub fn vertices(boundary: &DualPolygon) -> usize {
 /// # Errors
 /// [`AnalysisError::InvalidParameter`] naming `geometry` when the polygon
 /// has more vertices or parts than `limits` allow, or covers no postcode
-/// unit (nor LSOA surface point) of the region.
+/// unit (nor LSOA surface point) of the region;
+/// [`AnalysisError::Interrupted`] once `interrupt` is raised.
 pub fn from_polygon(
     atlas: &Atlas,
     results: &Results,
     boundary: DualPolygon,
     limits: &Limits,
+    interrupt: &Interrupt,
 ) -> Result<AreaSpec, AnalysisError> {
     let n = vertices(&boundary);
     if n > limits.max_vertices {
@@ -149,7 +157,14 @@ pub fn from_polygon(
             ),
         ));
     }
-    let (shares, origins) = apportion::polygon_origins(atlas, &results.analysis.origins, &boundary);
+    let prepared = PreparedArea::new(&boundary.bng);
+    let (shares, origins) = apportion::polygon_origins(
+        atlas,
+        &results.analysis.origins,
+        &boundary,
+        &prepared,
+        interrupt,
+    )?;
     if shares.is_empty() {
         return Err(AnalysisError::invalid(
             "geometry",
@@ -162,6 +177,7 @@ pub fn from_polygon(
     Ok(AreaSpec {
         kind: AreaKind::Polygon,
         boundary,
+        prepared,
         shares,
         origins,
     })
@@ -207,6 +223,7 @@ pub fn from_lsoas(
         .ok_or_else(|| AnalysisError::invalid("lsoas", "LSOAs with a boundary"))?;
     Ok(AreaSpec {
         kind: AreaKind::Lsoas,
+        prepared: PreparedArea::new(&boundary.bng),
         boundary,
         shares,
         origins: covered,
@@ -252,13 +269,16 @@ pub struct CategoryProfile {
 }
 
 /// Computes the profile of an area.
-#[must_use]
+///
+/// # Errors
+/// [`AnalysisError::Interrupted`] once `interrupt` is raised.
 pub fn compute(
     atlas: &Atlas,
     results: &Results,
     spec: &AreaSpec,
     params: &ProfileParams,
-) -> AreaProfile {
+    interrupt: &Interrupt,
+) -> Result<AreaProfile, AnalysisError> {
     use geo::GeodesicArea;
     let parts: Vec<(u32, f64)> = spec
         .shares
@@ -269,12 +289,14 @@ pub fn compute(
     let y2025 = deprivation::year_2025(atlas, &parts);
     let y2019 = deprivation::year_2019(atlas, &analysis.imd2019, &parts);
     let categories = (0..atlas.categories.len())
-        .map(|c| CategoryProfile {
-            category: c,
-            assets: assets::category(atlas, c, spec, &params.asset_bands_m),
-            access: access::category(atlas, analysis, c, spec, &parts, params),
+        .map(|c| {
+            Ok(CategoryProfile {
+                category: c,
+                assets: assets::category(atlas, c, spec, &params.asset_bands_m, interrupt)?,
+                access: access::category(atlas, analysis, c, spec, &parts, params, interrupt)?,
+            })
         })
-        .collect();
+        .collect::<Result<_, AnalysisError>>()?;
     let postcode_units = spec
         .shares
         .iter()
@@ -284,7 +306,7 @@ pub fn compute(
         })
         .map(|s| s.inside as usize)
         .sum();
-    AreaProfile {
+    Ok(AreaProfile {
         kind: spec.kind,
         boundary: spec.boundary.clone(),
         area_m2: spec.boundary.lonlat.geodesic_area_unsigned(),
@@ -296,5 +318,5 @@ pub fn compute(
         categories,
         benchmarks: benchmarks::benchmarks(atlas, results, &spec.shares),
         params: params.clone(),
-    }
+    })
 }

@@ -27,6 +27,7 @@ use super::register::auth::require;
 use super::register::etag::{self, IfMatch};
 use super::register::write::{content_type_ok, json_body, register_of};
 use super::{AppState, Snapshot};
+use crate::analysis::interrupt::{Interrupt, RaiseOnDrop};
 use crate::live::areas::{self as live_areas, AreaCrs, PlacedArea};
 use crate::live::LiveError;
 use crate::model::area::{feature_id, parse_feature_id, AreaFields, SavedArea};
@@ -117,12 +118,17 @@ fn area_crs(headers: &HeaderMap) -> Result<AreaCrs, ApiError> {
 }
 
 /// Validates a body against the served snapshot, off the async runtime
-/// (GDAL repairs and projects, the region check apportions).
+/// (GDAL repairs and projects, the region check apportions); the region
+/// check stops if the request is abandoned.
 async fn validated(s: Arc<Snapshot>, body: Value, crs: AreaCrs) -> Result<AreaFields, ApiError> {
-    tokio::task::spawn_blocking(move || live_areas::validate(&body, crs, &s.atlas, &s.results))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(to_api)
+    let interrupt = Interrupt::new();
+    let _raise = RaiseOnDrop(interrupt.clone());
+    tokio::task::spawn_blocking(move || {
+        live_areas::validate(&body, crs, &s.atlas, &s.results, &interrupt)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(to_api)
 }
 
 /// The written area as now served, with its strong ETag.

@@ -10,7 +10,8 @@ use serde_json::Value;
 use super::description::{no_such_process, AREA_PROFILE};
 use super::inputs::{self, OutputFormat};
 use crate::analysis::area_profile::{self, output, Limits};
-use crate::api::blocking::off_workers;
+use crate::analysis::Interrupt;
+use crate::api::blocking::off_workers_interruptible;
 use crate::api::error::ApiError;
 use crate::api::query::{ApiPath, Params};
 use crate::api::state::{Snap, Snapshot};
@@ -19,13 +20,17 @@ use crate::api::state::{Snap, Snapshot};
 ///
 /// # Errors
 /// A 400 naming the input at fault (see [`inputs::resolve`]).
+///
+/// The work stops with a 503 once `interrupt` is raised (the request was
+/// abandoned).
 pub fn run(
     s: &Snapshot,
     execution: inputs::Execution,
     limits: &Limits,
+    interrupt: &Interrupt,
 ) -> Result<Response, ApiError> {
-    let (spec, repaired) = inputs::resolve(s, execution.area, limits)?;
-    let profile = area_profile::compute(&s.atlas, &s.results, &spec, &execution.params);
+    let (spec, repaired) = inputs::resolve(s, execution.area, limits, interrupt)?;
+    let profile = area_profile::compute(&s.atlas, &s.results, &spec, &execution.params, interrupt)?;
     let mut response = match execution.format {
         OutputFormat::Json => {
             let mut doc = output::to_json(&s.atlas, &profile);
@@ -95,7 +100,7 @@ pub async fn handler(
     })?;
     let limits = Limits::default();
     let execution = inputs::parse(&body, params.get("f"), &limits)?;
-    Ok(off_workers(move || run(&s, execution, &limits)).await)
+    Ok(off_workers_interruptible(move |interrupt| run(&s, execution, &limits, interrupt)).await)
 }
 
 /// `GET /processes/{process_id}/execution`: execution is a `POST`; a query

@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use crate::analysis::area_profile::{self, AreaSpec, Limits, ProfileParams};
+use crate::analysis::{AnalysisError, Interrupt};
 use crate::api::error::ApiError;
 use crate::api::state::Snapshot;
 use crate::sources::area_boundary::{self, Boundary, BoundaryError, BoundaryLimits};
@@ -289,6 +290,7 @@ pub fn resolve(
     s: &Snapshot,
     area: AreaInput,
     limits: &Limits,
+    interrupt: &Interrupt,
 ) -> Result<(AreaSpec, bool), ApiError> {
     let atlas = &s.atlas;
     let lookup =
@@ -312,7 +314,7 @@ pub fn resolve(
     let from_polygon = |b: Boundary| -> Result<(AreaSpec, bool), ApiError> {
         let repaired = b.repaired;
         Ok((
-            area_profile::from_polygon(atlas, &s.results, b.polygon, limits)?,
+            area_profile::from_polygon(atlas, &s.results, b.polygon, limits, interrupt)?,
             repaired,
         ))
     };
@@ -341,13 +343,17 @@ pub fn resolve(
                     ))
                 })?;
             // Profiled exactly as its served geometry would be.
-            let spec =
-                area_profile::from_polygon(atlas, &s.results, placed.polygon.clone(), limits)
-                    .map_err(|e| match e {
-                        crate::analysis::AnalysisError::InvalidParameter { expected, .. } => {
-                            bad_input("area", expected)
-                        }
-                    })?;
+            let spec = area_profile::from_polygon(
+                atlas,
+                &s.results,
+                placed.polygon.clone(),
+                limits,
+                interrupt,
+            )
+            .map_err(|e| match e {
+                AnalysisError::InvalidParameter { expected, .. } => bad_input("area", expected),
+                e @ AnalysisError::Interrupted => ApiError::from(e),
+            })?;
             return Ok((spec, false));
         }
         AreaInput::Lsoas(codes) => (
@@ -370,9 +376,8 @@ pub fn resolve(
         ),
     };
     let spec = area_profile::from_lsoas(atlas, &s.results, lsoas, limits).map_err(|e| match e {
-        crate::analysis::AnalysisError::InvalidParameter { expected, .. } => {
-            bad_input(input, expected)
-        }
+        AnalysisError::InvalidParameter { expected, .. } => bad_input(input, expected),
+        e @ AnalysisError::Interrupted => ApiError::from(e),
     })?;
     Ok((spec, false))
 }

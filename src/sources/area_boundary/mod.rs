@@ -87,6 +87,9 @@ pub fn finish(
     if mp.0.is_empty() {
         return Err(BoundaryError::new(input, "the geometry is empty"));
     }
+    if srs.is_geographic() {
+        check_degrees(&mp, input)?;
+    }
     let gdal_geom = mp
         .to_gdal()
         .map_err(|e| BoundaryError::new(input, format!("cannot be read as a polygon: {e}")))?;
@@ -109,14 +112,38 @@ pub fn finish(
         check_limits(&fixed, limits, input)?;
         (fixed, true)
     };
-    let polygon = Reprojector::from_srs(srs)
-        .and_then(|r| r.polygon(&mp))
-        .map_err(|e| BoundaryError::new(input, format!("cannot be projected: {e}")))?;
+    // PROJ reports each coordinate it cannot transform through GDAL's error
+    // handler: captured, since the client gets the answer in the 400.
+    let (projected, _proj_messages) =
+        super::gdal_errors::capture(|| Reprojector::from_srs(srs).and_then(|r| r.polygon(&mp)));
+    let polygon =
+        projected.map_err(|e| BoundaryError::new(input, format!("cannot be projected: {e}")))?;
     Ok(Boundary {
         polygon,
         repaired,
         features,
     })
+}
+
+/// Coordinates in a geographic CRS are degrees: longitude within ±180,
+/// latitude within ±90. Anything else is almost always projected
+/// coordinates (metres) declared, or defaulted, as CRS84.
+fn check_degrees(mp: &MultiPolygon<f64>, input: &'static str) -> Result<(), BoundaryError> {
+    match mp
+        .coords_iter()
+        .find(|c| !(c.x.abs() <= 180.0 && c.y.abs() <= 90.0))
+    {
+        Some(c) => Err(BoundaryError::new(
+            input,
+            format!(
+                "coordinates in degrees (longitude within ±180, latitude within ±90) for its \
+                 geographic CRS; ({}, {}) is not: coordinates in metres need their CRS named, \
+                 e.g. EPSG:27700",
+                c.x, c.y
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 fn check_limits(
@@ -200,17 +227,29 @@ fn looks_like_wkt(definition: &str) -> bool {
         && d[keyword.len()..].trim_start().starts_with(['[', '('])
 }
 
+/// Whether WKT holds an `EXTENSION` node (any case, `[` or `(`).
+fn has_extension(wkt: &str) -> bool {
+    let upper = wkt.to_ascii_uppercase();
+    upper.match_indices("EXTENSION").any(|(at, word)| {
+        upper[at + word.len()..]
+            .trim_start()
+            .starts_with(['[', '('])
+    })
+}
+
 /// The spatial reference of a CRS definition (an EPSG code as `EPSG:n`,
 /// OGC URN or URI; CRS84; or WKT), with longitude/easting first. CRS84 and
 /// EPSG:4326 are both read longitude first, as GeoJSON is.
 ///
 /// Why not GDAL's "user input": it also takes a URL, which it fetches, and
 /// a file name, which it reads, and a client's text must never make the
-/// server do either.
+/// server do either. For the same reason WKT with an `EXTENSION` (WKT1's
+/// `EXTENSION["PROJ4", "..."]`, whose PROJ string may name grid files
+/// with `+nadgrids=`) is refused.
 ///
 /// # Errors
 /// [`BoundaryError`] naming `input` when the definition is none of those
-/// forms, or GDAL does not know the CRS.
+/// forms, is WKT with an `EXTENSION`, or GDAL does not know the CRS.
 pub fn spatial_ref(definition: &str, input: &'static str) -> Result<SpatialRef, BoundaryError> {
     let unknown = || {
         BoundaryError::new(
@@ -224,7 +263,7 @@ pub fn spatial_ref(definition: &str, input: &'static str) -> Result<SpatialRef, 
     let (parsed, _proj_messages) = super::gdal_errors::capture(|| {
         if let Some(code) = epsg_code(definition) {
             Some(SpatialRef::from_epsg(code))
-        } else if looks_like_wkt(definition) {
+        } else if looks_like_wkt(definition) && !has_extension(definition) {
             Some(SpatialRef::from_wkt(definition.trim()))
         } else {
             None
