@@ -612,11 +612,16 @@ async fn bad_input_is_refused_naming_it() {
         .await
         .contains("polygons"));
     // An unreadable file, and one holding a line.
-    refused(
+    let said = refused(
         json!({"file": {"value": base64(b"not a boundary file"), "filename": "x.gpkg"}}),
         "file",
     )
     .await;
+    // A statement of what is wrong, not put after "expected".
+    assert!(
+        said.starts_with("parameter 'file': GDAL cannot read it"),
+        "{said}"
+    );
     let lines = json!({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": line}]});
     refused(
         json!({"file": {"value": base64(lines.to_string().as_bytes()), "filename": "x.geojson"}}),

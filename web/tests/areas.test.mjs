@@ -151,6 +151,21 @@ test('compare a saved area with a ward: table, charts, CSV, link', async () => {
   await page.click('#add-area button[type=submit]');
   await page.waitForFunction(() => document.querySelectorAll('#compare-table thead th').length === 5);
   assert.match(await page.textContent('#area-list'), new RegExp(wards[3]));
+  // Repeats (in any case) and tokens that name no area take none of the
+  // four places, and are said.
+  const lower = wards[1].replace(/^ward:/, 'ward:').toLowerCase();
+  await page.goto(`${base}/web/static/compare.html?areas=${wards[0]},${wards[0]},${lower},nonsense,${wards[1]},${wards[2]},${wards[3]}`);
+  await page.waitForFunction(() => document.body.dataset.ready, null, { timeout: 60000 });
+  assert.equal(await heads(), 5);
+  assert.equal(await page.locator('#left-out').count(), 0);
+  assert.match(await page.textContent('#not-areas'), /Not areas, left out: nonsense/);
+  // Adding an area already compared is refused with a message.
+  await page.click('#area-list [data-remove="0"]');
+  await page.waitForFunction(() => document.querySelectorAll('#compare-table thead th').length === 4);
+  await page.fill('#area-token', wards[2]);
+  await page.click('#add-area button[type=submit]');
+  assert.match(await page.$eval('#area-token', (i) => i.validationMessage), /already in the comparison/);
+  assert.equal(await heads(), 4);
 });
 
 test('area report of a saved area, and a 404 for an unknown one', async () => {

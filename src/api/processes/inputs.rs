@@ -80,8 +80,13 @@ pub fn bad_input(input: &str, expected: impl std::fmt::Display) -> ApiError {
 }
 
 impl From<BoundaryError> for ApiError {
+    /// A boundary's problem is a statement ("the file is empty"), not what
+    /// was expected, so it is not put after "expected".
     fn from(e: BoundaryError) -> Self {
-        ApiError::bad_parameter(e.input, e.problem)
+        ApiError {
+            detail: format!("parameter '{}': {}", e.input, e.problem),
+            ..ApiError::bad_parameter(e.input, "")
+        }
     }
 }
 

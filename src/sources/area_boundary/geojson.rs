@@ -45,7 +45,7 @@ fn parse(
     depth: usize,
 ) -> Result<(MultiPolygon<f64>, usize), BoundaryError> {
     let kind = v.get("type").and_then(Value::as_str).ok_or_else(|| {
-        bad("a GeoJSON Polygon or MultiPolygon (or a Feature or FeatureCollection of them): no 'type' member")
+        bad("it has no 'type' member: a GeoJSON Polygon or MultiPolygon (or a Feature or FeatureCollection of them) is expected")
     })?;
     match kind {
         "Polygon" => Ok((MultiPolygon(vec![polygon(coordinates(v)?, budget)?]), 1)),
@@ -87,7 +87,7 @@ fn parse(
             Ok((MultiPolygon(all), features.len()))
         }
         other => Err(bad(format!(
-            "a Polygon or MultiPolygon (got {})",
+            "a Polygon or MultiPolygon is expected, not {}",
             if other.len() > 40 {
                 "an unknown type"
             } else {

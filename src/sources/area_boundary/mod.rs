@@ -254,7 +254,10 @@ pub fn spatial_ref(definition: &str, input: &'static str) -> Result<SpatialRef, 
     let unknown = || {
         BoundaryError::new(
             input,
-            format!("{CRS_FORMS} (got '{}')", bounded(definition)),
+            format!(
+                "'{}' is not a CRS GapMap takes: {CRS_FORMS}",
+                bounded(definition)
+            ),
         )
     };
     // PROJ reports a bad definition through GDAL's error handler too, about

@@ -11,12 +11,38 @@ const $ = (s) => document.querySelector(s);
 const MAX = 4;
 const COLOURS = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a'];
 
-/** The areas the link names: the first MAX, and those left out. */
+/**
+ * The areas the link names, each once (by its normal form, so `ward:e05…`
+ * and `ward:E05…` are one area): the first MAX, those left out beyond
+ * them, and the tokens that name no area. Neither a repeat nor a bad token
+ * takes one of the MAX places.
+ */
 function tokensFromUrl() {
   const q = new URLSearchParams(window.location.search);
   const list = [...q.getAll('areas').flatMap((v) => v.split(',')), ...q.getAll('area')]
     .map((t) => t.trim()).filter(Boolean);
-  return { tokens: list.slice(0, MAX), left: list.slice(MAX) };
+  const seen = new Set();
+  const valid = [];
+  const bad = [];
+  for (const t of list) {
+    let token;
+    try {
+      token = parseToken(t).token;
+    } catch {
+      bad.push(t);
+      continue;
+    }
+    if (!seen.has(token)) {
+      seen.add(token);
+      valid.push(token);
+    }
+  }
+  return { tokens: valid.slice(0, MAX), left: valid.slice(MAX), bad };
+}
+
+/** A token as people read it in a message. */
+function shown(t) {
+  return t.startsWith('geom:') ? 'a drawn area' : t.slice(0, 40);
 }
 
 function setTokens(tokens) {
@@ -158,26 +184,34 @@ async function load(tokens) {
 
 async function main() {
   await getJsonSignedIn('/web/api/meta');
-  let { tokens, left } = tokensFromUrl();
-  if (left.length) {
-    // Said, not silently cut: the link named more areas than a comparison takes.
+  let { tokens, left, bad } = tokensFromUrl();
+  // Said, not silently cut: the link named more areas than a comparison
+  // takes, or something that is no area.
+  const say = (id, text) => {
     const note = document.createElement('p');
     note.className = 'error';
-    note.id = 'left-out';
-    note.textContent = `A comparison takes at most ${MAX} areas; left out: ${left.map((t) => (t.startsWith('geom:') ? 'a drawn area' : t)).join(', ')}.`;
+    note.id = id;
+    note.textContent = text;
     $('#add-area').before(note);
-  }
+  };
+  if (left.length) say('left-out', `A comparison takes at most ${MAX} areas; left out: ${left.map(shown).join(', ')}.`);
+  if (bad.length) say('not-areas', `Not areas, left out: ${bad.map(shown).join(', ')} (an area is areas-N, ward:E05…, district:E0…, lsoa:E01… or a drawn geometry).`);
   // A refusal (a bad token, a fifth area) is shown until the next edit:
   // left in place, it would block every later submit.
   $('#area-token').addEventListener('input', () => $('#area-token').setCustomValidity(''));
   $('#add-area').addEventListener('submit', (e) => {
     e.preventDefault();
-    const t = $('#area-token').value.trim();
+    let t = $('#area-token').value.trim();
     if (!t) return;
     try {
-      parseToken(t);
+      t = parseToken(t).token;
     } catch (err) {
       $('#area-token').setCustomValidity(err.message);
+      $('#area-token').reportValidity();
+      return;
+    }
+    if (tokens.includes(t)) {
+      $('#area-token').setCustomValidity(`${shown(t)} is already in the comparison.`);
       $('#area-token').reportValidity();
       return;
     }
