@@ -355,6 +355,49 @@ async fn every_operation_with_parameters_documents_its_400() {
 }
 
 #[tokio::test]
+async fn each_tileset_has_a_page_reached_from_the_list() {
+    for c in ["lsoa", "lsoa-2011", "wards", "districts"] {
+        let list: Value = serde_json::from_str(
+            &send(Method::GET, &format!("/collections/{c}/tiles"))
+                .await
+                .body,
+        )
+        .unwrap();
+        let entry = &list["tilesets"][0];
+        let link = |t: &Value, rel: &str| -> String {
+            t["links"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["rel"] == rel)
+                .unwrap_or_else(|| panic!("{c}: no {rel} link in {t}"))["href"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let page_path = link(entry, "self");
+        assert_eq!(page_path, format!("/collections/{c}/tiles/WebMercatorQuad"));
+        let page = send(Method::GET, &page_path).await;
+        assert_eq!(page.status, StatusCode::OK, "{page_path}");
+        let page: Value = serde_json::from_str(&page.body).unwrap();
+        assert_eq!(
+            page["tileMatrixSetURI"],
+            "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad"
+        );
+        assert_eq!(page["layers"][0]["id"], c);
+        let tile = link(&page, "item")
+            .replace("{tileMatrix}", "0")
+            .replace("{tileCol}", "0")
+            .replace("{tileRow}", "0");
+        assert_eq!(
+            send(Method::GET, &tile).await.status,
+            StatusCode::OK,
+            "{tile}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_tile_has_one_address() {
     // One spelling per tile: other spellings of the same numbers would be
     // cached, and counted, as other tiles.

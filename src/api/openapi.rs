@@ -347,6 +347,20 @@ fn other_paths() -> Vec<(String, Value)> {
             ),
         ));
         v.push((
+            format!("/collections/{c}/tiles/WebMercatorQuad"),
+            get(
+                &format!("The WebMercatorQuad vector tileset of {c}"),
+                &format!("getTileset-{c}"),
+                "Tiles",
+                &[],
+                &ok(
+                    "Tileset metadata (OGC API – Tiles): tile template, tiling scheme, layer",
+                    "application/json",
+                ),
+                &["400"],
+            ),
+        ));
+        v.push((
             format!("/collections/{c}/tiles/WebMercatorQuad/{{z}}/{{x}}/{{y}}"),
             get(
                 &format!("One vector tile of {c}"),

@@ -82,16 +82,32 @@ pub fn routes() -> Routes {
             get(|q: Params| async move { tilesets(Layer::Lsoa, &q) }),
         )
         .route(
+            "/collections/lsoa/tiles/WebMercatorQuad",
+            get(|q: Params| async move { tileset_page(Layer::Lsoa, &q) }),
+        )
+        .route(
             "/collections/lsoa-2011/tiles",
             get(|q: Params| async move { tilesets(Layer::Lsoa2011, &q) }),
+        )
+        .route(
+            "/collections/lsoa-2011/tiles/WebMercatorQuad",
+            get(|q: Params| async move { tileset_page(Layer::Lsoa2011, &q) }),
         )
         .route(
             "/collections/wards/tiles",
             get(|q: Params| async move { tilesets(Layer::Wards, &q) }),
         )
         .route(
+            "/collections/wards/tiles/WebMercatorQuad",
+            get(|q: Params| async move { tileset_page(Layer::Wards, &q) }),
+        )
+        .route(
             "/collections/districts/tiles",
             get(|q: Params| async move { tilesets(Layer::Districts, &q) }),
+        )
+        .route(
+            "/collections/districts/tiles/WebMercatorQuad",
+            get(|q: Params| async move { tileset_page(Layer::Districts, &q) }),
         )
         .route(
             "/collections/lsoa/tiles/WebMercatorQuad/{z}/{x}/{y}",
@@ -127,31 +143,51 @@ pub fn routes() -> Routes {
         )
 }
 
+/// How tiles are cut, said on the tileset list and each tileset.
+const TILING_NOTE: &str = "Path order is {z}/{x}/{y} (tileMatrix/tileCol/tileRow), as MapLibre and OGC API - Tiles use. \
+     Outlines are simplified per zoom to within half a pixel (512 px per tile) and clipped to the tile \
+     plus 64 of 4096 units; polygon parts under one square pixel are left out, and a tile that would \
+     exceed 500 KB leaves out its smallest features (under 4, 16, 64, ... square pixels) until it fits.";
+
+/// The WebMercatorQuad vector tileset of a layer (OGC API – Tiles
+/// "tileset" metadata): its tile template, tiling scheme and layer.
+fn tileset(layer: Layer) -> Value {
+    let collection = layer.name();
+    let page = format!("/collections/{collection}/tiles/WebMercatorQuad");
+    let template = format!("{page}/{{tileMatrix}}/{{tileCol}}/{{tileRow}}");
+    json!({
+        "title": format!("{collection} (Mapbox Vector Tiles)"),
+        "dataType": "vector",
+        "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
+        "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
+        "links": [
+            { "rel": "self", "type": "application/json", "href": page },
+            { "rel": "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme", "type": "application/json",
+              "href": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad" },
+            { "rel": "item", "type": "application/vnd.mapbox-vector-tile", "templated": true,
+              "href": template },
+        ],
+        "layers": [{ "id": collection, "geometryType": "polygons", "minTileMatrix": "0", "maxTileMatrix": MAX_ZOOM.to_string() }],
+    })
+}
+
 /// `GET /collections/{id}/tiles`: the tileset list (OGC API – Tiles), one
 /// WebMercatorQuad vector tileset.
 fn tilesets(layer: Layer, params: &Params) -> Result<Json<Value>, ApiError> {
     params.only(&[])?;
-    let collection = layer.name();
-    let template = format!(
-        "/collections/{collection}/tiles/WebMercatorQuad/{{tileMatrix}}/{{tileCol}}/{{tileRow}}"
-    );
-    Ok(Json(json!({
-        "tilesets": [{
-            "title": format!("{collection} (Mapbox Vector Tiles)"),
-            "dataType": "vector",
-            "crs": "http://www.opengis.net/def/crs/EPSG/0/3857",
-            "tileMatrixSetURI": "http://www.opengis.net/def/tilematrixset/OGC/1.0/WebMercatorQuad",
-            "links": [
-                { "rel": "item", "type": "application/vnd.mapbox-vector-tile", "templated": true,
-                  "href": template },
-            ],
-            "layers": [{ "id": collection, "geometryType": "polygons", "minTileMatrix": "0", "maxTileMatrix": MAX_ZOOM.to_string() }],
-        }],
-        "note": "Path order is {z}/{x}/{y} (tileMatrix/tileCol/tileRow), as MapLibre and OGC API - Tiles use. \
-                 Outlines are simplified per zoom to within half a pixel (512 px per tile) and clipped to the tile \
-                 plus 64 of 4096 units; polygon parts under one square pixel are left out, and a tile that would \
-                 exceed 500 KB leaves out its smallest features (under 4, 16, 64, ... square pixels) until it fits.",
-    })))
+    Ok(Json(
+        json!({ "tilesets": [tileset(layer)], "note": TILING_NOTE }),
+    ))
+}
+
+/// `GET /collections/{id}/tiles/WebMercatorQuad`: the tileset itself.
+fn tileset_page(layer: Layer, params: &Params) -> Result<Json<Value>, ApiError> {
+    params.only(&[])?;
+    let mut t = tileset(layer);
+    if let Some(o) = t.as_object_mut() {
+        o.insert("note".into(), json!(TILING_NOTE));
+    }
+    Ok(Json(t))
 }
 
 /// `GET /collections/{collection}/tiles/WebMercatorQuad/{z}/{x}/{y}`: one
