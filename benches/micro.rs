@@ -528,7 +528,7 @@ fn with_one_more_gp(atlas: &Atlas, at: &Postcode) -> (Atlas, CategoryIdx) {
         source: cat.sources.first().copied().unwrap_or(0),
         location: at.location,
         address: None,
-        postcode: Some(at.code.clone()),
+        postcode: Some(at.code.as_str().to_owned()),
         area_m2: None,
         location_precision: None,
         lsoa21: Some(at.lsoa21),

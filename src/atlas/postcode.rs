@@ -3,13 +3,13 @@
 //! for search.
 
 use super::area::AreaIdx;
-use crate::model::DualPoint;
+use crate::model::{DualPoint, PostcodeCode};
 
 /// A postcode unit inside the region.
 #[derive(Debug, Clone)]
 pub struct Postcode {
     /// Normalised postcode, e.g. `OX4 6HW`.
-    pub code: String,
+    pub code: PostcodeCode,
     /// Code-Point Open position.
     pub location: DualPoint,
     /// The 2021 LSOA containing the position.

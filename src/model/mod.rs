@@ -11,4 +11,4 @@ pub mod register;
 
 pub use codes::{ChangeCode, IndicatorValue, RuralUrban};
 pub use geometry::{Crs, DualPoint, DualPolygon};
-pub use postcode::normalise_postcode;
+pub use postcode::{normalise_postcode, PostcodeCode};

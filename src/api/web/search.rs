@@ -211,7 +211,7 @@ fn postcode_area_matches(atlas: &crate::atlas::Atlas, q: &str, results: &mut Vec
     let units: Vec<_> = atlas
         .postcodes
         .iter()
-        .filter(|p| p.code.starts_with(&prefix))
+        .filter(|p| p.code.as_str().starts_with(&prefix))
         .collect();
     let Some(first) = units.first() else {
         return;

@@ -7,7 +7,7 @@ use super::{BuildError, Timer};
 use crate::atlas::area::{Lsoa21, RingLsoa};
 use crate::atlas::index::AreaIndex;
 use crate::atlas::postcode::Postcode;
-use crate::model::{Crs, DualPoint};
+use crate::model::{Crs, DualPoint, PostcodeCode};
 use crate::parallel::par_map;
 use crate::sources::{Location, PostcodeRecord, PostcodeScan, SectorCentroid, SourceAssets};
 
@@ -117,7 +117,7 @@ fn place_in_lsoas(
     for ((own, r), at) in all.into_iter().zip(placed) {
         match at {
             Some((true, l)) => out.push(Postcode {
-                code: r.code,
+                code: PostcodeCode::from_normalised(&r.code),
                 location: r.location,
                 lsoa21: l,
             }),
