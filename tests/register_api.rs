@@ -1714,6 +1714,30 @@ fn a_boundary_file_profiles_in_the_real_binary_and_a_crs_never_fetches_or_reads(
         let r = execute(json!({"geometry": polygon, "crs": crs}));
         assert_eq!(r.status, 200, "crs {crs}: {r}");
     }
+    // Metres sent as degrees: refused naming the geometry, and PROJ's
+    // per-vertex complaints (two log lines a vertex) never reach the log.
+    let metres: Vec<[f64; 2]> = (0..=500)
+        .map(|k| {
+            let t = f64::from(k % 500) / 500.0 * std::f64::consts::TAU;
+            [451_000.0 + 300.0 * t.cos(), 206_000.0 + 300.0 * t.sin()]
+        })
+        .collect();
+    let r = execute(json!({
+        "geometry": {"type": "Polygon", "coordinates": [metres]},
+        "crs": "EPSG:4326",
+    }));
+    assert_eq!(r.status, 400, "{r}");
+    assert_eq!(r.problem_parameter().as_deref(), Some("geometry"), "{r}");
+    let log = std::fs::read_to_string(&s.log).unwrap();
+    assert!(
+        !log.contains("PROJ"),
+        "PROJ messages in the log:\n{}",
+        log.lines()
+            .filter(|l| l.contains("PROJ"))
+            .take(5)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
     // The server is still up.
     assert_eq!(c.get("/conformance").status, 200);
 }

@@ -168,8 +168,10 @@ fn read_dataset(dataset: &Dataset, limits: &BoundaryLimits) -> Result<Boundary, 
             match &srs {
                 None => srs = Some(layer_srs),
                 Some(first) if *first != layer_srs => {
-                    g = g
-                        .transform_to(first)
+                    // PROJ's per-coordinate complaints go to the 400, not the log.
+                    let (transformed, _proj_messages) =
+                        super::super::gdal_errors::capture(|| g.transform_to(first));
+                    g = transformed
                         .map_err(|e| bad(format!("a layer cannot be transformed: {e}")))?;
                 }
                 Some(_) => {}
