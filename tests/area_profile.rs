@@ -489,9 +489,14 @@ async fn wards_and_lsoas_by_code_and_csv() {
 /// A boundary file in `format` made with ogr2ogr from the Leys area in
 /// `crs`, as a `file` input.
 fn upload(format: &str, ext: &str, crs: &str, zip: bool) -> Value {
+    upload_of(&leys_bng(), format, ext, crs, zip)
+}
+
+/// A boundary file holding `geometry` (EPSG:27700), written by ogr2ogr.
+fn upload_of(geometry: &Value, format: &str, ext: &str, crs: &str, zip: bool) -> Value {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("source.json");
-    let fc = json!({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "Leys"}, "geometry": leys_bng()}]});
+    let fc = json!({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"name": "Leys"}, "geometry": geometry}]});
     std::fs::write(&src, fc.to_string()).unwrap();
     let dst = dir.path().join(format!("leys.{ext}"));
     ogr2ogr(
@@ -656,6 +661,35 @@ async fn bad_input_is_refused_naming_it() {
     // WKT whose PROJ4 extension names a grid file: no part of it is used.
     let wkt = r#"PROJCS["x",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",49],PARAMETER["central_meridian",-2],PARAMETER["scale_factor",0.9996012717],PARAMETER["false_easting",400000],PARAMETER["false_northing",-100000],UNIT["metre",1],EXTENSION["PROJ4","+proj=tmerc +lat_0=49 +lon_0=-2 +k=0.9996012717 +x_0=400000 +y_0=-100000 +ellps=airy +nadgrids=/etc/passwd +units=m +no_defs"]]"#;
     refused(json!({"geometry": leys_bng(), "crs": wkt}), "crs").await;
+    // Nor a WKT2 grid file (PARAMETERFILE), nor a BOUNDCRS carrying one.
+    let base = r#"BASEGEOGCRS["WGS 84",DATUM["World Geodetic System 1984",ELLIPSOID["WGS 84",6378137,298.257223563]],PRIMEM["Greenwich",0],ANGLEUNIT["degree",0.0174532925199433]]"#;
+    let with_file = format!(
+        r#"PROJCRS["x",{base},CONVERSION["c",METHOD["Transverse Mercator"],PARAMETERFILE["Latitude and longitude difference file","/nonexistent/zz.gsb"]],CS[Cartesian,2],AXIS["easting",east],AXIS["northing",north],LENGTHUNIT["metre",1]]"#
+    );
+    assert!(
+        refused(json!({"geometry": leys_bng(), "crs": with_file}), "crs")
+            .await
+            .contains("PARAMETERFILE")
+    );
+    let bound = r#"BOUNDCRS[SOURCECRS[GEOGCRS["a",DATUM["b",ELLIPSOID["c",6378137,298.257223563]],CS[ellipsoidal,2],AXIS["lat",north],AXIS["lon",east],ANGLEUNIT["degree",0.0174532925199433]]],TARGETCRS[GEOGCRS["WGS 84",DATUM["World Geodetic System 1984",ELLIPSOID["WGS 84",6378137,298.257223563]],CS[ellipsoidal,2],AXIS["lat",north],AXIS["lon",east],ANGLEUNIT["degree",0.0174532925199433]]],ABRIDGEDTRANSFORMATION["t",METHOD["NTv2"],PARAMETERFILE["Latitude and longitude difference file","/nonexistent/zz.gsb"]]]"#;
+    refused(json!({"geometry": leys_bng(), "crs": bound}), "crs").await;
+    // A zipped Shapefile of one 100,000-vertex ring is refused on GDAL's
+    // own count, before the geometry is copied or written out as text.
+    let ring: Vec<[f64; 2]> = (0..=100_000)
+        .map(|k| {
+            let t = f64::from(k % 100_000) / 100_000.0 * std::f64::consts::TAU;
+            [451_000.0 + 300.0 * t.cos(), 206_000.0 + 300.0 * t.sin()]
+        })
+        .collect();
+    let big = upload_of(
+        &json!({"type": "Polygon", "coordinates": [ring]}),
+        "ESRI Shapefile",
+        "shp",
+        "EPSG:27700",
+        true,
+    );
+    let said = refused(json!({"file": big}), "file").await;
+    assert!(said.contains("more than 20000 vertices"), "{said}");
     // Without the extension the same WKT is taken.
     let plain = wkt.split(",EXTENSION").next().unwrap().to_owned() + "]";
     execute(json!({"geometry": leys_bng(), "crs": plain})).await;
@@ -681,4 +715,54 @@ async fn a_bow_tie_is_repaired() {
     let p = execute(json!({"geometry": bow})).await;
     assert_eq!(p["area"]["repaired"], true);
     assert!(p["area"]["residents"].as_f64().unwrap() > 0.0);
+}
+
+#[tokio::test]
+async fn a_hole_touching_its_shell_is_cut_out_not_dropped() {
+    // A 2 km square (EPSG:27700) around an Oxford LSOA, with a hole that
+    // shares part of the shell's west edge: invalid, repaired by cutting
+    // the hole out. The notched polygon is built independently, by geo's
+    // boolean difference, and must profile the same.
+    let s = snapshot();
+    let (_, lsoa) = s.atlas.lsoa21_by_code("E01028527").unwrap();
+    let c = lsoa.geometry.bng_bbox.center();
+    let (x0, y0) = ((c.x - 1000.0).round(), (c.y - 1000.0).round());
+    let square = |x: f64, y: f64, w: f64, h: f64| {
+        vec![[x, y], [x + w, y], [x + w, y + h], [x, y + h], [x, y]]
+    };
+    let shell = square(x0, y0, 2000.0, 2000.0);
+    let hole = square(x0, y0 + 500.0, 800.0, 1000.0);
+    let invalid = json!({"type": "Polygon", "coordinates": [shell.clone(), hole.clone()]});
+    let ring = |r: &Vec<[f64; 2]>| {
+        geo::LineString::from(r.iter().map(|p| (p[0], p[1])).collect::<Vec<_>>())
+    };
+    let notched =
+        geo::Polygon::new(ring(&shell), vec![]).difference(&geo::Polygon::new(ring(&hole), vec![]));
+    let coords = |r: &geo::LineString<f64>| r.0.iter().map(|p| [p.x, p.y]).collect::<Vec<_>>();
+    let notched = json!({
+        "type": "MultiPolygon",
+        "coordinates": notched.0.iter().map(|p| {
+            std::iter::once(coords(p.exterior())).chain(p.interiors().iter().map(coords)).collect::<Vec<_>>()
+        }).collect::<Vec<_>>(),
+    });
+    let repaired = execute(json!({"geometry": invalid, "crs": "EPSG:27700"})).await;
+    let reference = execute(json!({"geometry": notched, "crs": "EPSG:27700"})).await;
+    assert_eq!(repaired["area"]["repaired"], true);
+    assert_eq!(reference["area"]["repaired"], false);
+    for key in ["residents", "area_km2"] {
+        let (a, b) = (
+            repaired["area"][key].as_f64().unwrap(),
+            reference["area"][key].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() <= 1e-6 * b.max(1.0), "{key}: {a} vs {b}");
+    }
+    // The whole square has more: the hole took something out.
+    let whole = execute(
+        json!({"geometry": {"type": "Polygon", "coordinates": [shell]}, "crs": "EPSG:27700"}),
+    )
+    .await;
+    assert!(
+        whole["area"]["area_km2"].as_f64().unwrap()
+            > repaired["area"]["area_km2"].as_f64().unwrap() + 0.7
+    );
 }

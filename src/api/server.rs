@@ -530,7 +530,7 @@ fn out_of_time(budget: Duration) -> Response {
         "Request took too long",
         format!(
             "the request was not answered within its time budget of {} ms and was abandoned; \
-             retry later, or ask for less (a smaller limit or bbox)",
+             retry later, or ask for less (a smaller limit, bbox or area)",
             budget.as_millis()
         ),
     )

@@ -159,6 +159,7 @@ test('compare a saved area with a ward: table, charts, CSV, link', async () => {
   assert.equal(await heads(), 5);
   assert.equal(await page.locator('#left-out').count(), 0);
   assert.match(await page.textContent('#not-areas'), /Not areas, left out: nonsense/);
+  assert.equal(await page.textContent('#repeats'), `Named more than once, compared once: ${wards[0]}, ${wards[1]}.`);
   // Adding an area already compared is refused with a message.
   await page.click('#area-list [data-remove="0"]');
   await page.waitForFunction(() => document.querySelectorAll('#compare-table thead th').length === 4);

@@ -142,6 +142,21 @@ fn check_geojson_crs(bytes: &[u8]) -> Result<(), BoundaryError> {
     }
 }
 
+/// Vertices of an OGR geometry, all parts and rings; `None` when it nests
+/// deeper than a geometry collection of multipolygons (never a boundary).
+fn ogr_vertices(g: &gdal::vector::Geometry, depth: usize) -> Option<usize> {
+    if depth > 3 {
+        return None;
+    }
+    let parts = g.geometry_count();
+    if parts == 0 {
+        return Some(g.point_count());
+    }
+    (0..parts).try_fold(0_usize, |sum, i| {
+        Some(sum.saturating_add(ogr_vertices(&g.get_geometry(i), depth + 1)?))
+    })
+}
+
 fn read_dataset(dataset: &Dataset, limits: &BoundaryLimits) -> Result<Boundary, BoundaryError> {
     let mut srs: Option<gdal::spatial_ref::SpatialRef> = None;
     let mut parts = Vec::new();
@@ -158,6 +173,19 @@ fn read_dataset(dataset: &Dataset, limits: &BoundaryLimits) -> Result<Boundary, 
                 return Err(bad(format!(
                     "more than {} features; at most {} are accepted",
                     limits.max_parts, limits.max_parts
+                )));
+            }
+            // Counted on GDAL's own geometry, before any copy or text: a
+            // 187 KB zip can hold one ring of millions of vertices.
+            let vertices = ogr_vertices(geometry, 0).ok_or_else(|| {
+                bad(format!(
+                    "feature {features} nests geometries deeper than a polygon's rings"
+                ))
+            })?;
+            if vertices > budget {
+                return Err(bad(format!(
+                    "more than {} vertices; at most {} are accepted",
+                    limits.max_vertices, limits.max_vertices
                 )));
             }
             let layer_srs = layer_srs.clone().ok_or_else(|| {

@@ -3,9 +3,10 @@
 //! GeoJSON, GeoPackage, zipped Shapefile, KML, ... in the CRS they
 //! declare; a CRS given as text is an EPSG code, CRS84 or WKT).
 //! Both end in [`finish`]: limits checked, polygonal parts kept (multi-part
-//! and holes allowed), an invalid polygon repaired with GEOS's MakeValid
-//! (a bow-tie becomes two triangles) or refused when nothing with an area
-//! is left, and the result projected once to CRS84 and British National
+//! and holes allowed), an invalid polygon repaired with GEOS's MakeValid,
+//! structure method (a bow-tie becomes two triangles; holes are cut from
+//! shells even where they cross or touch them) or refused when nothing
+//! with an area is left, and the result projected once to CRS84 and British National
 //! Grid. Every refusal is a [`BoundaryError`] naming the input at fault.
 
 pub mod file;
@@ -96,9 +97,14 @@ pub fn finish(
     let (mp, repaired) = if gdal_geom.is_valid() {
         (mp, false)
     } else {
-        let fixed = gdal_geom
-            .make_valid(&CslStringList::new())
+        // GEOS's "structure" method: shells unioned, holes unioned and cut
+        // from them. The default ("linework") keeps every ring's line, so a
+        // hole crossing or touching its shell became area, or was dropped.
+        let mut options = CslStringList::new();
+        let fixed = options
+            .set_name_value("METHOD", "STRUCTURE")
             .ok()
+            .and_then(|()| gdal_geom.make_valid(&options).ok())
             .and_then(|g| g.json().ok())
             .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
             .map_or_else(|| MultiPolygon(vec![]), |v| geojson::polygonal_parts(&v));
@@ -116,8 +122,14 @@ pub fn finish(
     // handler: captured, since the client gets the answer in the 400.
     let (projected, _proj_messages) =
         super::gdal_errors::capture(|| Reprojector::from_srs(srs).and_then(|r| r.polygon(&mp)));
-    let polygon =
-        projected.map_err(|e| BoundaryError::new(input, format!("cannot be projected: {e}")))?;
+    // GDAL's message can quote the CRS's PROJ string: logged, not echoed.
+    let polygon = projected.map_err(|e| {
+        tracing::debug!(error = %e, "an area boundary cannot be projected");
+        BoundaryError::new(
+            input,
+            "cannot be projected from its CRS to CRS84 and EPSG:27700 (coordinates outside the CRS's area of use?)",
+        )
+    })?;
     Ok(Boundary {
         polygon,
         repaired,
@@ -213,28 +225,118 @@ fn looks_like_wkt(definition: &str) -> bool {
         "GEOGCS",
         "PROJCS",
         "GEOCCS",
-        "COMPD_CS",
         "GEOGCRS",
         "PROJCRS",
         "GEODCRS",
         "GEOGRAPHICCRS",
         "PROJECTEDCRS",
         "GEODETICCRS",
-        "COMPOUNDCRS",
-        "BOUNDCRS",
     ]
     .contains(&keyword.to_ascii_uppercase().as_str())
         && d[keyword.len()..].trim_start().starts_with(['[', '('])
 }
 
-/// Whether WKT holds an `EXTENSION` node (any case, `[` or `(`).
-fn has_extension(wkt: &str) -> bool {
-    let upper = wkt.to_ascii_uppercase();
-    upper.match_indices("EXTENSION").any(|(at, word)| {
-        upper[at + word.len()..]
-            .trim_start()
-            .starts_with(['[', '('])
-    })
+/// WKT nodes a CRS definition may use: WKT1 (OGC 01-009, GDAL's) and
+/// WKT2 (ISO 19162) nodes of geographic, geodetic and projected CRSs.
+/// Nodes that point PROJ at other resources are not among them:
+/// `EXTENSION` (a WKT1 PROJ4 string, which may name grid files with
+/// `+nadgrids=`), `PARAMETERFILE` (a grid file path), `BOUNDCRS` and
+/// `ABRIDGEDTRANSFORMATION` (which carry them), `GEOIDMODEL`, ESRI's
+/// `GEOGTRAN`, and vertical or compound CRSs (geoid grids).
+const WKT_NODES: &[&str] = &[
+    // WKT1
+    "GEOGCS",
+    "PROJCS",
+    "GEOCCS",
+    "DATUM",
+    "SPHEROID",
+    "PRIMEM",
+    "UNIT",
+    "AXIS",
+    "AUTHORITY",
+    "PROJECTION",
+    "PARAMETER",
+    "TOWGS84",
+    // WKT2
+    "GEOGCRS",
+    "GEODCRS",
+    "PROJCRS",
+    "GEOGRAPHICCRS",
+    "GEODETICCRS",
+    "PROJECTEDCRS",
+    "BASEGEOGCRS",
+    "BASEGEODCRS",
+    "BASEPROJCRS",
+    "CONVERSION",
+    "METHOD",
+    "ELLIPSOID",
+    "ANGLEUNIT",
+    "LENGTHUNIT",
+    "SCALEUNIT",
+    "CS",
+    "ORDER",
+    "BEARING",
+    "MERIDIAN",
+    "ID",
+    "URI",
+    "CITATION",
+    "USAGE",
+    "SCOPE",
+    "AREA",
+    "BBOX",
+    "VERTICALEXTENT",
+    "TIMEEXTENT",
+    "REMARK",
+    "ENSEMBLE",
+    "MEMBER",
+    "ENSEMBLEACCURACY",
+    "ANCHOR",
+    "ANCHOREPOCH",
+    "TRF",
+    "DYNAMIC",
+    "FRAMEEPOCH",
+    "EDATUM",
+    "TDATUM",
+    "GEODETICDATUM",
+];
+
+/// The first node of `wkt` that is not in [`WKT_NODES`] (`None` when all
+/// are): every keyword followed by `[` or `(`, outside quoted text (where
+/// `""` is a quote).
+fn foreign_wkt_node(wkt: &str) -> Option<String> {
+    let bytes = wkt.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'"' {
+            // Skip quoted text; "" inside it is an escaped quote.
+            i += 1;
+            while i < bytes.len() {
+                if bytes[i] == b'"' {
+                    if bytes.get(i + 1) == Some(&b'"') {
+                        i += 2;
+                        continue;
+                    }
+                    break;
+                }
+                i += 1;
+            }
+            i += 1;
+        } else if b.is_ascii_alphabetic() {
+            let start = i;
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            let word = wkt[start..i].to_ascii_uppercase();
+            let next = wkt[i..].trim_start().as_bytes().first().copied();
+            if matches!(next, Some(b'[' | b'(')) && !WKT_NODES.contains(&word.as_str()) {
+                return Some(word);
+            }
+        } else {
+            i += 1;
+        }
+    }
+    None
 }
 
 /// The spatial reference of a CRS definition (an EPSG code as `EPSG:n`,
@@ -243,13 +345,14 @@ fn has_extension(wkt: &str) -> bool {
 ///
 /// Why not GDAL's "user input": it also takes a URL, which it fetches, and
 /// a file name, which it reads, and a client's text must never make the
-/// server do either. For the same reason WKT with an `EXTENSION` (WKT1's
-/// `EXTENSION["PROJ4", "..."]`, whose PROJ string may name grid files
-/// with `+nadgrids=`) is refused.
+/// server do either. For the same reason WKT may only use the nodes of
+/// geographic, geodetic and projected CRSs ([`WKT_NODES`]): a node that
+/// names a grid file (`PARAMETERFILE`, a PROJ4 `EXTENSION`) is refused.
 ///
 /// # Errors
 /// [`BoundaryError`] naming `input` when the definition is none of those
-/// forms, is WKT with an `EXTENSION`, or GDAL does not know the CRS.
+/// forms, is WKT with a node outside [`WKT_NODES`], or GDAL does not know
+/// the CRS.
 pub fn spatial_ref(definition: &str, input: &'static str) -> Result<SpatialRef, BoundaryError> {
     let unknown = || {
         BoundaryError::new(
@@ -260,13 +363,26 @@ pub fn spatial_ref(definition: &str, input: &'static str) -> Result<SpatialRef, 
             ),
         )
     };
+    if let Some(node) = looks_like_wkt(definition)
+        .then(|| foreign_wkt_node(definition))
+        .flatten()
+    {
+        return Err(BoundaryError::new(
+            input,
+            format!(
+                "the WKT node {} is not taken: a CRS is given by the nodes of a geographic or \
+                 projected CRS, never with grid files or PROJ strings",
+                bounded(&node)
+            ),
+        ));
+    }
     // PROJ reports a bad definition through GDAL's error handler too, about
     // twenty lines for one WKT: captured here, since the client gets the
     // answer in the 400 and the server's log is no place for its input.
     let (parsed, _proj_messages) = super::gdal_errors::capture(|| {
         if let Some(code) = epsg_code(definition) {
             Some(SpatialRef::from_epsg(code))
-        } else if looks_like_wkt(definition) && !has_extension(definition) {
+        } else if looks_like_wkt(definition) {
             Some(SpatialRef::from_wkt(definition.trim()))
         } else {
             None

@@ -24,6 +24,7 @@ function tokensFromUrl() {
   const seen = new Set();
   const valid = [];
   const bad = [];
+  const repeats = [];
   for (const t of list) {
     let token;
     try {
@@ -35,9 +36,11 @@ function tokensFromUrl() {
     if (!seen.has(token)) {
       seen.add(token);
       valid.push(token);
+    } else if (!repeats.includes(token)) {
+      repeats.push(token);
     }
   }
-  return { tokens: valid.slice(0, MAX), left: valid.slice(MAX), bad };
+  return { tokens: valid.slice(0, MAX), left: valid.slice(MAX), bad, repeats };
 }
 
 /** A token as people read it in a message. */
@@ -184,7 +187,7 @@ async function load(tokens) {
 
 async function main() {
   await getJsonSignedIn('/web/api/meta');
-  let { tokens, left, bad } = tokensFromUrl();
+  let { tokens, left, bad, repeats } = tokensFromUrl();
   // Said, not silently cut: the link named more areas than a comparison
   // takes, or something that is no area.
   const say = (id, text) => {
@@ -195,6 +198,7 @@ async function main() {
     $('#add-area').before(note);
   };
   if (left.length) say('left-out', `A comparison takes at most ${MAX} areas; left out: ${left.map(shown).join(', ')}.`);
+  if (repeats.length) say('repeats', `Named more than once, compared once: ${repeats.map(shown).join(', ')}.`);
   if (bad.length) say('not-areas', `Not areas, left out: ${bad.map(shown).join(', ')} (an area is areas-N, ward:E05…, district:E0…, lsoa:E01… or a drawn geometry).`);
   // A refusal (a bad token, a fifth area) is shown until the next edit:
   // left in place, it would block every later submit.
