@@ -16,7 +16,7 @@ mod common;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -568,6 +568,75 @@ fn work_of_an_abandoned_request_stops_at_its_next_check() {
             stopped.load(Ordering::SeqCst),
             "the work still runs after its request's 503"
         );
+    });
+}
+
+#[test]
+fn unstoppable_work_left_by_abandoned_requests_never_exceeds_its_slots() {
+    // Work that cannot be stopped midway (as a GEOS call), in one slot:
+    // requests abandoned while it runs wait, are dropped, and never start.
+    let running = Arc::new(AtomicUsize::new(0));
+    let most = Arc::new(AtomicUsize::new(0));
+    let started = Arc::new(AtomicUsize::new(0));
+    let slots = Arc::new(tokio::sync::Semaphore::new(1));
+    let router = {
+        let (running, most, started) = (
+            Arc::clone(&running),
+            Arc::clone(&most),
+            Arc::clone(&started),
+        );
+        tiny_router().route(
+            "/unstoppable",
+            get(move || {
+                let (running, most, started, slots) = (
+                    Arc::clone(&running),
+                    Arc::clone(&most),
+                    Arc::clone(&started),
+                    Arc::clone(&slots),
+                );
+                async move {
+                    gapmap::api::blocking::off_workers_limited(&slots, move |_interrupt| {
+                        started.fetch_add(1, Ordering::SeqCst);
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(Duration::from_millis(800));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        "done"
+                    })
+                    .await
+                }
+            }),
+        )
+    };
+    runtime().block_on(async {
+        let limits = ServerLimits {
+            request_timeout: Duration::from_millis(200),
+            ..limits()
+        };
+        let server = start(router, limits).await;
+        let asks: Vec<_> = (0..5)
+            .map(|_| {
+                let addr = server.addr;
+                tokio::spawn(
+                    async move { get_path(addr, "/unstoppable", Duration::from_secs(5)).await },
+                )
+            })
+            .collect();
+        for ask in asks {
+            assert_eq!(ask.await.unwrap().status, 503);
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            1,
+            "more than one slot's work at once"
+        );
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            1,
+            "abandoned waiting requests started work"
+        );
+        assert_eq!(running.load(Ordering::SeqCst), 0);
     });
 }
 

@@ -13,6 +13,10 @@
 
 use axum::response::{IntoResponse, Response};
 
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
 use super::ApiError;
 use crate::analysis::interrupt::{Interrupt, RaiseOnDrop};
 
@@ -41,4 +45,25 @@ where
     let interrupt = Interrupt::new();
     let _raise = RaiseOnDrop(interrupt.clone());
     off_workers(move || work(&interrupt)).await
+}
+
+/// [`off_workers_interruptible`] holding one of `slots` for as long as the
+/// work runs: waits for a slot first (a request dropped while waiting
+/// costs nothing), and the slot is freed when the work ends, not when the
+/// request goes. So work that cannot be stopped at once (a GEOS call
+/// between two interrupt checks) never runs more than `slots` at a time.
+pub async fn off_workers_limited<F, R>(slots: &Arc<Semaphore>, work: F) -> Response
+where
+    F: FnOnce(&Interrupt) -> R + Send + 'static,
+    R: IntoResponse + Send + 'static,
+{
+    let Ok(slot) = Arc::clone(slots).acquire_owned().await else {
+        return ApiError::internal("the area work slots were closed").into_response();
+    };
+    off_workers_interruptible(move |interrupt| {
+        let response = work(interrupt);
+        drop(slot);
+        response
+    })
+    .await
 }

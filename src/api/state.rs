@@ -228,6 +228,11 @@ pub struct AppState {
     /// Encoded vector tiles of the current snapshot's areas
     /// ([`Snapshot::areas_tag`]): kept across register writes.
     pub tiles: super::cache::ResponseCache,
+    /// Slots for area work (profiles, saved-area checks): one per core.
+    /// A slot is held until the work ends, also when its request has gone
+    /// (a GEOS validity check cannot be stopped midway), so abandoned
+    /// requests cannot pile work up; waiting requests hold nothing.
+    pub area_work: Arc<tokio::sync::Semaphore>,
 }
 
 /// Who may read.
@@ -278,6 +283,9 @@ impl AppState {
             read_access: ReadAccess::Public,
             responses: super::cache::ResponseCache::default(),
             tiles: super::cache::ResponseCache::new(super::cache::TILE_BUDGET),
+            area_work: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+            )),
         }
     }
 

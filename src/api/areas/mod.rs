@@ -118,13 +118,21 @@ fn area_crs(headers: &HeaderMap) -> Result<AreaCrs, ApiError> {
 }
 
 /// Validates a body against the served snapshot, off the async runtime
-/// (GDAL repairs and projects, the region check apportions); the region
-/// check stops if the request is abandoned.
-async fn validated(s: Arc<Snapshot>, body: Value, crs: AreaCrs) -> Result<AreaFields, ApiError> {
+/// (GDAL repairs and projects, the region check apportions) in one of the
+/// area work slots ([`AppState::area_work`], held until the check ends);
+/// the region check stops if the request is abandoned.
+async fn validated(state: &AppState, body: Value, crs: AreaCrs) -> Result<AreaFields, ApiError> {
+    let slot = Arc::clone(&state.area_work)
+        .acquire_owned()
+        .await
+        .map_err(ApiError::internal)?;
+    let s = state.snapshot();
     let interrupt = Interrupt::new();
     let _raise = RaiseOnDrop(interrupt.clone());
     tokio::task::spawn_blocking(move || {
-        live_areas::validate(&body, crs, &s.atlas, &s.results, &interrupt)
+        let checked = live_areas::validate(&body, crs, &s.atlas, &s.results, &interrupt);
+        drop(slot);
+        checked
     })
     .await
     .map_err(ApiError::internal)?
@@ -203,7 +211,7 @@ pub async fn create(
         let crs = area_crs(&headers)?;
         let value = json_body(&body)?;
         let register = register_of(&state)?;
-        let fields = validated(state.snapshot(), value, crs).await?;
+        let fields = validated(&state, value, crs).await?;
         register
             .create_area(fields, &principal.name)
             .await
@@ -237,7 +245,7 @@ pub async fn replace(
         let crs = area_crs(&headers)?;
         let value = json_body(&body)?;
         let expected = expected_version(&register, id, &m).await?;
-        let fields = validated(state.snapshot(), value, crs).await?;
+        let fields = validated(&state, value, crs).await?;
         register
             .replace_area(id, expected, fields, "replace", &principal.name)
             .await
@@ -292,7 +300,7 @@ pub async fn patch(
         });
         crate::live::validate::merge_patch(&mut merged, &patch);
         let crs = if sets_geometry { crs } else { AreaCrs::Crs84 };
-        let fields = validated(state.snapshot(), merged, crs).await?;
+        let fields = validated(&state, merged, crs).await?;
         register
             .replace_area(id, expected, fields, "update", &principal.name)
             .await

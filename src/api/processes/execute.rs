@@ -2,7 +2,10 @@
 //! synchronously and answers its one output, JSON or CSV, as the response
 //! body (OGC API – Processes "raw" response). Nothing is stored.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
+use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
@@ -11,10 +14,11 @@ use super::description::{no_such_process, AREA_PROFILE};
 use super::inputs::{self, OutputFormat};
 use crate::analysis::area_profile::{self, output, Limits};
 use crate::analysis::Interrupt;
-use crate::api::blocking::off_workers_interruptible;
+use crate::api::blocking::off_workers_limited;
 use crate::api::error::ApiError;
 use crate::api::query::{ApiPath, Params};
 use crate::api::state::{Snap, Snapshot};
+use crate::api::AppState;
 
 /// Runs a parsed execution on a snapshot: the response body and its type.
 ///
@@ -68,6 +72,7 @@ pub fn run(
 /// # Errors
 /// A 404 for another process; a 400 naming the input at fault.
 pub async fn handler(
+    State(state): State<Arc<AppState>>,
     Snap(s): Snap,
     ApiPath(id): ApiPath<String>,
     params: Params,
@@ -100,7 +105,10 @@ pub async fn handler(
     })?;
     let limits = Limits::default();
     let execution = inputs::parse(&body, params.get("f"), &limits)?;
-    Ok(off_workers_interruptible(move |interrupt| run(&s, execution, &limits, interrupt)).await)
+    Ok(off_workers_limited(&state.area_work, move |interrupt| {
+        run(&s, execution, &limits, interrupt)
+    })
+    .await)
 }
 
 /// `GET /processes/{process_id}/execution`: execution is a `POST`; a query
