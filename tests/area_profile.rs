@@ -591,6 +591,11 @@ async fn bad_input_is_refused_naming_it() {
     assert!(refused(json!({"geometry": flat}), "geometry")
         .await
         .contains("cannot be repaired"));
+    // Latitude first: said, not only "outside".
+    let swapped = json!({"type": "Polygon", "coordinates": [[[51.70, -1.25], [51.70, -1.20], [51.75, -1.20], [51.75, -1.25], [51.70, -1.25]]]});
+    assert!(refused(json!({"geometry": swapped}), "geometry")
+        .await
+        .contains("look like latitude, longitude"));
     // Central London is outside Oxfordshire.
     let london = json!({"type": "Polygon", "coordinates": [[[-0.13, 51.50], [-0.12, 51.50], [-0.12, 51.51], [-0.13, 51.51], [-0.13, 51.50]]]});
     assert!(refused(json!({"geometry": london}), "geometry")

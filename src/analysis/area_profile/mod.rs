@@ -166,10 +166,20 @@ pub fn from_polygon(
         interrupt,
     )?;
     if shares.is_empty() {
+        // Great Britain's latitudes read as longitudes, and its longitudes
+        // as latitudes: the axes were swapped.
+        let b = boundary.lonlat_bbox;
+        let swapped =
+            b.min().x >= 49.0 && b.max().x <= 61.0 && b.min().y >= -9.0 && b.max().y <= 3.0;
+        let why = if swapped {
+            "its coordinates look like latitude, longitude: GeoJSON, CRS84 and EPSG:4326 here are longitude first"
+        } else {
+            "it lies outside the region, or is too small to hold one"
+        };
         return Err(AnalysisError::invalid(
             "geometry",
             format!(
-                "an area inside {}: this one covers none of its postcode units (it lies outside the region, or is too small to hold one)",
+                "an area inside {}: this one covers none of its postcode units ({why})",
                 atlas.region.name
             ),
         ));

@@ -28,7 +28,7 @@ use geo::{GeodesicArea, Geometry, InteriorPoint, MultiPolygon, Validation};
 use super::{Location, RawAsset, SourceAssets};
 use crate::config::{AssetSourceConfig, OsmRule, TagMatch};
 use crate::sources::error::SourceError;
-use crate::sources::gdal_errors::capture;
+use crate::sources::gdal_errors::{capture, capture_warnings};
 use crate::sources::reproject::{Reprojector, WGS84_EPSG};
 use crate::sources::table::{read_failure, Table};
 
@@ -45,6 +45,10 @@ pub(super) fn read(
     let reprojector = Reprojector::from_epsg(WGS84_EPSG)?;
     let mut out = SourceAssets::default();
     let mut row = 0_u64;
+    // GDAL's OSM driver assembles the file's multipolygons on each layer's
+    // pass, so each pass raises the same warnings: counted per pass, said
+    // once for the file.
+    let (mut most_warnings, mut first_warning) = (0_usize, None::<String>);
     for layer_name in ["points", "multipolygons", "lines"] {
         let mut layer =
             table
@@ -58,11 +62,16 @@ pub(super) fn read(
         let fields: Vec<String> = layer.defn().fields().map(|f| f.name()).collect();
         let mut features = layer.features();
         let mut layer_rows = 0_u64;
+        // GDAL's warnings while it assembles features (a multipolygon ring
+        // that does not close, which it closes): said once with the file,
+        // not as a bare log line each.
+        let mut warnings: Vec<String> = Vec::new();
         loop {
             // A cut-off PBF is reported only through GDAL's error handler
             // ("error ... during the parsing of data around byte N"), after
             // which the driver returns no more features.
-            let (feature, failures) = capture(|| features.next());
+            let ((feature, failures), raised) = capture_warnings(|| capture(|| features.next()));
+            warnings.extend(raised);
             if !failures.is_empty() {
                 return Err(read_failure(&file, Some(layer_name), layer_rows, &failures));
             }
@@ -98,7 +107,9 @@ pub(super) fn read(
                 )));
                 continue;
             }
-            let geo = feature.geometry().and_then(|g| g.to_geo().ok());
+            let (geo, raised) =
+                capture_warnings(|| feature.geometry().and_then(|g| g.to_geo().ok()));
+            warnings.extend(raised);
             let polygon = match geo {
                 Some(Geometry::Point(p)) => Ok((p.x(), p.y(), None)),
                 Some(Geometry::MultiPolygon(mp)) => area_asset(&key, &mp),
@@ -131,6 +142,18 @@ pub(super) fn read(
                 row,
             });
         }
+        most_warnings = most_warnings.max(warnings.len());
+        if first_warning.is_none() {
+            first_warning = warnings.into_iter().next();
+        }
+    }
+    if let Some(first) = first_warning {
+        tracing::warn!(
+            file = %file.display(),
+            warnings = most_warnings,
+            "GDAL warned while assembling this OpenStreetMap file's features, which are kept \
+             as GDAL assembled them; first: {first}"
+        );
     }
     Ok(out)
 }
