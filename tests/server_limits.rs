@@ -532,23 +532,27 @@ fn work_of_an_abandoned_request_stops_at_its_next_check() {
     // Work on the blocking pool that polls its interrupt, as an area
     // profile does: it reports whether it stopped because it was told to.
     let stopped = Arc::new(AtomicBool::new(false));
+    let slots = Arc::new(tokio::sync::Semaphore::new(1));
     let router = {
         let stopped = Arc::clone(&stopped);
         tiny_router().route(
             "/spin",
             get(move || {
-                let stopped = Arc::clone(&stopped);
-                gapmap::api::blocking::off_workers_interruptible(move |interrupt| {
-                    let started = Instant::now();
-                    while started.elapsed() < Duration::from_secs(30) {
-                        if interrupt.check().is_err() {
-                            stopped.store(true, Ordering::SeqCst);
-                            return "interrupted";
+                let (stopped, slots) = (Arc::clone(&stopped), Arc::clone(&slots));
+                async move {
+                    gapmap::api::blocking::off_workers_limited(&slots, move |interrupt| {
+                        let started = Instant::now();
+                        while started.elapsed() < Duration::from_secs(30) {
+                            if interrupt.check().is_err() {
+                                stopped.store(true, Ordering::SeqCst);
+                                return "interrupted";
+                            }
+                            std::thread::sleep(Duration::from_millis(5));
                         }
-                        std::thread::sleep(Duration::from_millis(5));
-                    }
-                    "done"
-                })
+                        "done"
+                    })
+                    .await
+                }
             }),
         )
     };

@@ -9,7 +9,7 @@
 //! and the budget's 503 goes out on time. The work of a request that was
 //! abandoned or timed out finishes on the pool, bounded by the limits on
 //! filters, pages and tiles; work whose size those limits cannot bound (an
-//! area profile) runs with [`off_workers_interruptible`] and stops.
+//! area profile) runs with [`limited`] and stops.
 
 use axum::response::{IntoResponse, Response};
 
@@ -33,37 +33,43 @@ where
     }
 }
 
-/// [`off_workers`] for work that polls an [`Interrupt`]: when the returned
-/// future is dropped before the work ends (the request's time budget ran
-/// out, or its client left), the flag is raised and the work stops at its
-/// next check instead of running on for nobody.
-pub async fn off_workers_interruptible<F, R>(work: F) -> Response
+/// Runs `work` on the blocking pool in one of `slots` and returns its
+/// value: waits for a slot first (a request dropped while waiting costs
+/// nothing), and the slot is freed when the work ends, not when the
+/// request goes. So work that cannot be stopped at once (a GEOS call
+/// between two interrupt checks) never runs more than `slots` at a time;
+/// the [`Interrupt`] it polls is raised when the request goes.
+///
+/// # Errors
+/// A logged 500 if the slots were closed or the work panicked.
+pub async fn limited<F, T>(slots: &Arc<Semaphore>, work: F) -> Result<T, ApiError>
 where
-    F: FnOnce(&Interrupt) -> R + Send + 'static,
-    R: IntoResponse + Send + 'static,
+    F: FnOnce(&Interrupt) -> T + Send + 'static,
+    T: Send + 'static,
 {
+    let slot = Arc::clone(slots)
+        .acquire_owned()
+        .await
+        .map_err(ApiError::internal)?;
     let interrupt = Interrupt::new();
     let _raise = RaiseOnDrop(interrupt.clone());
-    off_workers(move || work(&interrupt)).await
+    tokio::task::spawn_blocking(move || {
+        let value = work(&interrupt);
+        drop(slot);
+        value
+    })
+    .await
+    .map_err(ApiError::internal)
 }
 
-/// [`off_workers_interruptible`] holding one of `slots` for as long as the
-/// work runs: waits for a slot first (a request dropped while waiting
-/// costs nothing), and the slot is freed when the work ends, not when the
-/// request goes. So work that cannot be stopped at once (a GEOS call
-/// between two interrupt checks) never runs more than `slots` at a time.
+/// [`limited`] for a handler's response.
 pub async fn off_workers_limited<F, R>(slots: &Arc<Semaphore>, work: F) -> Response
 where
     F: FnOnce(&Interrupt) -> R + Send + 'static,
     R: IntoResponse + Send + 'static,
 {
-    let Ok(slot) = Arc::clone(slots).acquire_owned().await else {
-        return ApiError::internal("the area work slots were closed").into_response();
-    };
-    off_workers_interruptible(move |interrupt| {
-        let response = work(interrupt);
-        drop(slot);
-        response
-    })
-    .await
+    match limited(slots, move |interrupt| work(interrupt).into_response()).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
 }

@@ -20,6 +20,7 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 
+use super::blocking::limited;
 use super::error::ApiError;
 use super::ogc::params::Format;
 use super::ogc::respond::RequestInfo;
@@ -27,7 +28,6 @@ use super::register::auth::require;
 use super::register::etag::{self, IfMatch};
 use super::register::write::{content_type_ok, json_body, register_of};
 use super::{AppState, Snapshot};
-use crate::analysis::interrupt::{Interrupt, RaiseOnDrop};
 use crate::live::areas::{self as live_areas, AreaCrs, PlacedArea};
 use crate::live::LiveError;
 use crate::model::area::{feature_id, parse_feature_id, AreaFields, SavedArea};
@@ -121,21 +121,18 @@ fn area_crs(headers: &HeaderMap) -> Result<AreaCrs, ApiError> {
 /// (GDAL repairs and projects, the region check apportions) in one of the
 /// area work slots ([`AppState::area_work`], held until the check ends);
 /// the region check stops if the request is abandoned.
-async fn validated(state: &AppState, body: Value, crs: AreaCrs) -> Result<AreaFields, ApiError> {
-    let slot = Arc::clone(&state.area_work)
-        .acquire_owned()
-        .await
-        .map_err(ApiError::internal)?;
-    let s = state.snapshot();
-    let interrupt = Interrupt::new();
-    let _raise = RaiseOnDrop(interrupt.clone());
-    tokio::task::spawn_blocking(move || {
-        let checked = live_areas::validate(&body, crs, &s.atlas, &s.results, &interrupt);
-        drop(slot);
-        checked
+async fn validated(
+    state: &Arc<AppState>,
+    body: Value,
+    crs: AreaCrs,
+) -> Result<AreaFields, ApiError> {
+    let state = Arc::clone(state);
+    limited(&Arc::clone(&state.area_work), move |interrupt| {
+        // Taken once a slot is free: the newest snapshot when the check runs.
+        let s = state.snapshot();
+        live_areas::validate(&body, crs, &s.atlas, &s.results, interrupt)
     })
-    .await
-    .map_err(ApiError::internal)?
+    .await?
     .map_err(to_api)
 }
 
