@@ -709,22 +709,18 @@ fn area_profile_percentiles(fx: &Fixture) {
         atlas.districts.len(),
         atlas.region.name
     );
+    // One profile of a boundary in the region, as the process runs it.
+    let profile = |boundary: gapmap::atlas::DualPolygon| {
+        let spec =
+            area_profile::from_polygon(atlas, &s.results, boundary, &limits, &Interrupt::never())
+                .expect("the area is in the region");
+        black_box(
+            area_profile::compute(atlas, &s.results, &spec, &params, &Interrupt::never())
+                .expect("never interrupted"),
+        );
+    };
     percentiles("median district polygon", runs, || {
-        let spec = area_profile::from_polygon(
-            atlas,
-            &s.results,
-            black_box(boundary.clone()),
-            &limits,
-            &Interrupt::never(),
-        )
-        .expect("the district is in the region");
-        let _ = black_box(area_profile::compute(
-            atlas,
-            &s.results,
-            &spec,
-            &params,
-            &Interrupt::never(),
-        ));
+        profile(black_box(boundary.clone()));
     });
     let saved = gapmap::model::area::SavedArea {
         id: 1,
@@ -744,21 +740,7 @@ fn area_profile_percentiles(fx: &Fixture) {
         runs.min(20),
         || {
             let placed = gapmap::live::areas::place(black_box(saved.clone())).expect("placed");
-            let spec = area_profile::from_polygon(
-                atlas,
-                &s.results,
-                placed.polygon,
-                &limits,
-                &Interrupt::never(),
-            )
-            .expect("the district is in the region");
-            let _ = black_box(area_profile::compute(
-                atlas,
-                &s.results,
-                &spec,
-                &params,
-                &Interrupt::never(),
-            ));
+            profile(placed.polygon);
         },
     );
     let c0 = d.geometry.bng_bbox.center();
@@ -773,21 +755,7 @@ fn area_profile_percentiles(fx: &Fixture) {
         .and_then(|r| r.polygon(&bng))
         .expect("the circle projects");
     percentiles("10,000-vertex circle (3 km radius)", runs, || {
-        let spec = area_profile::from_polygon(
-            atlas,
-            &s.results,
-            black_box(circle.clone()),
-            &limits,
-            &Interrupt::never(),
-        )
-        .expect("the circle is in the region");
-        let _ = black_box(area_profile::compute(
-            atlas,
-            &s.results,
-            &spec,
-            &params,
-            &Interrupt::never(),
-        ));
+        profile(black_box(circle.clone()));
     });
 }
 

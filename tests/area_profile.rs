@@ -166,13 +166,18 @@ fn the_whole_county_is_the_region() {
         })
         .unwrap();
     let bng = MultiPolygon::new(vec![b.to_polygon()]);
-    let dual = gapmap::sources::Reprojector::from_epsg(27700)
-        .unwrap()
-        .polygon(&bng)
-        .unwrap();
+    let dual = from_bng(&bng);
     let p = profile_of(&s, dual);
     assert_eq!(p.shares.len(), s.atlas.lsoa21.len());
     assert_same(&p, &s.results.region);
+}
+
+/// A polygon given in EPSG:27700, in both CRSs.
+fn from_bng(bng: &MultiPolygon<f64>) -> DualPolygon {
+    gapmap::sources::Reprojector::from_epsg(27700)
+        .unwrap()
+        .polygon(bng)
+        .unwrap()
 }
 
 /// A zigzag of 4,001 vertices over Oxford (EPSG:27700): 1,000 teeth.
@@ -197,10 +202,7 @@ fn a_many_vertex_area_covers_the_origins_geo_finds_inside() {
     use geo::Intersects;
     let s = snapshot();
     let bng = zigzag_bng(&s);
-    let dual = gapmap::sources::Reprojector::from_epsg(27700)
-        .unwrap()
-        .polygon(&bng)
-        .unwrap();
+    let dual = from_bng(&bng);
     let spec = area_profile::from_polygon(
         &s.atlas,
         &s.results,
@@ -233,10 +235,7 @@ fn a_many_vertex_area_covers_the_origins_geo_finds_inside() {
 fn a_raised_interrupt_stops_the_work() {
     let s = snapshot();
     let bng = zigzag_bng(&s);
-    let dual = gapmap::sources::Reprojector::from_epsg(27700)
-        .unwrap()
-        .polygon(&bng)
-        .unwrap();
+    let dual = from_bng(&bng);
     let raised = Interrupt::new();
     raised.raise();
     let limits = Limits::default();
