@@ -40,7 +40,9 @@ use crate::parallel::{par_fill, par_map};
 pub const DEFAULT_BANDS_M: [f64; 4] = [400.0, 800.0, 1600.0, 5000.0];
 
 /// Parameters of the access computation.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, serde::Serialize, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub struct AccessParams {
     /// Distance bands (metres, ascending) for "assets within" counts.
     pub bands_m: Vec<f64>,
@@ -55,7 +57,9 @@ impl Default for AccessParams {
 }
 
 /// Why an LSOA's nearest asset may lie beyond a bbox coverage edge.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, serde::Serialize, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub struct EdgeNote {
     /// Distance from the origin concerned to its nearest asset (m).
     pub nearest_m: f64,
@@ -64,7 +68,7 @@ pub struct EdgeNote {
 }
 
 /// Access measured for an LSOA and category.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct Measured {
     /// Mean over origins of the distance to the nearest asset (m, straight line).
     pub mean_m: f64,
@@ -81,7 +85,7 @@ pub struct Measured {
 }
 
 /// Access for one LSOA and category.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub enum Access {
     /// No source of the category covers the LSOA.
     NoData,
@@ -105,7 +109,7 @@ impl Access {
 }
 
 /// Access for every LSOA × category.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct AccessTable {
     /// Parameters used.
     pub params: AccessParams,

@@ -30,7 +30,16 @@ use crate::atlas::{Atlas, DualPoint};
 use crate::parallel::par_map;
 
 /// Distance decay within the catchment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Decay {
     /// Every asset within the catchment counts fully.
@@ -87,7 +96,9 @@ pub fn default_catchment_m(category: &str) -> f64 {
 }
 
 /// Parameters of the 2SFCA run.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, serde::Serialize, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub struct FcaParams {
     /// Catchment per category (metres), in category order.
     pub catchment_m: Vec<f64>,
@@ -111,7 +122,7 @@ impl FcaParams {
 }
 
 /// 2SFCA results: assets per 10,000 residents, per LSOA × category.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct FcaTable {
     /// Parameters used.
     pub params: Option<FcaParams>,

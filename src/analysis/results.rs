@@ -91,6 +91,52 @@ impl Analysis {
 }
 
 impl Analysis {
+    /// The analysis of `atlas` from access and 2SFCA tables computed on it
+    /// earlier (a prepared atlas's, see `sources::prepared`): only the
+    /// origins and IMD 2019 carried onto 2021 LSOAs, a fraction of a second
+    /// for England, are computed.
+    #[must_use]
+    pub fn from_tables(atlas: &Atlas, access: AccessTable, fca: FcaTable) -> Self {
+        let started = Instant::now();
+        let origins = origins::build(atlas);
+        let origins_t = started.elapsed();
+        let imd2019 = Arc::new(history::carry_all(atlas));
+        Self {
+            access,
+            fca,
+            imd2019,
+            origins: Arc::new(origins),
+            elapsed: started.elapsed(),
+            timings: AnalysisTimings {
+                origins: origins_t,
+                access: Duration::ZERO,
+                fca: Duration::ZERO,
+                history: started.elapsed().saturating_sub(origins_t),
+            },
+        }
+    }
+
+    /// The analysis of `atlas`, derived from this one's with
+    /// [`Atlas::with_assets`]: what [`Results::update`] computes, without
+    /// the roll-ups. `changed` as there.
+    #[must_use]
+    pub fn derived(&self, atlas: &Atlas, changed: &[CategoryIdx]) -> Self {
+        if self.origins.kinds.len() != atlas.lsoa21.len() {
+            // Not derived from this analysis's atlas: nothing can be reused.
+            return Self::new(atlas);
+        }
+        self.update(atlas, &self.recompute(atlas, changed))
+    }
+
+    /// Per category of `atlas`: whether it must be computed anew (changed,
+    /// or beyond the categories of this analysis).
+    fn recompute(&self, atlas: &Atlas, changed: &[CategoryIdx]) -> Vec<bool> {
+        let known = self.access.categories;
+        (0..atlas.categories.len())
+            .map(|c| c >= known || changed.iter().any(|&x| usize::from(x) == c))
+            .collect()
+    }
+
     /// The analysis of an atlas derived from this one's
     /// ([`Atlas::with_assets`]): access and 2SFCA are computed anew only for
     /// the categories flagged in `recompute` and those beyond this
@@ -134,7 +180,13 @@ impl Results {
     /// Runs the start-up analysis over the atlas.
     #[must_use]
     pub fn new(atlas: &Atlas) -> Self {
-        let analysis = Analysis::new(atlas);
+        Self::with_analysis(atlas, Analysis::new(atlas))
+    }
+
+    /// The results of `atlas` from its per-LSOA analysis: the roll-ups are
+    /// computed.
+    #[must_use]
+    pub fn with_analysis(atlas: &Atlas, analysis: Analysis) -> Self {
         let a = &analysis;
         // Independent per area, and several seconds for England's wards
         // (assets within 1 km of each boundary): on all cores.
@@ -192,10 +244,7 @@ impl Results {
             // Not derived from these results' atlas: nothing can be reused.
             return Self::new(atlas);
         }
-        let known = self.analysis.access.categories;
-        let recompute: Vec<bool> = (0..atlas.categories.len())
-            .map(|c| c >= known || changed.iter().any(|&x| usize::from(x) == c))
-            .collect();
+        let recompute = self.analysis.recompute(atlas, changed);
         let analysis = self.analysis.update(atlas, &recompute);
         let a = &analysis;
         let per_lsoa = AssetsPerLsoa::count(atlas, &recompute);

@@ -58,13 +58,21 @@ impl Snapshot {
     /// Builds a snapshot: runs the analysis and builds the collections.
     #[must_use]
     pub fn build(atlas: Arc<Atlas>) -> Self {
+        Self::build_with(atlas, Results::new)
+    }
+
+    /// Builds a snapshot whose results `results` gives for the atlas (run
+    /// while the collections that read only the atlas are built): the
+    /// analysis, or results derived from a prepared atlas's.
+    #[must_use]
+    pub fn build_with(atlas: Arc<Atlas>, results: impl FnOnce(&Atlas) -> Results) -> Self {
         let started = Instant::now();
         // The collections that read only the atlas are built while the
         // analysis runs: a shorter wait before the server is ready.
         let (results, collections, web) = std::thread::scope(|s| {
             let collections = s.spawn(|| ogc::build::atlas_collections(&atlas));
             let web = s.spawn(|| super::web::WebLayers::build(&atlas));
-            let results = Results::new(&atlas);
+            let results = results(&atlas);
             let t = results.analysis.timings;
             tracing::info!(
                 elapsed_ms = started.elapsed().as_millis(),
@@ -72,10 +80,6 @@ impl Snapshot {
                 access_ms = t.access.as_millis(),
                 fca_ms = t.fca.as_millis(),
                 history_ms = t.history.as_millis(),
-                rollups_ms = started
-                    .elapsed()
-                    .saturating_sub(results.analysis.elapsed)
-                    .as_millis(),
                 "analysis ready"
             );
             let collections = collections

@@ -7,7 +7,7 @@ use crate::model::{ChangeCode, IndicatorValue, RuralUrban};
 pub type AreaIdx = u32;
 
 /// A 2021 Lower Layer Super Output Area with IMD 2025 and Census 2021 data.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct Lsoa21 {
     /// ONS code, e.g. `E01028513`.
     pub code: String,
@@ -36,7 +36,7 @@ pub struct Lsoa21 {
 }
 
 /// A 2011 LSOA with IMD 2019 data.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct Lsoa11 {
     /// ONS code.
     pub code: String,
@@ -59,7 +59,7 @@ pub struct Lsoa11 {
 /// A 2021 LSOA just outside the region, loaded only as context for the
 /// region's figures: its residents compete for the same assets (2SFCA
 /// demand). Never served.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct RingLsoa {
     /// ONS code.
     pub code: String,
@@ -73,7 +73,7 @@ pub struct RingLsoa {
 }
 
 /// The ring of LSOAs around the region (see [`RingLsoa`]).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct Ring {
     /// How far (BNG metres) the ring reaches beyond the region's LSOAs: every
     /// LSOA whose envelope comes this close to a region LSOA's envelope is in
@@ -87,7 +87,7 @@ pub struct Ring {
 }
 
 /// An electoral ward (2024 codes and names).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct Ward {
     /// 2024 ward code.
     pub code: String,
@@ -104,7 +104,7 @@ pub struct Ward {
 }
 
 /// A local authority district (2024).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct District {
     /// e.g. `E07000178`.
     pub code: String,
@@ -120,7 +120,7 @@ pub struct District {
 
 /// Official district summaries (MHCLG IoD File 10) of the region's
 /// districts: the headline district figures, as published.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct OfficialSummaries {
     /// District code → `(property, value)` pairs, every configured release
     /// in turn (`official_2025_imd_average_score`, ...).

@@ -11,7 +11,7 @@ pub type CategoryIdx = u16;
 pub type SourceIdx = u16;
 
 /// A kind of community asset (parks, GP practices...).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct Category {
     /// Stable identifier, e.g. `gp_practice`.
     pub id: String,
@@ -23,7 +23,7 @@ pub struct Category {
 }
 
 /// Where a source has data. Outside it, an absent asset means "no data".
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, borsh::BorshSerialize, borsh::BorshDeserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Coverage {
     /// Every area whose code starts with the prefix (`E` = England).
@@ -62,7 +62,7 @@ impl Coverage {
 }
 
 /// A dataset that assets come from, with its provenance.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct AssetSource {
     /// Stable identifier, e.g. `nhs_gp_practices`.
     pub id: String,
@@ -81,7 +81,7 @@ pub struct AssetSource {
 }
 
 /// A community asset.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct Asset {
     /// Stable id: `<source>-<key>` (ODS code, OSM type and id, slug...).
     pub id: String,

@@ -5,7 +5,9 @@
 use serde::Serialize;
 
 /// One indicator published in a deprivation release (e.g. the Health domain).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Serialize, PartialEq, Eq, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub struct IndicatorDef {
     /// Stable identifier used in APIs and configuration (`imd`, `health`, `indoors`...).
     pub id: String,
@@ -16,7 +18,7 @@ pub struct IndicatorDef {
 }
 
 /// A deprivation release: its indicators and descriptive metadata.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct DeprivationRelease {
     /// Publication year (2019, 2025).
     pub year: u16,

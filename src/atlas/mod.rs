@@ -10,6 +10,7 @@ pub mod asset;
 pub mod build;
 pub mod deprivation;
 pub mod index;
+pub mod parts;
 pub mod postcode;
 pub mod register;
 pub mod report;
@@ -24,6 +25,7 @@ pub use area::{AreaIdx, District, Lsoa11, Lsoa21, OfficialSummaries, Ring, RingL
 pub use asset::{Asset, AssetSource, Category, CategoryIdx, Coverage, SourceIdx};
 pub use deprivation::{DeprivationRelease, IndicatorDef};
 pub use index::{AreaIndex, AssetIndex};
+pub use parts::AtlasParts;
 pub use postcode::Postcode;
 // The shared plain types the atlas is made of, re-exported for its readers.
 pub use crate::model::{
@@ -32,7 +34,7 @@ pub use crate::model::{
 pub use report::LoadReport;
 
 /// The region an atlas covers.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct RegionInfo {
     /// Identifier, e.g. `oxfordshire`.
     pub id: String,

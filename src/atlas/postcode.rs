@@ -6,7 +6,7 @@ use super::area::AreaIdx;
 use crate::model::{DualPoint, PostcodeCode};
 
 /// A postcode unit inside the region.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct Postcode {
     /// Normalised postcode, e.g. `OX4 6HW`.
     pub code: PostcodeCode,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 /// A row that could not be placed on the map.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct Unplaced {
     /// Source id.
     pub source: String,
@@ -20,7 +20,7 @@ pub struct Unplaced {
 
 /// An asset kept at an approximate position: its postcode is not in the
 /// gazetteer (ended), so it stands at its postcode sector's centroid.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct Approximated {
     /// Source id.
     pub source: String,
@@ -43,7 +43,7 @@ pub struct Approximated {
 }
 
 /// Time spent on one step of the load.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct StepTiming {
     /// Step, e.g. "boundaries/lsoa21".
     pub step: String,
@@ -51,16 +51,24 @@ pub struct StepTiming {
     pub records: usize,
     /// Wall-clock time.
     #[serde(with = "duration_ms")]
+    #[borsh(
+        serialize_with = "duration_borsh::serialize",
+        deserialize_with = "duration_borsh::deserialize"
+    )]
     pub elapsed: Duration,
 }
 
 /// Everything `gapmap check` reports about a load.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, borsh::BorshSerialize, borsh::BorshDeserialize)]
 pub struct LoadReport {
     /// Per-step timings, in order.
     pub steps: Vec<StepTiming>,
     /// Total wall-clock load time.
     #[serde(with = "duration_ms")]
+    #[borsh(
+        serialize_with = "duration_borsh::serialize",
+        deserialize_with = "duration_borsh::deserialize"
+    )]
     pub total: Duration,
     /// Asset rows that could not be geocoded or located.
     pub unplaced: Vec<Unplaced>,
@@ -83,5 +91,23 @@ mod duration_ms {
     #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `with` passes a reference
     pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_f64(d.as_secs_f64() * 1000.0)
+    }
+}
+
+/// A duration in the prepared atlas: seconds, then nanoseconds.
+mod duration_borsh {
+    use borsh::io::{Read, Result, Write};
+    use borsh::{BorshDeserialize, BorshSerialize};
+    use std::time::Duration;
+
+    pub fn serialize<W: Write>(d: &Duration, w: &mut W) -> Result<()> {
+        d.as_secs().serialize(w)?;
+        d.subsec_nanos().serialize(w)
+    }
+
+    pub fn deserialize<R: Read>(r: &mut R) -> Result<Duration> {
+        let secs = u64::deserialize_reader(r)?;
+        let nanos = u32::deserialize_reader(r)?;
+        Ok(Duration::new(secs, nanos.min(999_999_999)))
     }
 }

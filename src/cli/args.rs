@@ -146,6 +146,17 @@ pub struct ServeArgs {
     /// PostGIS registers), e.g. `250ms`.
     #[arg(long, env = "GAPMAP_FOLLOW_INTERVAL", default_value = "250ms", value_parser = super::serve::parse_duration)]
     pub follow_interval: std::time::Duration,
+    /// Directory of the prepared atlas: what a start-up built from the data
+    /// files (the joined atlas and its analysis), written for the next
+    /// start-up, which reads it back when nothing it was made from changed
+    /// (the executable, the definition, the region, any file under the data
+    /// directory). Default: `$XDG_CACHE_HOME/gapmap`, else
+    /// `~/.cache/gapmap`.
+    #[arg(long, env = "GAPMAP_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Load from the data files at every start-up, and write no prepared atlas.
+    #[arg(long)]
+    pub no_cache: bool,
     /// Which atlas to load.
     #[command(flatten)]
     pub atlas: AtlasArgs,

@@ -8,6 +8,7 @@ mod check;
 mod gaps;
 mod load;
 mod memory;
+mod prepared;
 mod register;
 mod serve;
 mod token;

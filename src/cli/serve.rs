@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::args::ServeArgs;
-use super::load::{load_atlas_with, load_config};
+use super::load::load_config;
+use crate::analysis::Results;
 use crate::api::ogc::respond::{with_link_base, LinkBase};
 use crate::api::server::{self, ServerLimits, MIN_HEAD_BYTES};
 use crate::api::{app, AppState};
@@ -115,24 +116,35 @@ fn parse_head_bytes(text: &str) -> Result<usize, String> {
 pub fn run(args: &ServeArgs) -> Result<(), String> {
     let link_base = LinkBase::new(args.public_url.as_deref(), &args.trusted_proxies)?;
     let config = load_config(&args.atlas)?;
-    let atlas = load_atlas_with(&args.atlas, &config)?;
+    let loaded = super::prepared::load(
+        &args.atlas,
+        &config,
+        args.cache_dir.as_deref(),
+        !args.no_cache,
+    )?;
+    let base = Arc::new(loaded.atlas);
     let store: Arc<dyn RegisterStore> = Arc::from(
         register::open(args.store.register.as_deref(), &args.store.state_dir)
             .map_err(|e| e.to_string())?,
     );
     let prepared =
-        Register::prepare(store.as_ref(), &atlas, &config.register).map_err(|e| e.to_string())?;
+        Register::prepare(store.as_ref(), &base, &config.register).map_err(|e| e.to_string())?;
     let crate::live::Prepared {
         atlas,
         entries,
         areas,
         state: register_state,
     } = prepared;
-    let mut state = AppState::from_snapshot(
-        crate::api::Snapshot::build(Arc::new(atlas))
-            .with_register(entries)
-            .with_areas(areas),
-    );
+    // The analysis is of the atlas as loaded (what a prepared atlas
+    // stores), derived for the categories the register changes.
+    let changed = base.categories_differing(&atlas);
+    let (tables, write_to) = (loaded.tables, loaded.write_to);
+    let snapshot = crate::api::Snapshot::build_with(Arc::new(atlas), |joined| {
+        let analysis = super::prepared::analysis(&base, tables, write_to);
+        Results::with_analysis(joined, analysis.derived(joined, &changed))
+    });
+    drop(base);
+    let mut state = AppState::from_snapshot(snapshot.with_register(entries).with_areas(areas));
     state.read_access = args.read_access;
     let state = Arc::new(state);
     let live = Arc::new(Register::new(

@@ -4,7 +4,9 @@
 use serde::Serialize;
 
 /// How a 2011 LSOA became 2021 LSOAs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub enum ChangeCode {
     /// Unchanged.
     #[serde(rename = "U")]
@@ -46,7 +48,9 @@ impl ChangeCode {
 }
 
 /// Rural/urban classification of an LSOA.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, borsh::BorshSerialize, borsh::BorshDeserialize,
+)]
 pub struct RuralUrban {
     /// e.g. `UN1`.
     pub code: String,
@@ -58,7 +62,16 @@ pub struct RuralUrban {
 
 /// The published values of one indicator for one area. Any part may be absent
 /// (IoD2019 publishes sub-domain scores but no sub-domain deciles, say).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Serialize,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct IndicatorValue {
     /// National decile: 1 = the most deprived 10% of areas in England.
     pub decile: Option<u8>,

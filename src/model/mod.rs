@@ -6,6 +6,7 @@
 pub mod area;
 pub mod codes;
 pub mod geometry;
+mod geometry_encoding;
 pub mod postcode;
 pub mod register;
 

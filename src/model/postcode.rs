@@ -44,7 +44,18 @@ pub fn normalise_postcode(raw: &str) -> Option<String> {
 /// (24 bytes plus a heap block); this is 8 bytes, and orders as the text
 /// does (a shorter code that is a prefix of another sorts first, as 0 is
 /// below every character).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    borsh::BorshSerialize,
+    borsh::BorshDeserialize,
+)]
 pub struct PostcodeCode([u8; 8]);
 
 impl PostcodeCode {

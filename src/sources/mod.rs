@@ -8,6 +8,7 @@ pub mod boundaries;
 pub mod error;
 mod gdal_errors;
 pub mod postcodes;
+pub mod prepared;
 pub mod register;
 pub mod reproject;
 pub mod table;

@@ -28,32 +28,6 @@ pub(super) struct Areas {
     pub wards: Vec<Ward>,
     /// Districts.
     pub districts: Vec<District>,
-    /// Code → position in each layer.
-    pub lookup: AreaLookups,
-}
-
-/// Code → position maps of the area layers.
-pub(super) struct AreaLookups {
-    /// 2021 LSOAs.
-    pub lsoa21: HashMap<String, AreaIdx>,
-    /// 2011 LSOAs.
-    pub lsoa11: HashMap<String, AreaIdx>,
-    /// Wards.
-    pub wards: HashMap<String, AreaIdx>,
-    /// Districts.
-    pub districts: HashMap<String, AreaIdx>,
-}
-
-/// Envelope indexes of the area layers.
-pub(super) struct AreaIndexes {
-    /// 2021 LSOAs.
-    pub lsoa21: AreaIndex,
-    /// 2011 LSOAs.
-    pub lsoa11: AreaIndex,
-    /// Wards with a boundary.
-    pub wards: AreaIndex,
-    /// Districts.
-    pub districts: AreaIndex,
 }
 
 /// Joins the area reads by code: districts, wards (from the region's lookup
@@ -114,12 +88,6 @@ pub(super) fn join(
         lsoa11_outside,
         wards,
         districts,
-        lookup: AreaLookups {
-            lsoa21: lsoa21_lookup,
-            lsoa11: lsoa11_lookup,
-            wards: ward_lookup,
-            districts: district_lookup,
-        },
     }
 }
 
@@ -352,45 +320,20 @@ fn link_members(lsoa21: &[Lsoa21], wards: &mut [Ward], districts: &mut [District
     }
 }
 
-/// Builds the envelope indexes of every area layer (timed as `index/areas`).
-///
-/// # Errors
-/// None in practice; the signature follows [`Timer::time`].
-pub(super) fn index(areas: &Areas, timer: &Timer<'_>) -> Result<AreaIndexes, BuildError> {
+/// The envelope index of the 2021 LSOAs, which places postcodes and picks
+/// the ring (the atlas builds its own indexes, see `Atlas::from_parts`).
+pub(super) fn lsoa21_index(areas: &Areas, timer: &Timer<'_>) -> Result<AreaIndex, BuildError> {
     timer.time(
-        "index/areas",
-        |_: &AreaIndexes| areas.lsoa21.len(),
+        "index/lsoa21",
+        |_: &AreaIndex| areas.lsoa21.len(),
         || {
-            Ok(AreaIndexes {
-                lsoa21: AreaIndex::build(
-                    areas
-                        .lsoa21
-                        .iter()
-                        .enumerate()
-                        .map(|(i, l)| (to_idx(i), &l.geometry)),
-                ),
-                lsoa11: AreaIndex::build(
-                    areas
-                        .lsoa11
-                        .iter()
-                        .enumerate()
-                        .map(|(i, l)| (to_idx(i), &l.geometry)),
-                ),
-                wards: AreaIndex::build(
-                    areas
-                        .wards
-                        .iter()
-                        .enumerate()
-                        .filter_map(|(i, w)| Some((to_idx(i), w.geometry.as_ref()?))),
-                ),
-                districts: AreaIndex::build(
-                    areas
-                        .districts
-                        .iter()
-                        .enumerate()
-                        .map(|(i, d)| (to_idx(i), &d.geometry)),
-                ),
-            })
+            Ok(AreaIndex::build(
+                areas
+                    .lsoa21
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (to_idx(i), &l.geometry)),
+            ))
         },
     )
 }

@@ -7,10 +7,10 @@ use geo::{Distance, Euclidean, Point, Rect};
 
 use super::dedupe::EarlierAssets;
 use super::postcodes::AssetPostcodes;
-use super::{provenance, to_idx, BuildError, Timer};
+use super::provenance;
 use crate::atlas::area::Lsoa21;
-use crate::atlas::asset::{Asset, AssetSource, Category, CategoryIdx, SourceIdx};
-use crate::atlas::index::{AreaIndex, AssetIndex};
+use crate::atlas::asset::{Asset, AssetSource, Category, SourceIdx};
+use crate::atlas::index::AreaIndex;
 use crate::atlas::report::{Approximated, LoadReport, Unplaced};
 use crate::config::{AssetSourceConfig, AtlasConfig};
 use crate::model::{Crs, DualPoint};
@@ -312,37 +312,4 @@ fn make_ids_unique(assets: &mut [Asset]) {
             a.id = format!("{}-{}", a.id, n);
         }
     }
-}
-
-/// Builds the asset point index (timed as `index/assets`).
-///
-/// # Errors
-/// None in practice; the signature follows [`Timer::time`].
-pub(super) fn index(
-    assets: &[Asset],
-    categories: usize,
-    timer: &Timer<'_>,
-) -> Result<AssetIndex, BuildError> {
-    timer.time(
-        "index/assets",
-        |_: &AssetIndex| assets.len(),
-        || {
-            Ok(AssetIndex::build(
-                categories,
-                assets
-                    .iter()
-                    .enumerate()
-                    .map(|(i, a)| (to_idx(i), usize::from(a.category), a.location)),
-            ))
-        },
-    )
-}
-
-/// Category id → position.
-pub(super) fn category_lookup(categories: &[Category]) -> HashMap<String, CategoryIdx> {
-    categories
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| Some((c.id.clone(), u16::try_from(i).ok()?)))
-        .collect()
 }

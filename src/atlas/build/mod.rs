@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use super::area::AreaIdx;
 use super::report::{LoadReport, StepTiming};
-use super::{AreaCodes, Atlas, CodeLookup, Indexes, RegionInfo};
+use super::{Atlas, AtlasParts, RegionInfo};
 use crate::config::{AtlasConfig, ConfigError};
 use crate::sources::SourceError;
 
@@ -175,8 +175,8 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         })
         .collect();
     let areas = areas::join(reads.areas, &members, &changes, &lsoa11_codes);
-    let area_indexes = areas::index(&areas, &timer)?;
-    let mut ring_lsoas = ring::select(ring_raw, &area_indexes.lsoa21, ring::REACH_M);
+    let lsoa21_index = areas::lsoa21_index(&areas, &timer)?;
+    let mut ring_lsoas = ring::select(ring_raw, &lsoa21_index, ring::REACH_M);
     let ring_index = crate::atlas::AreaIndex::build(
         ring_lsoas
             .iter()
@@ -203,7 +203,7 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         nearby,
         &mut postcodes::Targets {
             lsoa21: &areas.lsoa21,
-            index: &area_indexes.lsoa21,
+            index: &lsoa21_index,
             ring: &mut ring_lsoas,
             ring_index: &ring_index,
         },
@@ -217,28 +217,15 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
         reads.assets,
         &found,
         &areas.lsoa21,
-        &area_indexes.lsoa21,
+        &lsoa21_index,
         region_cfg.edge_buffer_m,
         &mut report,
     );
-    let asset_index = assets::index(&placed.assets, placed.categories.len(), &timer)?;
-
-    // 6. Code lookups, provenance and the load report.
-    let lookup = CodeLookup {
-        areas: Arc::new(AreaCodes {
-            lsoa21: areas.lookup.lsoa21,
-            lsoa11: areas.lookup.lsoa11,
-            wards: areas.lookup.wards,
-            districts: areas.lookup.districts,
-        }),
-        assets: CodeLookup::of(&placed.assets, |a| &a.id),
-        categories: assets::category_lookup(&placed.categories),
-    };
+    // 6. Provenance, the load report, and the atlas assembled from its
+    // parts (as a prepared atlas is, see `parts`).
     let district_summaries = official_summaries(req, &areas.districts, &timer)?;
     report.postcodes_outside_lsoas = postcodes_outside_lsoas;
-    report.steps = timer.into_steps();
-    report.total = started.elapsed();
-    Ok(Atlas {
+    let parts = AtlasParts {
         region: RegionInfo {
             id: req.region.to_owned(),
             name: region_cfg.name.clone(),
@@ -261,16 +248,17 @@ pub fn load(req: &LoadRequest<'_>, observer: &dyn LoadObserver) -> Result<Atlas,
             lsoa11: areas.lsoa11_outside,
         }),
         area_sources: Arc::new(provenance::area_sources(cfg)),
-        indexes: Indexes {
-            lsoa21: Arc::new(area_indexes.lsoa21),
-            lsoa11: Arc::new(area_indexes.lsoa11),
-            wards: Arc::new(area_indexes.wards),
-            districts: Arc::new(area_indexes.districts),
-            assets: asset_index,
-        },
-        report: Arc::new(report),
-        lookup,
-    })
+        report: Arc::new(LoadReport::default()),
+    };
+    let mut atlas = timer.time(
+        "index/atlas",
+        |a: &Atlas| a.lsoa21.len() + a.assets.len(),
+        || Ok(Atlas::from_parts(parts)),
+    )?;
+    report.steps = timer.into_steps();
+    report.total = started.elapsed();
+    atlas.report = Arc::new(report);
+    Ok(atlas)
 }
 
 /// Checks that every required source covers what it declares (see
