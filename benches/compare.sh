@@ -15,7 +15,9 @@
 #      z6-z14 tile list (skipped with a message without martin or PostGIS);
 #      the same properties per feature on both, or the comparison fails.
 #   3. GapMap's England cold start (load + index) and peak RSS
-#      (benches/cold_start.sh england 1).
+#      (benches/cold_start.sh england 5), and the England server's
+#      readiness and peak RSS under load, from the data files and from the
+#      prepared atlas (benches/ready.sh england 3 60).
 #
 # Prints a markdown table and writes it to target/bench/compare.md. Exits
 # non-zero only when the two tools' answers disagree (or a step cannot run),
@@ -338,6 +340,14 @@ if [ "$COLD" -eq 1 ]; then
   CBEST=$(awk -F'|' '$2 ~ /best/ {gsub(/ /,""); print $3}' target/bench/cold_start_england.md)
   CMIB=$(awk -F'|' '$2 ~ /^ *[0-9]+ *$/ {gsub(/ /,""); if ($5 > m) m = $5} END {print m}' target/bench/cold_start_england.md)
   COLD_ROW="| England cold start (\`gapmap check --region england\`: load, join, index; 5 runs) | ${CMED} s median, ${CBEST} s best | ${CMIB} MiB peak RSS (largest run) |"
+  # Issue 16, target 3: the server's readiness (process start to the first
+  # 200 on /collections/lsoa/items), first from the data files, then from
+  # the prepared atlas it wrote, each with 60 s of mixed load.
+  echo "== England server readiness (benches/ready.sh england 3 60)" >&2
+  GAPMAP_BENCH_BIN="$GAPMAP" GAPMAP_BENCH_OUT="$WORK/ready.md" \
+    bash benches/ready.sh england 3 60 > "$WORK/ready.log" 2>&1
+  READY_ROWS=$(awk -F'|' '$2 ~ /^ *[0-9]+ *$/ {gsub(/^ +| +$/, "", $3); printf "| England server ready, from %s (`serve`; then 60 s mixed load) | %s s | %s MiB at ready, %s MiB peak |\n", $3, $4, $6, $7}' "$WORK/ready.md")
+  COLD_ROW="$COLD_ROW"$'\n'"${READY_ROWS%$'\n'}"
 fi
 fi # sections 2 and 3
 

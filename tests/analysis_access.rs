@@ -272,21 +272,38 @@ fn lsoa_without_postcodes_falls_back_to_a_point_on_its_surface() {
                 assert!(l.geometry.lonlat.intersects(&p.lonlat), "{}", l.code);
                 // The fitted BNG position lies in the BNG polygon too.
                 assert!(l.geometry.bng.intersects(&p.bng), "{}", l.code);
-                assert_eq!(o.of(i)[0].residents, f64::from(l.residents.unwrap_or(0)));
+                assert_eq!(o.share(i), f64::from(l.residents.unwrap_or(0)));
             }
             OriginKind::None => panic!("LSOA {} has no origin", l.code),
         }
     }
     // Residents are shared over postcodes: totals are preserved. (The ring
     // of neighbouring LSOAs, 2SFCA demand only, follows the region's groups.)
-    let region_points = &o.points[..o.starts[atlas.lsoa21.len()]];
-    let total: f64 = region_points.iter().map(|p| p.residents).sum();
+    let total: f64 = (0..o.starts[atlas.lsoa21.len()])
+        .map(|k| residents_of(atlas, &o, k))
+        .sum();
     let census: f64 = atlas
         .lsoa21
         .iter()
         .map(|l| f64::from(l.residents.unwrap_or(0)))
         .sum();
     assert!((total - census).abs() < 1e-3, "{total} vs {census}");
+}
+
+/// The residents origin `k` stands for, found without `Origins::group_of`
+/// or `Origins::share`: its LSOA's (or ring LSOA's) residents over the
+/// origins of the run that holds it, the runs scanned one by one.
+fn residents_of(atlas: &gapmap::atlas::Atlas, o: &origins::Origins, k: usize) -> f64 {
+    let g = (0..o.starts.len() - 1)
+        .find(|&g| o.starts[g] <= k && k < o.starts[g + 1])
+        .unwrap();
+    let n = atlas.lsoa21.len();
+    let residents = if g < n {
+        atlas.lsoa21[g].residents
+    } else {
+        atlas.ring.lsoas[g - n].residents
+    };
+    f64::from(residents.unwrap_or(0)) / (o.starts[g + 1] - o.starts[g]) as f64
 }
 
 #[test]
@@ -296,6 +313,9 @@ fn two_step_fca_matches_brute_force_and_conserves_supply() {
     let c = category(atlas, "gp_practice");
     let d0 = 1600.0;
     let o = origins::build(atlas);
+    let res: Vec<f64> = (0..o.points.len())
+        .map(|k| residents_of(atlas, &o, k))
+        .collect();
     let gps: Vec<(f64, f64)> = atlas
         .assets
         .iter()
@@ -317,8 +337,9 @@ fn two_step_fca_matches_brute_force_and_conserves_supply() {
             o.points
                 .iter()
                 .zip(&dist)
-                .filter(|(_, d)| d[j] <= d0)
-                .map(|(p, _)| p.residents)
+                .enumerate()
+                .filter(|(_, (_, d))| d[j] <= d0)
+                .map(|(k, _)| res[k])
                 .sum()
         })
         .collect();
@@ -328,11 +349,11 @@ fn two_step_fca_matches_brute_force_and_conserves_supply() {
         .collect();
     for i in 0..atlas.lsoa21.len() {
         let pts: Vec<usize> = (o.starts[i]..o.starts[i + 1]).collect();
-        let people: f64 = pts.iter().map(|&k| o.points[k].residents).sum();
+        let people: f64 = pts.iter().map(|&k| res[k]).sum();
         let a: f64 = pts
             .iter()
             .map(|&k| {
-                o.points[k].residents
+                res[k]
                     * (0..gps.len())
                         .filter(|&j| dist[k][j] <= d0)
                         .map(|j| ratio[j])
@@ -353,7 +374,7 @@ fn two_step_fca_matches_brute_force_and_conserves_supply() {
     let served = demand.iter().filter(|&&d| d > 0.0).count() as f64;
     let ring: f64 = (o.starts[atlas.lsoa21.len()]..o.points.len())
         .map(|k| {
-            o.points[k].residents
+            res[k]
                 * (0..gps.len())
                     .filter(|&j| dist[k][j] <= d0)
                     .map(|j| ratio[j])

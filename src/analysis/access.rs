@@ -34,7 +34,7 @@ use geo::Point;
 use super::nearest::{geodesic_m, group_candidates, nearest_among, within_geodesic};
 use super::origins::{OriginKind, Origins};
 use crate::atlas::{Atlas, Coverage};
-use crate::parallel::{par_fill, par_map};
+use crate::parallel::par_fill;
 
 /// Default distance bands in metres (400 m, 800 m, 1.6 km, 5 km).
 pub const DEFAULT_BANDS_M: [f64; 4] = [400.0, 800.0, 1600.0, 5000.0];
@@ -121,6 +121,7 @@ pub struct AccessTable {
     pub origin_counts: Vec<usize>,
     /// "no data: …" reason per category, from its sources' coverage descriptions.
     pub no_data_reasons: Vec<String>,
+    #[borsh(deserialize_with = "crate::model::borsh_vec::read_vec")]
     cells: Vec<Access>,
     /// Ids of the atlas's assets, in `atlas.assets` order: what
     /// [`Measured::nearest_asset`] points at, so that [`update`] can follow
@@ -240,17 +241,16 @@ pub fn update(
         }
     }
     let params = &previous.params;
-    let lsoas: Vec<usize> = (0..n).collect();
-    let rows = par_map(&lsoas, |&i| {
-        (0..categories)
-            .map(|c| {
-                if fresh.get(c).copied().unwrap_or(true) {
-                    lsoa_access(atlas, origins, params, i, c)
-                } else {
-                    reused_cell(i, c).unwrap_or(Access::NoData)
-                }
-            })
-            .collect::<Vec<_>>()
+    // Filled in place, as in `compute`: rows joined afterwards held the
+    // table twice (England: about 100 MB more at the start-up's peak).
+    let mut cells = vec![Access::NoOrigin; n * categories];
+    par_fill(&mut cells, |k| {
+        let (i, c) = (k / categories, k % categories);
+        if fresh.get(c).copied().unwrap_or(true) {
+            lsoa_access(atlas, origins, params, i, c)
+        } else {
+            reused_cell(i, c).unwrap_or(Access::NoData)
+        }
     });
     AccessTable {
         params: params.clone(),
@@ -258,7 +258,7 @@ pub fn update(
         origin_kinds: origins.kinds.clone(),
         origin_counts: (0..n).map(|i| origins.of(i).len()).collect(),
         no_data_reasons: (0..categories).map(|c| no_data_reason(atlas, c)).collect(),
-        cells: rows.into_iter().flatten().collect(),
+        cells,
         asset_ids: asset_ids(atlas),
     }
 }

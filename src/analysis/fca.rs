@@ -128,6 +128,7 @@ pub struct FcaTable {
     pub params: Option<FcaParams>,
     /// Number of categories.
     pub categories: usize,
+    #[borsh(deserialize_with = "crate::model::borsh_vec::read_vec")]
     values: Vec<Option<f64>>,
 }
 
@@ -287,10 +288,11 @@ fn compute_category(
         let mut demand = vec![0.0; atlas.assets.len()];
         for i in block.clone() {
             let candidates = candidates_of(i);
+            let residents = origins.share(i);
             for o in origins.of(i) {
                 weighted_among(&candidates, &o.location, d0, params.decay, |j, w| {
                     if let Some(slot) = demand.get_mut(j as usize) {
-                        *slot += o.residents * w;
+                        *slot += residents * w;
                     }
                 });
             }
@@ -314,7 +316,9 @@ fn compute_category(
             return None;
         }
         let pts = origins.of(i);
-        let people: f64 = pts.iter().map(|o| o.residents).sum();
+        let residents = origins.share(i);
+        // Summed origin by origin, as the residents were spread.
+        let people: f64 = pts.iter().map(|_| residents).sum();
         if people <= 0.0 {
             return None;
         }
@@ -329,7 +333,7 @@ fn compute_category(
                     let copies = f64::from(atlas.indexes.assets.copies(c, j));
                     a += copies * w * ratio_of.get(j as usize).copied().unwrap_or(0.0);
                 });
-                a * o.residents
+                a * residents
             })
             .sum();
         Some(total / people * 10_000.0)

@@ -22,16 +22,22 @@ use super::{AreaCodes, Atlas, CodeLookup, Indexes, RegionInfo};
 #[allow(missing_docs)]
 pub struct AtlasParts {
     pub region: RegionInfo,
+    #[borsh(deserialize_with = "crate::model::borsh_vec::read_arc_vec")]
     pub lsoa21: Arc<Vec<Lsoa21>>,
+    #[borsh(deserialize_with = "crate::model::borsh_vec::read_arc_vec")]
     pub lsoa11: Arc<Vec<Lsoa11>>,
+    #[borsh(deserialize_with = "crate::model::borsh_vec::read_arc_vec")]
     pub wards: Arc<Vec<Ward>>,
+    #[borsh(deserialize_with = "crate::model::borsh_vec::read_arc_vec")]
     pub districts: Arc<Vec<District>>,
     pub district_summaries: Arc<OfficialSummaries>,
     pub imd2025: Arc<DeprivationRelease>,
     pub imd2019: Arc<DeprivationRelease>,
     pub categories: Vec<Category>,
     pub sources: Vec<AssetSource>,
+    #[borsh(deserialize_with = "crate::model::borsh_vec::read_vec")]
     pub assets: Vec<Asset>,
+    #[borsh(deserialize_with = "crate::model::borsh_vec::read_arc_vec")]
     pub postcodes: Arc<Vec<Postcode>>,
     pub ring: Arc<Ring>,
     pub area_sources: Arc<Vec<AssetSource>>,

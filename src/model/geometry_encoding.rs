@@ -9,6 +9,7 @@ use borsh::io::{Error, ErrorKind, Read, Result, Write};
 use borsh::{BorshDeserialize, BorshSerialize};
 use geo::{Coord, LineString, MultiPolygon, Point, Polygon, Rect};
 
+use super::borsh_vec::reserved;
 use super::geometry::{DualPoint, DualPolygon};
 
 fn write_coord<W: Write>(c: Coord<f64>, w: &mut W) -> Result<()> {
@@ -28,9 +29,8 @@ fn write_len<W: Write>(n: usize, w: &mut W) -> Result<()> {
         .serialize(w)
 }
 
-/// A count read back. Vectors grow as their items arrive instead of being
-/// reserved from the count, so a damaged count runs into the end of the
-/// input instead of reserving memory the input does not hold.
+/// A count read back (vectors are reserved from it by
+/// [`super::borsh_vec::reserved`], which bounds what one count reserves).
 fn read_len<R: Read>(r: &mut R) -> Result<usize> {
     Ok(u32::deserialize_reader(r)? as usize)
 }
@@ -42,7 +42,7 @@ fn write_ring<W: Write>(ring: &LineString<f64>, w: &mut W) -> Result<()> {
 
 fn read_ring<R: Read>(r: &mut R) -> Result<LineString<f64>> {
     let n = read_len(r)?;
-    let mut coords = Vec::new();
+    let mut coords = reserved(n);
     for _ in 0..n {
         coords.push(read_coord(r)?);
     }
@@ -61,11 +61,11 @@ fn write_multi<W: Write>(mp: &MultiPolygon<f64>, w: &mut W) -> Result<()> {
 
 fn read_multi<R: Read>(r: &mut R) -> Result<MultiPolygon<f64>> {
     let n = read_len(r)?;
-    let mut parts = Vec::new();
+    let mut parts = reserved(n);
     for _ in 0..n {
         let exterior = read_ring(r)?;
         let holes = read_len(r)?;
-        let mut interiors = Vec::new();
+        let mut interiors = reserved(holes);
         for _ in 0..holes {
             interiors.push(read_ring(r)?);
         }

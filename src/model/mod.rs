@@ -4,6 +4,7 @@
 //! postcode normalisation.
 
 pub mod area;
+pub mod borsh_vec;
 pub mod codes;
 pub mod geometry;
 mod geometry_encoding;

@@ -20,7 +20,7 @@
 
 use std::fmt::Write as _;
 use std::fs::{self, File};
-use std::io::{BufReader, BufWriter, Read, Write};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -275,29 +275,40 @@ pub fn read<T: BorshDeserialize>(
             difference: fingerprint.difference(&stored),
         });
     }
-    let mut payload = Crc {
-        inner: r,
+    // The checksum is verified before anything is decoded, so that the
+    // counts the decoder reserves memory from are the writer's
+    // (`model::borsh_vec`), and a damaged file costs one read, not a
+    // half-built atlas.
+    let start = r.stream_position().map_err(io)?;
+    let total = r.get_ref().metadata().map_err(io)?.len();
+    let payload_len = total
+        .checked_sub(start + 4)
+        .ok_or_else(|| damaged("truncated before its checksum".to_owned()))?;
+    let mut hashing = Crc {
+        inner: (&mut r).take(payload_len),
         hasher: crc32fast::Hasher::new(),
     };
-    let value = T::deserialize_reader(&mut payload).map_err(|e| damaged(e.to_string()))?;
-    let Crc {
-        inner: mut r,
-        hasher,
-    } = payload;
+    let hashed = std::io::copy(&mut hashing, &mut std::io::sink()).map_err(io)?;
+    let hasher = hashing.hasher;
     let mut crc = [0_u8; 4];
-    r.read_exact(&mut crc)
-        .map_err(|_| damaged("truncated before its checksum".to_owned()))?;
+    if hashed != payload_len || r.read_exact(&mut crc).is_err() {
+        return Err(damaged("truncated before its checksum".to_owned()));
+    }
     if u32::from_le_bytes(crc) != hasher.finalize() {
         return Err(damaged(
             "its checksum does not match its contents".to_owned(),
         ));
     }
-    let mut rest = [0_u8; 1];
-    match r.read(&mut rest) {
-        Ok(0) => Ok(value),
-        Ok(_) => Err(damaged("bytes after its checksum".to_owned())),
-        Err(e) => Err(io(e)),
+    r.seek(SeekFrom::Start(start)).map_err(io)?;
+    let mut payload = (&mut r).take(payload_len);
+    let value = T::deserialize_reader(&mut payload).map_err(|e| damaged(e.to_string()))?;
+    if payload.limit() != 0 {
+        return Err(damaged(format!(
+            "{} bytes after its contents",
+            payload.limit()
+        )));
     }
+    Ok(value)
 }
 
 /// Writes `value` as the prepared atlas at `file` for `fingerprint`'s

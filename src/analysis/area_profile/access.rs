@@ -86,10 +86,12 @@ pub fn category(
     let mut measured: Vec<(f64, f64)> = Vec::new();
     for (visited, &k) in spec.origins.iter().enumerate() {
         interrupt.check_at(visited)?;
-        let Some(o) = analysis.origins.points.get(k) else {
+        let (Some(o), Some(lsoa)) = (analysis.origins.points.get(k), analysis.origins.group_of(k))
+        else {
             continue;
         };
-        let Some(Access::Measured(m)) = analysis.access.get(o.lsoa as usize, c) else {
+        let residents = analysis.origins.share(lsoa);
+        let Some(Access::Measured(m)) = analysis.access.get(lsoa, c) else {
             continue;
         };
         let Some(n) = nearest_geodesic(tree, &o.location, |a| {
@@ -97,14 +99,14 @@ pub fn category(
         }) else {
             continue;
         };
-        measured.push((n.distance_m, o.residents));
+        measured.push((n.distance_m, residents));
         for (slot, &band) in out.residents_within.iter_mut().zip(&params.access_bands_m) {
             if n.distance_m <= band {
-                *slot += o.residents;
+                *slot += residents;
             }
         }
-        if deprived(o.lsoa as usize) && m.edge.is_none() && n.distance_m >= params.min_distance_m {
-            out.deprived_far_residents += o.residents;
+        if deprived(lsoa) && m.edge.is_none() && n.distance_m >= params.min_distance_m {
+            out.deprived_far_residents += residents;
         }
     }
     out.measured_residents = measured.iter().map(|(_, w)| w).sum();
