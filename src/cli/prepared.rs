@@ -76,21 +76,32 @@ fn file_name(region: &str) -> String {
 /// Why no prepared atlas can be used with this definition text, if so: it
 /// names a file outside the data directory (an absolute path, a `/vsi…`
 /// path other than `/vsizip/` inside it, or one with `..`), whose changes
-/// the fingerprint would not see. Every file a definition names is a
-/// `path` key, in whatever section; the text was parsed once already, so a
-/// parse failure here only means no prepared atlas.
+/// the fingerprint would not see. A definition names files in `path` and
+/// `folder` keys (in whatever section) and may in GDAL open options
+/// (`KEY=VALUE`), which GDAL resolves from the working directory: an
+/// option whose key mentions a file or whose value looks like a file name
+/// (a `/` or a `.`) counts as outside. The text was parsed once already, so
+/// a parse failure here only means no prepared atlas.
 fn outside_data_dir(definition: &str) -> Option<String> {
-    fn paths<'a>(value: &'a toml::Value, out: &mut Vec<&'a str>) {
+    /// `path` and `folder` values, and the open options that name files.
+    fn walk<'a>(value: &'a toml::Value, paths: &mut Vec<&'a str>, options: &mut Vec<&'a str>) {
         match value {
             toml::Value::Table(t) => {
                 for (key, v) in t {
                     match (key.as_str(), v) {
-                        ("path", toml::Value::String(s)) => out.push(s),
-                        _ => paths(v, out),
+                        ("path" | "folder", toml::Value::String(s)) => paths.push(s),
+                        ("open_options", toml::Value::Array(items)) => options.extend(
+                            items.iter().filter_map(toml::Value::as_str).filter(|o| {
+                                let (key, value) = o.split_once('=').unwrap_or((o, ""));
+                                key.to_ascii_uppercase().contains("FILE")
+                                    || value.contains(['/', '\\', '.'])
+                            }),
+                        ),
+                        _ => walk(v, paths, options),
                     }
                 }
             }
-            toml::Value::Array(items) => items.iter().for_each(|v| paths(v, out)),
+            toml::Value::Array(items) => items.iter().for_each(|v| walk(v, paths, options)),
             _ => {}
         }
     }
@@ -98,8 +109,13 @@ fn outside_data_dir(definition: &str) -> Option<String> {
         Ok(v) => v,
         Err(e) => return Some(format!("the definition does not parse again: {e}")),
     };
-    let mut found = Vec::new();
-    paths(&value, &mut found);
+    let (mut found, mut options) = (Vec::new(), Vec::new());
+    walk(&value, &mut found, &mut options);
+    if let Some(option) = options.first() {
+        return Some(format!(
+            "the definition's GDAL open option {option} names a file, which GDAL reads from the working directory"
+        ));
+    }
     found.into_iter().find_map(|path| {
         let inner = path.strip_prefix("/vsizip/").unwrap_or(path);
         let p = Path::new(inner);
@@ -114,9 +130,12 @@ fn outside_data_dir(definition: &str) -> Option<String> {
 /// Where this start-up's prepared atlas is and what it must match; `None`
 /// (with the reason logged) when none can be used.
 fn target(args: &AtlasArgs, config: &AtlasConfig, cache_dir: Option<&Path>) -> Option<Target> {
-    let dir = cache_dir
-        .map(Path::to_path_buf)
-        .or_else(default_cache_dir)?;
+    let Some(dir) = cache_dir.map(Path::to_path_buf).or_else(default_cache_dir) else {
+        tracing::info!(
+            "no prepared atlas: no cache directory (--cache-dir, GAPMAP_CACHE_DIR, XDG_CACHE_HOME or HOME)"
+        );
+        return None;
+    };
     let region = args
         .region
         .clone()
@@ -268,9 +287,21 @@ mod tests {
             "/vsicurl/http://h/x",
             "/vsizip//tmp/z.zip/q",
         ] {
-            let text = format!("[[s]]\n[s.t]\npath = \"{outside}\"\n");
+            for text in [
+                format!("[[s]]\n[s.t]\npath = \"{outside}\"\n"),
+                format!("[postcodes]\npath = \"pc\"\nfolder = \"{outside}\"\n"),
+                format!("[[a]]\nopen_options = [\"A=B\", \"CONFIG_FILE={outside}\"]\n"),
+            ] {
+                let reason = outside_data_dir(&text).unwrap_or_default();
+                assert!(reason.contains(outside), "{text}: {reason}");
+            }
+        }
+        let plain = "[[a]]\nopen_options = [\"HEADERS=NO\", \"INTERLEAVED_READING=YES\"]\n";
+        assert_eq!(outside_data_dir(plain), None);
+        for option in ["CONFIG_FILE=osmconf.ini", "X=conf/a", "OSM_CONFIG_FILE=a"] {
+            let text = format!("[[a]]\nopen_options = [\"{option}\"]\n");
             let reason = outside_data_dir(&text).unwrap_or_default();
-            assert!(reason.contains(outside), "{outside}: {reason}");
+            assert!(reason.contains(option), "{option}: {reason}");
         }
     }
 }

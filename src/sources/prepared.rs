@@ -34,6 +34,13 @@ const FORMAT: u32 = 1;
 /// directory (the shared data has about 60): beyond it no prepared atlas
 /// is used, rather than walking an unbounded tree at every start-up.
 const MAX_ENTRIES: usize = 20_000;
+/// Environment variables read by GDAL, OGR and PROJ (and CPL, their
+/// common layer), which change what a load reads: part of the fingerprint.
+const SETTING_PREFIXES: [&str; 5] = ["GDAL_", "OGR_", "CPL_", "PROJ_", "OSM_"];
+/// Largest prepared atlas read (England's is about 140 MB): the checksum
+/// is taken over the whole file before it is used, so a larger file would
+/// cost its size in reading before being refused.
+const MAX_FILE_BYTES: u64 = 2 << 30;
 /// Deepest directory level listed.
 const MAX_DEPTH: usize = 8;
 /// Buffer of the reader and writer.
@@ -107,11 +114,22 @@ impl Fingerprint {
             .and_then(fs::metadata)
             .map_err(|e| inputs(format!("cannot read the running executable: {e}")))?;
         let mut text = format!(
-            "gapmap {} format {FORMAT}\nexecutable {} bytes, modified {}\n",
+            "gapmap {} format {FORMAT}\nexecutable {} bytes, modified {}\nGDAL {}\n",
             env!("CARGO_PKG_VERSION"),
             exe.len(),
-            modified_ns(&exe)
+            modified_ns(&exe),
+            gdal::version::version_info("RELEASE_NAME")
         );
+        // Settings that change what GDAL and PROJ read (the shared
+        // libraries themselves are covered by GDAL's release above).
+        let mut settings: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.to_string_lossy().into_owned())))
+            .filter(|(k, _)| SETTING_PREFIXES.iter().any(|p| k.starts_with(p)))
+            .collect();
+        settings.sort();
+        for (k, v) in settings {
+            let _ = writeln!(text, "setting {k}={v}");
+        }
         let mut files = Vec::new();
         list(data_dir, Path::new(""), 0, &mut files).map_err(inputs)?;
         files.sort();
@@ -174,8 +192,16 @@ fn list(
             return Err(format!("more than {MAX_ENTRIES} files"));
         }
         let path = rel.join(entry.file_name());
-        let meta = fs::metadata(root.join(&path))
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let meta = match fs::metadata(root.join(&path)) {
+            Ok(meta) => meta,
+            // A link to nothing (an editor's lock file, say) is no input:
+            // recorded by name, so that its target appearing is a change.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                out.push((format!("{} (a link to nothing)", path.display()), 0, 0));
+                continue;
+            }
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
         if meta.is_dir() {
             list(root, &path, depth + 1, out)?;
         } else {
@@ -234,7 +260,16 @@ pub fn read<T: BorshDeserialize>(
         file: file.to_path_buf(),
         reason,
     };
-    let f = match File::open(file) {
+    // Opened without blocking, so that a FIFO put in its place cannot hold
+    // the start-up; anything but a regular file is refused.
+    let opened = {
+        use std::os::unix::fs::OpenOptionsExt;
+        File::options()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(file)
+    };
+    let f = match opened {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(PreparedError::Missing {
@@ -243,6 +278,29 @@ pub fn read<T: BorshDeserialize>(
         }
         Err(e) => return Err(io(e)),
     };
+    let meta = f.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(damaged("not a regular file".to_owned()));
+    }
+    // The checksum guards against damage, not against a forger: a file
+    // someone else owns (in a shared cache directory, say) is not trusted.
+    {
+        use std::os::unix::fs::MetadataExt;
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me {
+            return Err(damaged(format!(
+                "owned by user {}, not by this process's user {me}",
+                meta.uid()
+            )));
+        }
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(damaged(format!(
+            "{} bytes, more than any prepared atlas ({MAX_FILE_BYTES})",
+            meta.len()
+        )));
+    }
     let mut r = BufReader::with_capacity(BUFFER, f);
     let mut magic = [0_u8; 22];
     r.read_exact(&mut magic)
@@ -280,7 +338,7 @@ pub fn read<T: BorshDeserialize>(
     // (`model::borsh_vec`), and a damaged file costs one read, not a
     // half-built atlas.
     let start = r.stream_position().map_err(io)?;
-    let total = r.get_ref().metadata().map_err(io)?.len();
+    let total = meta.len();
     let payload_len = total
         .checked_sub(start + 4)
         .ok_or_else(|| damaged("truncated before its checksum".to_owned()))?;
@@ -472,6 +530,52 @@ mod tests {
         longer.push(0);
         fs::write(&file, &longer).expect("write");
         assert!(read::<(Vec<u32>, String)>(&file, &before).is_err());
+    }
+
+    #[test]
+    fn a_fifo_or_directory_in_its_place_is_refused_without_waiting() {
+        let data = tempfile::tempdir().expect("temp dir");
+        let cache = tempfile::tempdir().expect("temp dir");
+        let fifo = cache.path().join("fifo.bin");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo runs");
+        assert!(made.success());
+        let dir = cache.path().join("dir.bin");
+        fs::create_dir(&dir).expect("mkdir");
+        for file in [fifo, dir] {
+            // A blocking open of a FIFO with no writer would never return.
+            let err = read::<u32>(&file, &fingerprint(data.path())).expect_err("refused");
+            assert!(err.to_string().contains("not a regular file"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_file_another_user_owns_is_not_trusted() {
+        let data = tempfile::tempdir().expect("temp dir");
+        let cache = tempfile::tempdir().expect("temp dir");
+        let file = cache.path().join("atlas.bin");
+        let print = fingerprint(data.path());
+        write(&file, &print, &7_u32).expect("written");
+        assert_eq!(read::<u32>(&file, &print).expect("own file"), 7);
+        // Only root can give a file away; elsewhere the test has nothing to try.
+        if std::os::unix::fs::chown(&file, Some(65_534), None).is_ok() {
+            let err = read::<u32>(&file, &print).expect_err("refused");
+            assert!(err.to_string().contains("owned by user 65534"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_link_to_nothing_in_the_data_is_recorded_not_fatal() {
+        let data = tempfile::tempdir().expect("temp dir");
+        std::os::unix::fs::symlink("/nonexistent/x", data.path().join(".#lock")).expect("link");
+        let print = fingerprint(data.path());
+        assert!(
+            print.0.contains(".#lock (a link to nothing)"),
+            "{}",
+            print.0
+        );
     }
 
     #[test]
