@@ -40,7 +40,10 @@ impl PropType {
     }
 }
 
-/// A property value of one feature.
+/// A property value of one feature: 16 bytes. England's collections hold
+/// about 6 M of them, most of them numbers, so text sits behind one thin
+/// pointer ([`Text`]) instead of a 16-byte one, which made every value 24
+/// bytes (about 30 MB more, against the extra 16 bytes per text value).
 #[derive(Debug, Clone, PartialEq)]
 pub enum PropValue {
     /// Not published / not applicable.
@@ -49,13 +52,41 @@ pub enum PropValue {
     Int(i64),
     /// Other number.
     Float(f64),
-    /// Text (boxed: a value is 24 bytes, not 32, and every feature holds
-    /// dozens).
-    Str(Box<str>),
+    /// Text.
+    Str(Text),
     /// True or false.
     Bool(bool),
     /// Nested JSON, kept as its serialised text.
-    Json(Box<str>),
+    Json(Text),
+}
+
+/// Immutable text behind a thin (8-byte) pointer; reads as a `str`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Text(Box<Box<str>>);
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Self {
+        Self(Box::new(s.into()))
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        Self(Box::new(s.into_boxed_str()))
+    }
 }
 
 impl PropValue {
@@ -356,5 +387,19 @@ impl OgcState {
     pub fn provider(&self, id: &str) -> Option<&dyn super::provider::CollectionProvider> {
         self.collection(id)
             .map(|c| c as &dyn super::provider::CollectionProvider)
+    }
+}
+
+#[cfg(test)]
+mod size_tests {
+    use super::*;
+
+    #[test]
+    fn a_value_is_16_bytes_and_text_reads_back() {
+        assert_eq!(std::mem::size_of::<PropValue>(), 16);
+        let t: Text = "Oxford 001A".into();
+        assert_eq!(&*t, "Oxford 001A");
+        assert_eq!(format!("{t:?}"), "\"Oxford 001A\"");
+        assert_eq!(Text::from(String::from("é")), Text::from("é"));
     }
 }
