@@ -144,8 +144,24 @@ fn sites(mut entries: Vec<PointEntry>) -> (RTree<PointEntry>, HashMap<u32, Vec<u
 }
 
 impl AssetIndex {
+    /// The trees of an atlas's assets (positions in `assets` as indices),
+    /// with `categories` categories.
+    #[must_use]
+    pub fn of_assets(categories: usize, assets: &[crate::atlas::Asset]) -> Self {
+        Self::build(
+            categories,
+            assets.iter().enumerate().map(|(i, a)| {
+                (
+                    u32::try_from(i).unwrap_or(u32::MAX),
+                    usize::from(a.category),
+                    a.location,
+                )
+            }),
+        )
+    }
+
     /// Builds the trees from `(asset index, category index, location)`.
-    pub fn build(categories: usize, assets: impl Iterator<Item = (u32, usize, DualPoint)>) -> Self {
+    fn build(categories: usize, assets: impl Iterator<Item = (u32, usize, DualPoint)>) -> Self {
         let mut per: Vec<Vec<PointEntry>> = vec![Vec::new(); categories];
         let (mut ll, mut bng) = (Vec::new(), Vec::new());
         for (i, c, p) in assets {

@@ -204,16 +204,7 @@ impl Atlas {
     ) -> Atlas {
         // Stable, so that duplicates keep the caller's order.
         assets.sort_by(|a, b| a.id.cmp(&b.id));
-        let asset_index = AssetIndex::build(
-            categories.len(),
-            assets.iter().enumerate().map(|(i, a)| {
-                (
-                    u32::try_from(i).unwrap_or(u32::MAX),
-                    usize::from(a.category),
-                    a.location,
-                )
-            }),
-        );
+        let asset_index = AssetIndex::of_assets(categories.len(), &assets);
         let lookup = CodeLookup {
             areas: Arc::clone(&self.lookup.areas),
             assets: CodeLookup::of(&assets, |a| &a.id),

@@ -105,13 +105,7 @@ impl Atlas {
                     .enumerate()
                     .map(|(i, d)| enumerate(i, &d.geometry)),
             )),
-            assets: AssetIndex::build(
-                p.categories.len(),
-                p.assets
-                    .iter()
-                    .enumerate()
-                    .map(|(i, a)| (idx(i), usize::from(a.category), a.location)),
-            ),
+            assets: AssetIndex::of_assets(p.categories.len(), &p.assets),
         };
         let lookup = CodeLookup {
             areas: Arc::new(AreaCodes {
