@@ -10,7 +10,7 @@ use geo::Rect;
 use super::encode;
 use super::model::{
     AreaList, Collection, Feature, FeatureGeometry, OgcState, PropDef, PropType, PropValue,
-    Provenance, Shapes,
+    Provenance, Row, Shapes,
 };
 use crate::analysis::Results;
 use crate::atlas::{
@@ -51,11 +51,9 @@ impl Builder {
         geometry: Option<Arc<FeatureGeometry>>,
     ) {
         values.resize(self.props.len(), PropValue::Null);
-        // Rows are built by extending, which leaves up to twice the room.
-        values.shrink_to_fit();
         self.features.push(Feature {
             id: id.to_owned(),
-            values,
+            values: Row::new(&values),
             geometry,
         });
     }
@@ -110,19 +108,14 @@ impl Builder {
 }
 
 /// Writes chosen properties (all when `only` is `None`) as a JSON object.
-pub fn write_properties(props: &[PropDef], values: &[PropValue], only: Option<&[usize]>) -> String {
+pub fn write_properties(props: &[PropDef], values: &Row, only: Option<&[usize]>) -> String {
     let mut out = String::with_capacity(32 * values.len().max(1));
     push_properties(&mut out, props, values, only);
     out
 }
 
 /// Appends chosen properties (all when `only` is `None`) as a JSON object.
-pub fn push_properties(
-    out: &mut String,
-    props: &[PropDef],
-    values: &[PropValue],
-    only: Option<&[usize]>,
-) {
+pub fn push_properties(out: &mut String, props: &[PropDef], values: &Row, only: Option<&[usize]>) {
     out.push('{');
     let mut first = true;
     let mut write = |i: usize| {

@@ -28,7 +28,7 @@ use geo::{
     MultiPoint, MultiPolygon, Point, Polygon, PreparedGeometry, Rect, Relate,
 };
 
-use super::model::{Collection, Feature, FeatureGeometry, PropType, PropValue, ShapeRef};
+use super::model::{Collection, Feature, FeatureGeometry, PropType, PropValue, ShapeRef, ValueRef};
 use crate::api::error::ApiError;
 use crate::atlas::Crs;
 use crate::cql2::{self, Expr, Op, SpatialOp};
@@ -840,21 +840,21 @@ fn rects_intersect(a: Rect<f64>, b: Rect<f64>) -> bool {
         && b.min().y <= a.max().y
 }
 
-fn of(v: &PropValue) -> Val<'_> {
+fn of(v: ValueRef<'_>) -> Val<'_> {
     match v {
-        PropValue::Null | PropValue::Json(_) => Val::Null,
+        ValueRef::Null | ValueRef::Json(_) => Val::Null,
         #[allow(clippy::cast_precision_loss)] // property integers are far below 2^53
-        PropValue::Int(i) => Val::Num(*i as f64),
-        PropValue::Float(x) => Val::Num(*x),
-        PropValue::Str(s) => Val::Str(Cow::Borrowed(s)),
-        PropValue::Bool(b) => Val::Bool(*b),
+        ValueRef::Int(i) => Val::Num(i as f64),
+        ValueRef::Float(x) => Val::Num(x),
+        ValueRef::Str(s) => Val::Str(Cow::Borrowed(s)),
+        ValueRef::Bool(b) => Val::Bool(b),
     }
 }
 
 fn value<'a>(s: &'a Scalar, f: &'a Feature) -> Val<'a> {
     match s {
         Scalar::Prop(i) => f.values.get(*i).map_or(Val::Null, of),
-        Scalar::Lit(v) => of(v),
+        Scalar::Lit(v) => of(v.as_ref()),
         // CQL2 CASEI: Unicode default (full) case folding, so 'Straße'
         // matches 'STRASSE' and 'ΣΊΣΥΦΟΣ' matches 'σίσυφος'; plain
         // lowercasing would miss both.

@@ -10,7 +10,7 @@ use geo::Rect;
 use super::crs;
 use super::encode;
 use super::filter::{self, Filter, FilterLang};
-use super::model::{Collection, Feature, FeatureGeometry, PropType, PropValue};
+use super::model::{Collection, Feature, FeatureGeometry, PropType, PropValue, ValueRef};
 use super::params::{parse_bbox, parse_datetime, parse_sortby, parse_uint, Params, TimeInterval};
 use crate::api::error::ApiError;
 use crate::atlas::Crs;
@@ -124,11 +124,12 @@ fn parse_equal(name: &str, kind: PropType, value: &str) -> Result<PropValue, Api
     }
 }
 
-fn equal(have: &PropValue, want: &PropValue) -> bool {
+fn equal(have: ValueRef<'_>, want: &PropValue) -> bool {
+    let want = want.as_ref();
     match (have, want) {
         #[allow(clippy::cast_precision_loss)] // property integers are far below 2^53
-        (PropValue::Int(a), PropValue::Float(b)) => (*a as f64 - b).abs() == 0.0,
-        (PropValue::Float(a), PropValue::Float(b)) => (a - b).abs() == 0.0,
+        (ValueRef::Int(a), ValueRef::Float(b)) => (a as f64 - b).abs() == 0.0,
+        (ValueRef::Float(a), ValueRef::Float(b)) => (a - b).abs() == 0.0,
         _ => have == want,
     }
 }
@@ -291,9 +292,9 @@ impl ItemsQuery {
 /// Whether days `from`..=`to` (`YYYY-MM-DD`, either end open when null)
 /// intersect a `datetime` instant or interval: the first day starts at its
 /// 00:00 UTC and the last day ends before the next day's.
-fn open_during(from: Option<&PropValue>, to: Option<&PropValue>, when: &TimeInterval) -> bool {
-    let day_start = |v: Option<&PropValue>| -> Option<i64> {
-        let PropValue::Str(s) = v? else { return None };
+fn open_during(from: Option<ValueRef<'_>>, to: Option<ValueRef<'_>>, when: &TimeInterval) -> bool {
+    let day_start = |v: Option<ValueRef<'_>>| -> Option<i64> {
+        let ValueRef::Str(s) = v? else { return None };
         let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
         Some(d.and_hms_opt(0, 0, 0)?.and_utc().timestamp())
     };
@@ -335,23 +336,23 @@ fn sort_keys(c: &Collection, value: &str) -> Result<Vec<(usize, bool)>, ApiError
 /// Orders two values of one property: numbers numerically, text by code
 /// point, false before true, and null after every value (so an ascending
 /// sort lists nulls last and a descending one first, as SQL's default does).
-fn compare_values(a: Option<&PropValue>, b: Option<&PropValue>) -> Ordering {
-    use PropValue::{Bool, Float, Int, Null, Str};
-    let a = a.unwrap_or(&Null);
-    let b = b.unwrap_or(&Null);
+fn compare_values(a: Option<ValueRef<'_>>, b: Option<ValueRef<'_>>) -> Ordering {
+    use ValueRef::{Bool, Float, Int, Null, Str};
+    let a = a.unwrap_or(Null);
+    let b = b.unwrap_or(Null);
     #[allow(clippy::cast_precision_loss)] // property integers are far below 2^53
-    let num = |v: &PropValue| match v {
-        Int(i) => Some(*i as f64),
-        Float(f) => Some(*f),
+    let num = |v: ValueRef<'_>| match v {
+        Int(i) => Some(i as f64),
+        Float(f) => Some(f),
         _ => None,
     };
     match (a, b) {
         (Null, Null) => Ordering::Equal,
         (Null, _) => Ordering::Greater,
         (_, Null) => Ordering::Less,
-        (Int(x), Int(y)) => x.cmp(y),
+        (Int(x), Int(y)) => x.cmp(&y),
         (Str(x), Str(y)) => x.cmp(y),
-        (Bool(x), Bool(y)) => x.cmp(y),
+        (Bool(x), Bool(y)) => x.cmp(&y),
         _ => match (num(a), num(b)) {
             (Some(x), Some(y)) => x.total_cmp(&y),
             _ => Ordering::Equal,

@@ -24,6 +24,7 @@ pub mod provider;
 pub mod queryables;
 pub mod register_collection;
 pub mod respond;
+pub mod row;
 
 use axum::http::{header, HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};

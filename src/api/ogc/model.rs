@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use geo::{Intersects, MultiPolygon, Point, Rect};
 
 use super::encode;
+pub use super::row::{Row, ValueRef};
 use crate::atlas::{Crs, District, DualPolygon, Lsoa11, Lsoa21, Ward};
 
 /// The type of a property, as queryables and filters see it.
@@ -92,14 +93,7 @@ impl From<String> for Text {
 impl PropValue {
     /// Writes the value as JSON.
     pub fn write_json(&self, out: &mut String) {
-        match self {
-            PropValue::Null => out.push_str("null"),
-            PropValue::Int(i) => encode::push_int(out, *i),
-            PropValue::Float(f) => encode::push_f64(out, *f),
-            PropValue::Str(s) => encode::push_str(out, s),
-            PropValue::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            PropValue::Json(j) => out.push_str(j),
-        }
+        self.as_ref().write_json(out);
     }
 
     /// Converts a JSON value (from the planner's roll-ups) to a property value.
@@ -304,9 +298,10 @@ impl FeatureGeometry {
 pub struct Feature {
     /// Feature id (area code or asset id).
     pub id: String,
-    /// Values, in the order of the collection's [`PropDef`]s. The
-    /// properties object is written from them on demand (held once).
-    pub values: Vec<PropValue>,
+    /// Values, in the order of the collection's [`PropDef`]s, packed
+    /// ([`Row`]). The properties object is written from them on demand
+    /// (held once).
+    pub values: Row,
     /// Geometry; `None` for the few wards without a published boundary.
     /// Shared (`Arc`) between the collections of successive snapshots when
     /// the feature's geometry did not change (see `build::rebuild`).
