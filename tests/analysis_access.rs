@@ -268,7 +268,7 @@ fn lsoa_without_postcodes_falls_back_to_a_point_on_its_surface() {
             OriginKind::Postcodes => assert!(has),
             OriginKind::InteriorPoint => {
                 assert!(!has);
-                let p = o.of(i)[0].location;
+                let p = *o.of(i).iter().next().unwrap();
                 assert!(l.geometry.lonlat.intersects(&p.lonlat), "{}", l.code);
                 // The fitted BNG position lies in the BNG polygon too.
                 assert!(l.geometry.bng.intersects(&p.bng), "{}", l.code);
@@ -279,7 +279,7 @@ fn lsoa_without_postcodes_falls_back_to_a_point_on_its_surface() {
     }
     // Residents are shared over postcodes: totals are preserved. (The ring
     // of neighbouring LSOAs, 2SFCA demand only, follows the region's groups.)
-    let total: f64 = (0..o.starts[atlas.lsoa21.len()])
+    let total: f64 = (0..o.region_len())
         .map(|k| residents_of(atlas, &o, k))
         .sum();
     let census: f64 = atlas
@@ -294,8 +294,8 @@ fn lsoa_without_postcodes_falls_back_to_a_point_on_its_surface() {
 /// or `Origins::share`: its LSOA's (or ring LSOA's) residents over the
 /// origins of the run that holds it, the runs scanned one by one.
 fn residents_of(atlas: &gapmap::atlas::Atlas, o: &origins::Origins, k: usize) -> f64 {
-    let g = (0..o.starts.len() - 1)
-        .find(|&g| o.starts[g] <= k && k < o.starts[g + 1])
+    let g = (0..o.groups())
+        .find(|&g| o.of(g).positions().contains(&k))
         .unwrap();
     let n = atlas.lsoa21.len();
     let residents = if g < n {
@@ -303,7 +303,7 @@ fn residents_of(atlas: &gapmap::atlas::Atlas, o: &origins::Origins, k: usize) ->
     } else {
         atlas.ring.lsoas[g - n].residents
     };
-    f64::from(residents.unwrap_or(0)) / (o.starts[g + 1] - o.starts[g]) as f64
+    f64::from(residents.unwrap_or(0)) / o.of(g).len() as f64
 }
 
 #[test]
@@ -313,9 +313,7 @@ fn two_step_fca_matches_brute_force_and_conserves_supply() {
     let c = category(atlas, "gp_practice");
     let d0 = 1600.0;
     let o = origins::build(atlas);
-    let res: Vec<f64> = (0..o.points.len())
-        .map(|k| residents_of(atlas, &o, k))
-        .collect();
+    let res: Vec<f64> = (0..o.len()).map(|k| residents_of(atlas, &o, k)).collect();
     let gps: Vec<(f64, f64)> = atlas
         .assets
         .iter()
@@ -323,22 +321,19 @@ fn two_step_fca_matches_brute_force_and_conserves_supply() {
         .map(|a| (a.location.lonlat.x(), a.location.lonlat.y()))
         .collect();
     // All origin × asset distances once.
-    let dist: Vec<Vec<f64>> = o
-        .points
-        .iter()
+    let dist: Vec<Vec<f64>> = (0..o.len())
+        .map(|k| o.get(k).unwrap())
         .map(|p| {
             gps.iter()
-                .map(|g| vincenty_m(p.location.lonlat.x(), p.location.lonlat.y(), g.0, g.1))
+                .map(|g| vincenty_m(p.lonlat.x(), p.lonlat.y(), g.0, g.1))
                 .collect()
         })
         .collect();
     let demand: Vec<f64> = (0..gps.len())
         .map(|j| {
-            o.points
-                .iter()
-                .zip(&dist)
+            dist.iter()
                 .enumerate()
-                .filter(|(_, (_, d))| d[j] <= d0)
+                .filter(|(_, d)| d[j] <= d0)
                 .map(|(k, _)| res[k])
                 .sum()
         })
@@ -348,7 +343,7 @@ fn two_step_fca_matches_brute_force_and_conserves_supply() {
         .map(|&d| if d > 0.0 { 1.0 / d } else { 0.0 })
         .collect();
     for i in 0..atlas.lsoa21.len() {
-        let pts: Vec<usize> = (o.starts[i]..o.starts[i + 1]).collect();
+        let pts: Vec<usize> = o.of(i).positions().collect();
         let people: f64 = pts.iter().map(|&k| res[k]).sum();
         let a: f64 = pts
             .iter()
@@ -372,7 +367,7 @@ fn two_step_fca_matches_brute_force_and_conserves_supply() {
     // region and the ring of neighbouring LSOAs whose residents compete
     // for them (demand does not stop at the border; issue 13).
     let served = demand.iter().filter(|&&d| d > 0.0).count() as f64;
-    let ring: f64 = (o.starts[atlas.lsoa21.len()]..o.points.len())
+    let ring: f64 = (o.region_len()..o.len())
         .map(|k| {
             res[k]
                 * (0..gps.len())
@@ -444,9 +439,9 @@ fn group_candidates_give_the_same_nearest_as_a_search_per_postcode() {
             let points = origins.of(i);
             let group = origins.bounds[i].unwrap();
             let candidates = group_candidates(tree, group, lonlat);
-            for o in points {
-                let grouped = nearest_among(&candidates, &o.location).unwrap();
-                let searched = nearest_geodesic(tree, &o.location, lonlat).unwrap();
+            for o in points.iter() {
+                let grouped = nearest_among(&candidates, o).unwrap();
+                let searched = nearest_geodesic(tree, o, lonlat).unwrap();
                 assert_eq!(grouped.item, searched.item, "category {c}, LSOA {i}");
                 assert!((grouped.distance_m - searched.distance_m).abs() < 1e-9);
                 compared += 1;

@@ -495,21 +495,21 @@ fn assets_at_one_position_count_as_many_and_are_measured_once() {
     // 2SFCA by its definition (Luo and Wang), asset by asset: every stacked
     // asset has the same demand, so supply is counted once per asset.
     let d0 = results.analysis.fca.params.as_ref().unwrap().catchment_m[c];
-    // The residents each origin stands for: its run's LSOA residents over
-    // the run's length, the runs read directly.
-    let groups = origins.starts.len() - 1;
-    let residents: Vec<f64> = (0..groups)
+    // Every origin with the residents it stands for: its run's LSOA
+    // residents over the run's length, the runs read directly.
+    let every: Vec<(geo::Point<f64>, f64)> = (0..origins.groups())
         .flat_map(|g| {
-            let len = origins.starts[g + 1] - origins.starts[g];
-            std::iter::repeat_n(origins.share(g), len)
+            origins
+                .of(g)
+                .iter()
+                .map(move |o| (o.lonlat, origins.share(g)))
         })
         .collect();
+    assert_eq!(every.len(), origins.len());
     let demand_of = |p: geo::Point<f64>| -> f64 {
-        origins
-            .points
+        every
             .iter()
-            .zip(&residents)
-            .filter(|(o, _)| Geodesic.distance(o.location.lonlat, p) <= d0)
+            .filter(|(o, _)| Geodesic.distance(*o, p) <= d0)
             .map(|(_, r)| r)
             .sum()
     };
@@ -522,7 +522,7 @@ fn assets_at_one_position_count_as_many_and_are_measured_once() {
         }
     }
     let r = |p: geo::Point<f64>| ratio.iter().find(|(q, _)| *q == p).unwrap().1;
-    let pts = &origins.points[origins.starts[barton as usize]..origins.starts[barton as usize + 1]];
+    let pts: Vec<_> = origins.of(barton as usize).iter().collect();
     let residents = origins.share(barton as usize);
     let people: f64 = pts.iter().map(|_| residents).sum();
     let a: f64 = pts
@@ -531,7 +531,7 @@ fn assets_at_one_position_count_as_many_and_are_measured_once() {
             residents
                 * warm_assets
                     .iter()
-                    .filter(|(_, a)| Geodesic.distance(o.location.lonlat, a.location.lonlat) <= d0)
+                    .filter(|(_, a)| Geodesic.distance(o.lonlat, a.location.lonlat) <= d0)
                     .map(|(_, a)| r(a.location.lonlat))
                     .sum::<f64>()
         })

@@ -300,8 +300,8 @@ pub fn lsoa_access(
     let boxes = bbox_only_coverage(atlas, category, area);
     let (mut sum, mut max, mut min, mut nearest_asset) = (0.0, 0.0_f64, f64::INFINITY, u32::MAX);
     let mut edge: Option<EdgeNote> = None;
-    for o in points {
-        let Some(n) = nearest_among(&candidates, &o.location) else {
+    for o in points.iter() {
+        let Some(n) = nearest_among(&candidates, o) else {
             return Access::NoAsset;
         };
         sum += n.distance_m;
@@ -315,7 +315,7 @@ pub fn lsoa_access(
         if let Some(boxes) = &boxes {
             let edge_m = boxes
                 .iter()
-                .map(|b| distance_to_bbox_edge_m(o.location.lonlat, b))
+                .map(|b| distance_to_bbox_edge_m(o.lonlat, b))
                 .fold(0.0_f64, f64::max);
             let excess = n.distance_m - edge_m;
             if excess > 0.0 && edge.is_none_or(|e| excess > e.nearest_m - e.edge_m) {

@@ -166,7 +166,7 @@ pub fn polygon_shares(
         .unwrap_or_default()
 }
 
-/// [`polygon_shares`], with the positions (in `origins.points`) of the
+/// [`polygon_shares`], with the positions ([`super::origins::Origins::get`]) of the
 /// origins covered, in order; `prepared` is `area.bng` prepared.
 ///
 /// # Errors
@@ -189,15 +189,14 @@ pub fn polygon_origins(
     let mut covered = Vec::new();
     let mut visited = 0;
     for i in candidates {
-        let start = origins.starts.get(i as usize).copied().unwrap_or(0);
         let own = origins.of(i as usize);
         let before = covered.len();
-        for (k, o) in own.iter().enumerate() {
+        for (k, o) in own.positions().zip(own.iter()) {
             interrupt.check_at(visited)?;
             visited += 1;
-            let p = o.location.bng;
+            let p = o.bng;
             if area.bng_bbox.intersects(&p) && prepared.contains(p.0) {
-                covered.push(start + k);
+                covered.push(k);
             }
         }
         let inside = covered.len() - before;

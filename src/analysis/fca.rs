@@ -289,8 +289,8 @@ fn compute_category(
         for i in block.clone() {
             let candidates = candidates_of(i);
             let residents = origins.share(i);
-            for o in origins.of(i) {
-                weighted_among(&candidates, &o.location, d0, params.decay, |j, w| {
+            for o in origins.of(i).iter() {
+                weighted_among(&candidates, o, d0, params.decay, |j, w| {
                     if let Some(slot) = demand.get_mut(j as usize) {
                         *slot += residents * w;
                     }
@@ -327,7 +327,7 @@ fn compute_category(
             .iter()
             .map(|o| {
                 let mut a = 0.0;
-                weighted_among(&candidates, &o.location, d0, params.decay, |j, w| {
+                weighted_among(&candidates, o, d0, params.decay, |j, w| {
                     // The site stands for `copies` assets at one position,
                     // each with the same demand and so the same ratio.
                     let copies = f64::from(atlas.indexes.assets.copies(c, j));

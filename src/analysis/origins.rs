@@ -7,19 +7,12 @@
 //! postcode falls back to one origin at a point on its surface
 //! (`geo::InteriorPoint`), flagged so that responses can say so.
 
+use std::ops::Range;
+use std::sync::Arc;
+
 use geo::{InteriorPoint, MultiPolygon, Point};
 
-use crate::atlas::{Atlas, DualPoint};
-
-/// One origin. Its LSOA is the group it lies in ([`Origins::group_of`]),
-/// and the residents it stands for are its group's
-/// ([`Origins::share`]): held per group, not per origin, which for
-/// England's 1.49 M origins was 24 MB.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Origin {
-    /// Position in both CRSs.
-    pub location: DualPoint,
-}
+use crate::atlas::{Atlas, DualPoint, Postcode};
 
 /// How an LSOA's origins were chosen.
 #[derive(
@@ -42,16 +35,33 @@ pub enum OriginKind {
     None,
 }
 
-/// All origins, grouped by LSOA: the region's LSOAs (`0..n`, in atlas
-/// order), then the ring's ([`Atlas::ring`], `n..n + ring`), whose origins
-/// count only as 2SFCA demand.
+/// All origins, grouped by LSOA: the region's LSOAs (groups `0..n`, in
+/// atlas order), then the ring's ([`Atlas::ring`], `n..n + ring`), whose
+/// origins count only as 2SFCA demand.
+///
+/// Each origin has a position `k` (what [`Origins::get`] and
+/// [`Origins::group_of`] take, and what area specs list): first the
+/// region's postcode units, LSOA by LSOA, then the surface points of the
+/// region's LSOAs without one, then the ring's origins; so the region's
+/// come first ([`Origins::region_len`]) and each group's are one run. The
+/// postcode units are not copied: their positions are read from the atlas's
+/// list (England's 1.49 M copies took 48 MB), through their order by LSOA.
 #[derive(Debug, Clone, Default)]
 pub struct Origins {
-    /// Origins, ordered by LSOA (a ring LSOA's `lsoa` is `n + its position`).
-    pub points: Vec<Origin>,
-    /// Start of each LSOA's run in `points` (length = region LSOAs + ring
-    /// LSOAs + 1).
-    pub starts: Vec<usize>,
+    /// The atlas's postcode units.
+    postcodes: Arc<Vec<Postcode>>,
+    /// Positions in `postcodes` of the region's postcode origins, by LSOA
+    /// (then code): origins `0..order.len()`.
+    order: Vec<u32>,
+    /// The other origins: surface points of region LSOAs, then the ring's;
+    /// origin `order.len() + j` is `extra[j]`.
+    extra: Vec<DualPoint>,
+    /// The group of each of `extra`.
+    extra_groups: Vec<u32>,
+    /// Each group's run of origin positions (region, then ring).
+    runs: Vec<Range<u32>>,
+    /// Number of region origins (postcodes and surface points).
+    region_len: usize,
     /// How each region LSOA's origins were chosen.
     pub kinds: Vec<OriginKind>,
     /// Mean position of each LSOA's origins (where band counts are measured from).
@@ -65,11 +75,71 @@ pub struct Origins {
     pub shares: Vec<f64>,
 }
 
+/// The origins of one group: a view, in order, of a run of [`Origins`].
+#[derive(Debug, Clone)]
+pub struct Run<'a> {
+    origins: &'a Origins,
+    range: Range<usize>,
+}
+
+impl<'a> Run<'a> {
+    /// Number of origins.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.range.len()
+    }
+
+    /// Whether there are none.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.range.is_empty()
+    }
+
+    /// Their positions `k` in [`Origins`].
+    #[must_use]
+    pub fn positions(&self) -> Range<usize> {
+        self.range.clone()
+    }
+
+    /// Their locations, in both CRSs.
+    pub fn iter(&self) -> impl Iterator<Item = &'a DualPoint> + 'a {
+        let origins = self.origins;
+        self.range.clone().filter_map(move |k| origins.get(k))
+    }
+}
+
 impl Origins {
     /// Number of LSOA groups, region and ring.
     #[must_use]
     pub fn groups(&self) -> usize {
-        self.starts.len().saturating_sub(1)
+        self.runs.len()
+    }
+
+    /// Number of origins, region and ring.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.order.len() + self.extra.len()
+    }
+
+    /// Whether there is no origin at all.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of the region's origins: positions `0..region_len()`.
+    #[must_use]
+    pub fn region_len(&self) -> usize {
+        self.region_len
+    }
+
+    /// The location of the origin at position `k`; `None` past the end.
+    #[must_use]
+    pub fn get(&self, k: usize) -> Option<&DualPoint> {
+        match self.order.get(k) {
+            Some(&i) => self.postcodes.get(i as usize).map(|p| &p.location),
+            None => self.extra.get(k.checked_sub(self.order.len())?),
+        }
     }
 
     /// Residents each origin of group `group` stands for (0 for a group
@@ -79,69 +149,109 @@ impl Origins {
         self.shares.get(group).copied().unwrap_or(0.0)
     }
 
-    /// The group (LSOA, region then ring) of the origin at position `k` of
-    /// [`Origins::points`]; `None` past the end.
+    /// The group (LSOA, region then ring) of the origin at position `k`;
+    /// `None` past the end.
     #[must_use]
     pub fn group_of(&self, k: usize) -> Option<usize> {
-        if k >= self.points.len() {
-            return None;
+        match self.order.get(k) {
+            Some(&i) => Some(self.postcodes.get(i as usize)?.lsoa21 as usize),
+            None => self
+                .extra_groups
+                .get(k.checked_sub(self.order.len())?)
+                .map(|&g| g as usize),
         }
-        // The last start at or before `k`; empty groups share their start
-        // with the next one, which `partition_point` skips past.
-        self.starts.partition_point(|&s| s <= k).checked_sub(1)
     }
 
-    /// The origins of one LSOA.
+    /// The origins of one LSOA group (empty for a group out of range).
     #[must_use]
-    pub fn of(&self, lsoa: usize) -> &[Origin] {
-        match (self.starts.get(lsoa), self.starts.get(lsoa + 1)) {
-            (Some(&a), Some(&b)) => self.points.get(a..b).unwrap_or(&[]),
-            _ => &[],
+    pub fn of(&self, group: usize) -> Run<'_> {
+        let range = self
+            .runs
+            .get(group)
+            .map_or(0..0, |r| r.start as usize..r.end as usize);
+        Run {
+            origins: self,
+            range,
         }
     }
+}
+
+/// Position as stored (origins and postcodes are far fewer than 2^32).
+fn at(k: usize) -> u32 {
+    u32::try_from(k).unwrap_or(u32::MAX)
 }
 
 /// Builds the origins of every LSOA of the atlas.
 pub fn build(atlas: &Atlas) -> Origins {
     let n = atlas.lsoa21.len();
-    let mut per: Vec<Vec<DualPoint>> = vec![Vec::new(); n];
-    for p in atlas.postcodes.iter() {
-        if let Some(v) = per.get_mut(p.lsoa21 as usize) {
-            v.push(p.location);
+    // The region's postcode units by LSOA, each LSOA's in code order (the
+    // atlas's): a counting sort.
+    let mut counts = vec![0_usize; n + 1];
+    let in_region = |p: &Postcode| (p.lsoa21 as usize) < n;
+    for p in atlas.postcodes.iter().filter(|p| in_region(p)) {
+        if let Some(c) = counts.get_mut(p.lsoa21 as usize + 1) {
+            *c += 1;
+        }
+    }
+    for i in 1..counts.len() {
+        counts[i] += counts[i - 1];
+    }
+    let mut next = counts.clone();
+    let mut order = vec![0_u32; counts[n]];
+    for (i, p) in atlas
+        .postcodes
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| in_region(p))
+    {
+        if let Some(slot) = next.get_mut(p.lsoa21 as usize) {
+            if let Some(o) = order.get_mut(*slot) {
+                *o = at(i);
+            }
+            *slot += 1;
         }
     }
     let mut out = Origins {
-        points: Vec::with_capacity(atlas.postcodes.len() + 16),
-        starts: Vec::with_capacity(n + 1),
+        postcodes: Arc::clone(&atlas.postcodes),
+        runs: Vec::with_capacity(n + atlas.ring.lsoas.len()),
         kinds: Vec::with_capacity(n),
         centres: Vec::with_capacity(n),
-        bounds: Vec::with_capacity(n),
+        bounds: Vec::with_capacity(n + atlas.ring.lsoas.len()),
         shares: Vec::with_capacity(n + atlas.ring.lsoas.len()),
+        ..Origins::default()
     };
-    for (lsoa, mut pts) in atlas.lsoa21.iter().zip(per) {
-        out.starts.push(out.points.len());
-        let kind = if pts.is_empty() {
-            match surface_point(&lsoa.geometry.lonlat, &lsoa.geometry.bng) {
-                Some(p) => {
-                    pts.push(p);
-                    OriginKind::InteriorPoint
-                }
-                None => OriginKind::None,
-            }
+    let p_len = order.len();
+    let mut pts: Vec<DualPoint> = Vec::new();
+    for (i, lsoa) in atlas.lsoa21.iter().enumerate() {
+        let own = counts[i]..counts[i + 1];
+        pts.clear();
+        pts.extend(
+            order[own.clone()]
+                .iter()
+                .filter_map(|&j| atlas.postcodes.get(j as usize))
+                .map(|p| p.location),
+        );
+        let (kind, run) = if !pts.is_empty() {
+            (OriginKind::Postcodes, at(own.start)..at(own.end))
+        } else if let Some(p) = surface_point(&lsoa.geometry.lonlat, &lsoa.geometry.bng) {
+            pts.push(p);
+            let k = p_len + out.extra.len();
+            out.extra.push(p);
+            out.extra_groups.push(at(i));
+            (OriginKind::InteriorPoint, at(k)..at(k + 1))
         } else {
-            OriginKind::Postcodes
+            (OriginKind::None, at(p_len)..at(p_len))
         };
         let share = f64::from(lsoa.residents.unwrap_or(0)) / pts.len().max(1) as f64;
         out.centres.push(mean_point(&pts));
         out.bounds.push(bng_bounds(&pts));
         out.shares.push(share);
-        out.points
-            .extend(pts.into_iter().map(|location| Origin { location }));
+        out.runs.push(run);
         out.kinds.push(kind);
     }
+    out.region_len = p_len + out.extra.len();
     // The ring, built by the same rule as an England-wide run would.
-    for lsoa in &atlas.ring.lsoas {
-        out.starts.push(out.points.len());
+    for (r, lsoa) in atlas.ring.lsoas.iter().enumerate() {
         let mut pts = lsoa.postcodes.clone();
         if pts.is_empty() {
             pts.extend(surface_point(&lsoa.geometry.lonlat, &lsoa.geometry.bng));
@@ -149,10 +259,13 @@ pub fn build(atlas: &Atlas) -> Origins {
         let share = f64::from(lsoa.residents.unwrap_or(0)) / pts.len().max(1) as f64;
         out.bounds.push(bng_bounds(&pts));
         out.shares.push(share);
-        out.points
-            .extend(pts.into_iter().map(|location| Origin { location }));
+        let k = p_len + out.extra.len();
+        out.runs.push(at(k)..at(k + pts.len()));
+        out.extra_groups
+            .extend(std::iter::repeat_n(at(n + r), pts.len()));
+        out.extra.extend(pts);
     }
-    out.starts.push(out.points.len());
+    out.order = order;
     out
 }
 
@@ -247,30 +360,53 @@ fn affine_fit(pairs: &[(geo::Coord<f64>, geo::Coord<f64>)], p: Point<f64>) -> Op
 mod tests {
     use super::*;
 
+    fn dual(x: f64) -> DualPoint {
+        DualPoint {
+            lonlat: Point::new(x, 0.0),
+            bng: Point::new(x, 0.0),
+        }
+    }
+
     #[test]
-    fn an_origin_belongs_to_the_group_whose_run_holds_it_past_empty_groups() {
-        let at = |x: f64| Origin {
-            location: DualPoint {
-                lonlat: Point::new(x, 0.0),
-                bng: Point::new(x, 0.0),
-            },
+    fn positions_read_postcodes_by_lsoa_then_the_other_origins() {
+        // Postcodes in code order, LSOAs 1, 0, 1, 0; group 2 has none and
+        // a surface point; group 3 (the ring) two points.
+        let postcode = |x: f64, lsoa21: u32| Postcode {
+            code: crate::model::PostcodeCode::new("OX1 1AA").unwrap(),
+            location: dual(x),
+            lsoa21,
         };
-        // Groups: 0 = [0, 3), 1 empty, 2 = [3, 5), 3 empty at the end.
         let origins = Origins {
-            points: (0..5).map(|x| at(f64::from(x))).collect(),
-            starts: vec![0, 3, 3, 5, 5],
-            shares: vec![10.0, 0.0, 2.5, 0.0],
+            postcodes: Arc::new(vec![
+                postcode(10.0, 1),
+                postcode(20.0, 0),
+                postcode(30.0, 1),
+                postcode(40.0, 0),
+            ]),
+            order: vec![1, 3, 0, 2],
+            extra: vec![dual(50.0), dual(60.0), dual(70.0)],
+            extra_groups: vec![2, 3, 3],
+            runs: vec![0..2, 2..4, 4..5, 5..7],
+            region_len: 5,
+            shares: vec![10.0, 0.0, 2.5, 1.0],
             ..Origins::default()
         };
-        let groups: Vec<Option<usize>> = (0..6).map(|k| origins.group_of(k)).collect();
-        assert_eq!(groups, [Some(0), Some(0), Some(0), Some(2), Some(2), None]);
-        // Brute force: the group whose run contains k.
-        for k in 0..5 {
-            let g = (0..4)
-                .find(|&g| origins.of(g).contains(&origins.points[k]))
-                .unwrap_or(usize::MAX);
-            assert_eq!(origins.group_of(k), Some(g));
+        let xs = |g: usize| -> Vec<f64> { origins.of(g).iter().map(|p| p.bng.x()).collect() };
+        assert_eq!(xs(0), [20.0, 40.0]);
+        assert_eq!(xs(1), [10.0, 30.0]);
+        assert_eq!(xs(2), [50.0]);
+        assert_eq!(xs(3), [60.0, 70.0]);
+        assert!(origins.of(4).is_empty());
+        assert_eq!(origins.len(), 7);
+        // Brute force: the group whose run holds k, and its location.
+        for k in 0..7 {
+            let g = (0..4).find(|&g| origins.of(g).positions().contains(&k));
+            assert_eq!(origins.group_of(k), g, "{k}");
+            let x = origins.get(k).unwrap().bng.x();
+            assert!(xs(g.unwrap()).contains(&x));
         }
+        assert_eq!(origins.group_of(7), None);
+        assert_eq!(origins.get(7), None);
         assert_eq!(origins.share(2).to_bits(), 2.5_f64.to_bits());
         assert_eq!(origins.share(9).to_bits(), 0.0_f64.to_bits());
     }

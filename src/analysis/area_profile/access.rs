@@ -86,15 +86,14 @@ pub fn category(
     let mut measured: Vec<(f64, f64)> = Vec::new();
     for (visited, &k) in spec.origins.iter().enumerate() {
         interrupt.check_at(visited)?;
-        let (Some(o), Some(lsoa)) = (analysis.origins.points.get(k), analysis.origins.group_of(k))
-        else {
+        let (Some(o), Some(lsoa)) = (analysis.origins.get(k), analysis.origins.group_of(k)) else {
             continue;
         };
         let residents = analysis.origins.share(lsoa);
         let Some(Access::Measured(m)) = analysis.access.get(lsoa, c) else {
             continue;
         };
-        let Some(n) = nearest_geodesic(tree, &o.location, |a| {
+        let Some(n) = nearest_geodesic(tree, o, |a| {
             atlas.assets.get(a as usize).map(|a| a.location.lonlat)
         }) else {
             continue;

@@ -224,9 +224,9 @@ pub fn from_lsoas(
             .ok_or_else(|| AnalysisError::invalid("lsoas", "2021 LSOAs of the region"))?;
         lonlat.extend(l.geometry.lonlat.0.iter().cloned());
         bng.extend(l.geometry.bng.0.iter().cloned());
-        let start = origins.starts.get(i as usize).copied().unwrap_or(0);
-        let n = origins.of(i as usize).len();
-        covered.extend(start..start + n);
+        let own = origins.of(i as usize);
+        let n = own.len();
+        covered.extend(own.positions());
         shares.push(LsoaShare::whole(i, u32::try_from(n).unwrap_or(u32::MAX)));
     }
     let boundary = DualPolygon::new(geo::MultiPolygon(lonlat), geo::MultiPolygon(bng))
