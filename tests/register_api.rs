@@ -1741,3 +1741,35 @@ fn a_boundary_file_profiles_in_the_real_binary_and_a_crs_never_fetches_or_reads(
     // The server is still up.
     assert_eq!(c.get("/conformance").status, 200);
 }
+
+#[test]
+fn a_write_keeps_the_order_collections_are_listed_in() {
+    // A register write derives a snapshot whose atlas collections are
+    // rebuilt and whose saved areas carry over; the register was added
+    // after them, so /collections listed `areas` before `register`.
+    let s = shared();
+    let c = s.client();
+    let listed = |c: &Client| -> Vec<String> {
+        let r = c.get("/collections");
+        assert_eq!(r.status, 200, "{r}");
+        r.json()["collections"]
+            .as_array()
+            .expect("collections")
+            .iter()
+            .map(|c| c["id"].as_str().expect("id").to_owned())
+            .collect()
+    };
+    let before = listed(&c);
+    let at = |ids: &[String], id: &str| ids.iter().position(|i| i == id);
+    let (Some(register), Some(areas)) = (at(&before, "register"), at(&before, "areas")) else {
+        panic!("register and areas listed: {before:?}");
+    };
+    assert!(register < areas, "{before:?}");
+    assert_eq!(areas, before.len() - 1, "{before:?}");
+    create(
+        &c,
+        &s.editor,
+        &point_feature(&unique("Order check"), "warm_space", (-1.2, 51.75)),
+    );
+    assert_eq!(listed(&c), before);
+}

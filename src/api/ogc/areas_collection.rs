@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use super::build::Builder;
-use super::model::{AreaList, Collection, FeatureGeometry, OgcState, PropType, PropValue, Shapes};
+use super::model::{AreaList, Collection, FeatureGeometry, PropType, PropValue, Shapes};
 use crate::atlas::Atlas;
 use crate::live::areas::PlacedArea;
 
@@ -62,19 +62,4 @@ pub fn collection(atlas: &Atlas, areas: &Arc<Vec<PlacedArea>>) -> Collection {
         Vec::new(),
         "MultiPolygon",
     )
-}
-
-impl OgcState {
-    /// Adds a shared collection, or replaces the one with the same id.
-    pub fn insert_shared(&mut self, collection: Arc<Collection>) {
-        if let Some(&i) = self.by_id.get(&collection.id) {
-            if let Some(slot) = self.collections.get_mut(i) {
-                *slot = collection;
-            }
-        } else {
-            self.by_id
-                .insert(collection.id.clone(), self.collections.len());
-            self.collections.push(collection);
-        }
-    }
 }

@@ -378,10 +378,49 @@ impl OgcState {
         self.collections.get(*self.by_id.get(id)?).map(Arc::as_ref)
     }
 
+    /// Adds a collection, or replaces the one with the same id.
+    pub fn insert(&mut self, collection: Collection) {
+        self.insert_shared(Arc::new(collection));
+    }
+
+    /// Adds a shared collection, or replaces the one with the same id. The
+    /// listing keeps one order however snapshots were derived (a register
+    /// write rebuilds the atlas's collections and adds the register after
+    /// the carried-over areas): the atlas's collections, then the
+    /// register, then the saved areas.
+    pub fn insert_shared(&mut self, collection: Arc<Collection>) {
+        if let Some(slot) = self
+            .by_id
+            .get(&collection.id)
+            .and_then(|&i| self.collections.get_mut(i))
+        {
+            *slot = collection;
+            return;
+        }
+        self.collections.push(collection);
+        self.collections.sort_by_key(|c| listing_rank(&c.id));
+        self.by_id = self
+            .collections
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
+    }
+
     /// The provider serving collection `id`: what the handlers read through.
     pub fn provider(&self, id: &str) -> Option<&dyn super::provider::CollectionProvider> {
         self.collection(id)
             .map(|c| c as &dyn super::provider::CollectionProvider)
+    }
+}
+
+/// Where a collection is listed: the atlas's first (in the order built),
+/// then the live store's.
+fn listing_rank(id: &str) -> u8 {
+    match id {
+        super::register_collection::ID => 1,
+        super::areas_collection::ID => 2,
+        _ => 0,
     }
 }
 

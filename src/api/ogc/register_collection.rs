@@ -4,9 +4,12 @@
 //! selected when the days it is open intersect the instant or interval).
 
 use super::build::{point_geometry, provenance, Builder};
-use super::model::{Collection, OgcState, PropType, PropValue};
+use super::model::{Collection, PropType, PropValue};
 use crate::atlas::register::{PlacedEntry, REGISTER_SOURCE};
 use crate::atlas::Atlas;
+
+/// The collection's id.
+pub const ID: &str = "register";
 
 /// Builds the register collection from the placed entries.
 pub fn collection(atlas: &Atlas, entries: &[PlacedEntry]) -> Collection {
@@ -106,7 +109,7 @@ pub fn collection(atlas: &Atlas, entries: &[PlacedEntry]) -> Collection {
         );
     }
     let mut c = b.finish(
-        "register",
+        ID,
         format!("Community asset register, {}", atlas.region.name),
         "Community assets teams record themselves (larders, warm spaces, social groups, youth clubs...), open or closed: valid_from and valid_to date each entry, and datetime= selects the entries open at an instant or in an interval. Entries open today also appear in the assets collections (source = register) and count in the gap analysis. Writable with a token through OGC API - Features Part 4 (POST, PUT, PATCH, DELETE); every change is kept (items/{featureId}/history).",
         source.map(provenance).into_iter().collect(),
@@ -114,19 +117,4 @@ pub fn collection(atlas: &Atlas, entries: &[PlacedEntry]) -> Collection {
     );
     c.temporal = c.prop("valid_from").zip(c.prop("valid_to"));
     c
-}
-
-impl OgcState {
-    /// Adds a collection, or replaces the one with the same id.
-    pub fn insert(&mut self, collection: Collection) {
-        if let Some(&i) = self.by_id.get(&collection.id) {
-            if let Some(slot) = self.collections.get_mut(i) {
-                *slot = std::sync::Arc::new(collection);
-            }
-        } else {
-            self.by_id
-                .insert(collection.id.clone(), self.collections.len());
-            self.collections.push(std::sync::Arc::new(collection));
-        }
-    }
 }
