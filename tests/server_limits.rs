@@ -1013,3 +1013,60 @@ fn cpu_bound_handlers_answer_503_on_time_instead_of_holding_a_worker() {
         }
     });
 }
+
+#[test]
+fn whole_region_reads_wait_for_a_heavy_work_slot() {
+    // A gap report, the whole LSOA layer and the region profile walk every
+    // LSOA (England's gap report of all of them: 35 MB written, some 400
+    // MB while writing). They ran however many were abandoned, so a client
+    // that sent them and left could grow memory without bound. Now each
+    // waits for one of the heavy-work slots: with every slot held (as by
+    // abandoned work still running) they answer 503 at their budget while
+    // other reads are served, and run once a slot is free.
+    runtime().block_on(async {
+        let shared = tokio::task::spawn_blocking(common::app_state)
+            .await
+            .unwrap();
+        let atlas = Arc::clone(&shared.snapshot().atlas);
+        let state = tokio::task::spawn_blocking(move || {
+            Arc::new(gapmap::api::AppState::from_snapshot(
+                gapmap::api::Snapshot::build(atlas),
+            ))
+        })
+        .await
+        .unwrap();
+        let slots = Arc::clone(&state.area_work);
+        let all = u32::try_from(slots.available_permits()).unwrap();
+        let held = slots.acquire_many_owned(all).await.unwrap();
+        let limits = ServerLimits {
+            request_timeout: Duration::from_millis(500),
+            ..ServerLimits::default()
+        };
+        let server = start(gapmap::api::app(Arc::clone(&state)), limits).await;
+        let heavy = [
+            "/gaps?category=gp_practice&max_decile=10&min_distance_m=0",
+            "/web/api/lsoa-layer?year=2025",
+            "/web/api/region",
+        ];
+        for path in heavy {
+            let reply = get_path(server.addr, path, Duration::from_secs(10)).await;
+            assert_problem(&reply, 503, path);
+        }
+        let reply = get_path(server.addr, "/conformance", Duration::from_secs(10)).await;
+        assert_eq!(reply.status, 200, "a light read while the slots are held");
+        drop(held);
+        for path in heavy {
+            // Given room: the budget above is for the wait, not the work.
+            let mut status = 0;
+            for _ in 0..20 {
+                status = get_path(server.addr, path, Duration::from_secs(10))
+                    .await
+                    .status;
+                if status == 200 {
+                    break;
+                }
+            }
+            assert_eq!(status, 200, "{path} once a slot is free");
+        }
+    });
+}

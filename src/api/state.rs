@@ -232,10 +232,12 @@ pub struct AppState {
     /// Encoded vector tiles of the current snapshot's areas
     /// ([`Snapshot::areas_tag`]): kept across register writes.
     pub tiles: super::cache::ResponseCache,
-    /// Slots for area work (profiles, saved-area checks): one per core.
+    /// Slots for heavy work (area profiles, saved-area checks, gap
+    /// reports, the whole LSOA layer, the region profile): one per core.
     /// A slot is held until the work ends, also when its request has gone
     /// (a GEOS validity check cannot be stopped midway), so abandoned
-    /// requests cannot pile work up; waiting requests hold nothing.
+    /// requests cannot pile work up (England's gap report of every LSOA
+    /// takes some 400 MB while written); waiting requests hold nothing.
     pub area_work: Arc<tokio::sync::Semaphore>,
 }
 

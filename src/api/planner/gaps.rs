@@ -8,13 +8,17 @@
 //! `measure` (`mean` or `max`, default `mean`), `f` (`geojson`, `json` or
 //! `csv`).
 
+use std::sync::Arc;
+
+use axum::extract::State;
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 
 use crate::analysis::gap_report::{report, validate, RawGapParams};
+use crate::analysis::interrupt::Interrupt;
 use crate::api::error::ApiError;
 use crate::api::query::Params;
-use crate::api::{Snap, Snapshot};
+use crate::api::{AppState, Snap, Snapshot};
 
 /// Parameters `/gaps` accepts.
 pub const PARAMETERS: &[&str] = &[
@@ -40,13 +44,23 @@ pub enum Format {
 ///
 /// # Errors
 /// A 400 problem for an unknown, repeated or invalid parameter.
-pub async fn handler(Snap(state): Snap, params: Params) -> Response {
-    // A gap report walks every LSOA (and writes CSV or GeoJSON of them):
-    // run off the async workers.
-    crate::api::blocking::off_workers(move || gaps(&state, &params)).await
+pub async fn handler(
+    State(app): State<Arc<AppState>>,
+    Snap(state): Snap,
+    params: Params,
+) -> Response {
+    // A gap report walks every LSOA and writes CSV or GeoJSON of each it
+    // lists (all 33,755 of England's: 35 MB, some 400 MB while written):
+    // off the async workers, in one of the heavy-work slots, so that
+    // abandoned reports cannot pile up; it stops between steps once its
+    // request is gone.
+    crate::api::blocking::off_workers_limited(&app.area_work, move |interrupt| {
+        gaps(&state, &params, interrupt)
+    })
+    .await
 }
 
-fn gaps(state: &Snapshot, params: &Params) -> Result<Response, ApiError> {
+fn gaps(state: &Snapshot, params: &Params, interrupt: &Interrupt) -> Result<Response, ApiError> {
     params.only(PARAMETERS)?;
     let raw = RawGapParams {
         category: params.get("category"),
@@ -69,7 +83,9 @@ fn gaps(state: &Snapshot, params: &Params) -> Result<Response, ApiError> {
     let atlas = &state.atlas;
     let analysis = &state.results.analysis;
     let request = validate(atlas, &raw)?;
+    interrupt.check()?;
     let report = report(atlas, analysis, &request);
+    interrupt.check()?;
     Ok(match format {
         Format::Csv => {
             let mut r = report.to_csv(atlas, analysis).into_response();

@@ -1,6 +1,9 @@
 //! The map's layers as GeoJSON, and the metadata the page needs to build its
 //! controls, legend and attribution.
 
+use std::sync::Arc;
+
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -10,7 +13,7 @@ use serde_json::{json, Map, Value};
 use super::geojson_out::{self, feature};
 use crate::api::error::ApiError;
 use crate::api::query::{ApiPath, Params};
-use crate::api::{Snap, Snapshot};
+use crate::api::{AppState, Snap, Snapshot};
 use crate::atlas::{Atlas, Lsoa21};
 
 /// How the 2019 value of a 2021 LSOA was derived from the 2011 LSOAs it came from.
@@ -186,9 +189,18 @@ pub async fn meta(Snap(state): Snap, params: Params) -> Result<Json<Value>, ApiE
 /// mean over linked 2011 LSOAs), `c_<id>` (2025 minus 2019; positive = less
 /// deprived relative to England) and `link` (matched / mean / none).
 /// For 2019, the 2011 LSOAs with `d_<id>`.
-pub async fn lsoa_layer(Snap(state): Snap, params: Params) -> Response {
-    // Every LSOA with its geometry: run off the async workers.
-    crate::api::blocking::off_workers(move || lsoa_layer_of(&state, &params)).await
+pub async fn lsoa_layer(
+    State(app): State<Arc<AppState>>,
+    Snap(state): Snap,
+    params: Params,
+) -> Response {
+    // Every LSOA with its geometry (England's: tens of MB): off the async
+    // workers, in one of the heavy-work slots, so that abandoned requests
+    // cannot pile work up.
+    crate::api::blocking::off_workers_limited(&app.area_work, move |_| {
+        lsoa_layer_of(&state, &params)
+    })
+    .await
 }
 
 fn lsoa_layer_of(state: &Snapshot, params: &Params) -> Result<Response, ApiError> {
