@@ -455,3 +455,46 @@ async fn ward_and_district_properties_roll_up_independently_computed_values() {
         assert_eq!(props["residents"], residents);
     }
 }
+
+#[test]
+fn the_gap_report_text_is_its_json_tree_written_out() {
+    // /gaps writes its GeoJSON straight to text (England's report of every
+    // LSOA took some 400 MB as a JSON tree); it must be the tree's bytes,
+    // gaps and unanswerable LSOAs (no data, coverage edge) alike.
+    use gapmap::analysis::gap_report::{report, validate, RawGapParams};
+    let state = common::app_state();
+    let snapshot = state.snapshot();
+    let (atlas, analysis) = (&snapshot.atlas, &snapshot.results.analysis);
+    let mut compared = 0;
+    for (category, max_decile, min_m, year, measure) in [
+        ("gp_practice", "10", "0", "2025", "mean"),
+        ("park", "2", "400", "2025", "mean"),
+        ("pharmacy", "4", "1000", "2019", "max"),
+        ("food_bank", "3", "800", "2025", "mean"),
+        ("library", "10", "100000", "2025", "mean"),
+    ] {
+        let raw = RawGapParams {
+            category: Some(category),
+            max_decile: Some(max_decile),
+            min_distance_m: Some(min_m),
+            domain: Some("imd"),
+            year: Some(year),
+            measure: Some(measure),
+        };
+        let request = validate(atlas, &raw).unwrap();
+        let r = report(atlas, analysis, &request);
+        let text = r.to_geojson_text(atlas, analysis);
+        assert_eq!(
+            text,
+            r.to_geojson(atlas, analysis).to_string(),
+            "{category}"
+        );
+        let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        compared += parsed["features"].as_array().unwrap().len()
+            + parsed["cannot_answer"]["features"]
+                .as_array()
+                .unwrap()
+                .len();
+    }
+    assert!(compared > 400, "{compared} features compared");
+}

@@ -96,10 +96,7 @@ fn gaps(state: &Snapshot, params: &Params, interrupt: &Interrupt) -> Result<Resp
             r
         }
         Format::GeoJson => {
-            let mut r = report
-                .to_geojson(atlas, analysis)
-                .to_string()
-                .into_response();
+            let mut r = report.to_geojson_text(atlas, analysis).into_response();
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/geo+json"),
