@@ -9,7 +9,9 @@
 //! and the budget's 503 goes out on time. The work of a request that was
 //! abandoned or timed out finishes on the pool, bounded by the limits on
 //! filters, pages and tiles; work whose size those limits cannot bound (an
-//! area profile) runs with [`limited`] and stops.
+//! area profile, a gap report, the whole LSOA layer, the region profile)
+//! runs with [`limited`], so that abandoned requests never run more of it
+//! at once than there are slots, and stops at its next check.
 
 use axum::response::{IntoResponse, Response};
 
