@@ -1035,7 +1035,7 @@ fn whole_region_reads_wait_for_a_heavy_work_slot() {
         })
         .await
         .unwrap();
-        let slots = Arc::clone(&state.area_work);
+        let slots = Arc::clone(&state.heavy_work);
         let all = u32::try_from(slots.available_permits()).unwrap();
         let held = slots.acquire_many_owned(all).await.unwrap();
         let limits = ServerLimits {

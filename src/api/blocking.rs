@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use super::ApiError;
+use super::{ApiError, AppState, Snapshot};
 use crate::analysis::interrupt::{Interrupt, RaiseOnDrop};
 
 /// Runs `work` on the blocking pool and returns its response (a logged 500
@@ -74,4 +74,17 @@ where
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
+}
+
+/// Runs heavy work (a walk over every LSOA whose answer no page limit
+/// bounds) on the current snapshot, in one of the app's heavy-work slots
+/// ([`AppState::heavy_work`]): [`off_workers_limited`] for a handler that
+/// needs nothing else from its request's state.
+pub async fn heavy<F, R>(app: &AppState, work: F) -> Response
+where
+    F: FnOnce(&Snapshot, &Interrupt) -> R + Send + 'static,
+    R: IntoResponse + Send + 'static,
+{
+    let snapshot = app.snapshot();
+    off_workers_limited(&app.heavy_work, move |interrupt| work(&snapshot, interrupt)).await
 }

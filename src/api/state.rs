@@ -238,7 +238,7 @@ pub struct AppState {
     /// (a GEOS validity check cannot be stopped midway), so abandoned
     /// requests cannot pile work up (England's gap report of every LSOA
     /// takes some 400 MB while written); waiting requests hold nothing.
-    pub area_work: Arc<tokio::sync::Semaphore>,
+    pub heavy_work: Arc<tokio::sync::Semaphore>,
 }
 
 /// Who may read.
@@ -289,7 +289,7 @@ impl AppState {
             read_access: ReadAccess::Public,
             responses: super::cache::ResponseCache::default(),
             tiles: super::cache::ResponseCache::new(super::cache::TILE_BUDGET),
-            area_work: Arc::new(tokio::sync::Semaphore::new(
+            heavy_work: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
             )),
         }

@@ -119,7 +119,7 @@ fn area_crs(headers: &HeaderMap) -> Result<AreaCrs, ApiError> {
 
 /// Validates a body against the served snapshot, off the async runtime
 /// (GDAL repairs and projects, the region check apportions) in one of the
-/// area work slots ([`AppState::area_work`], held until the check ends);
+/// heavy-work slots ([`AppState::heavy_work`], held until the check ends);
 /// the region check stops if the request is abandoned.
 async fn validated(
     state: &Arc<AppState>,
@@ -127,7 +127,7 @@ async fn validated(
     crs: AreaCrs,
 ) -> Result<AreaFields, ApiError> {
     let state = Arc::clone(state);
-    limited(&Arc::clone(&state.area_work), move |interrupt| {
+    limited(&Arc::clone(&state.heavy_work), move |interrupt| {
         // Taken once a slot is free: the newest snapshot when the check runs.
         let s = state.snapshot();
         live_areas::validate(&body, crs, &s.atlas, &s.results, interrupt)

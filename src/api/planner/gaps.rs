@@ -18,7 +18,7 @@ use crate::analysis::gap_report::{report, validate, RawGapParams};
 use crate::analysis::interrupt::Interrupt;
 use crate::api::error::ApiError;
 use crate::api::query::Params;
-use crate::api::{AppState, Snap, Snapshot};
+use crate::api::{AppState, Snapshot};
 
 /// Parameters `/gaps` accepts.
 pub const PARAMETERS: &[&str] = &[
@@ -44,18 +44,13 @@ pub enum Format {
 ///
 /// # Errors
 /// A 400 problem for an unknown, repeated or invalid parameter.
-pub async fn handler(
-    State(app): State<Arc<AppState>>,
-    Snap(state): Snap,
-    params: Params,
-) -> Response {
+pub async fn handler(State(app): State<Arc<AppState>>, params: Params) -> Response {
     // A gap report walks every LSOA and writes CSV or GeoJSON of each it
-    // lists (all 33,755 of England's: 35 MB, some 400 MB while written):
-    // off the async workers, in one of the heavy-work slots, so that
+    // lists (all 33,755 of England's: 35 MB): a heavy-work slot, so that
     // abandoned reports cannot pile up; it stops between steps once its
     // request is gone.
-    crate::api::blocking::off_workers_limited(&app.area_work, move |interrupt| {
-        gaps(&state, &params, interrupt)
+    crate::api::blocking::heavy(&app, move |state, interrupt| {
+        gaps(state, &params, interrupt)
     })
     .await
 }

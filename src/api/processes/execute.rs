@@ -105,7 +105,7 @@ pub async fn handler(
     })?;
     let limits = Limits::default();
     let execution = inputs::parse(&body, params.get("f"), &limits)?;
-    Ok(off_workers_limited(&state.area_work, move |interrupt| {
+    Ok(off_workers_limited(&state.heavy_work, move |interrupt| {
         run(&s, execution, &limits, interrupt)
     })
     .await)

@@ -189,18 +189,10 @@ pub async fn meta(Snap(state): Snap, params: Params) -> Result<Json<Value>, ApiE
 /// mean over linked 2011 LSOAs), `c_<id>` (2025 minus 2019; positive = less
 /// deprived relative to England) and `link` (matched / mean / none).
 /// For 2019, the 2011 LSOAs with `d_<id>`.
-pub async fn lsoa_layer(
-    State(app): State<Arc<AppState>>,
-    Snap(state): Snap,
-    params: Params,
-) -> Response {
-    // Every LSOA with its geometry (England's: tens of MB): off the async
-    // workers, in one of the heavy-work slots, so that abandoned requests
-    // cannot pile work up.
-    crate::api::blocking::off_workers_limited(&app.area_work, move |_| {
-        lsoa_layer_of(&state, &params)
-    })
-    .await
+pub async fn lsoa_layer(State(app): State<Arc<AppState>>, params: Params) -> Response {
+    // Every LSOA with its geometry (England's: tens of MB): a heavy-work
+    // slot, so that abandoned requests cannot pile work up.
+    crate::api::blocking::heavy(&app, move |state, _| lsoa_layer_of(state, &params)).await
 }
 
 fn lsoa_layer_of(state: &Snapshot, params: &Params) -> Result<Response, ApiError> {

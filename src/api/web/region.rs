@@ -24,7 +24,7 @@ use crate::analysis::rollup::{decile_share_json, summary_json, AreaRollup, INDIC
 use crate::analysis::{Results, Year};
 use crate::api::error::ApiError;
 use crate::api::query::Params;
-use crate::api::{AppState, Snap};
+use crate::api::AppState;
 use crate::atlas::{Atlas, Coverage};
 
 /// How the region's figures are made (they are not a published figure).
@@ -46,14 +46,10 @@ fn round(x: Option<f64>, places: i32) -> Value {
 ///
 /// # Errors
 /// A 400 problem naming an unknown or invalid parameter.
-pub async fn region(
-    State(app): State<Arc<AppState>>,
-    Snap(state): Snap,
-    params: Params,
-) -> Response {
-    // Every LSOA and category: in one of the heavy-work slots, so that
-    // abandoned requests cannot pile work up.
-    crate::api::blocking::off_workers_limited(&app.area_work, move |_| {
+pub async fn region(State(app): State<Arc<AppState>>, params: Params) -> Response {
+    // Every LSOA and category: a heavy-work slot, so that abandoned
+    // requests cannot pile work up.
+    crate::api::blocking::heavy(&app, move |state, _| {
         params.only(&["max_decile", "min_distance_m"])?;
         let max_decile = params
             .get("max_decile")
