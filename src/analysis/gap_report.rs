@@ -630,65 +630,12 @@ impl GapReport {
         })
     }
 
-    /// GeoJSON FeatureCollection with summary, method and parameters.
-    #[must_use]
-    pub fn to_geojson(&self, atlas: &Atlas, analysis: &Analysis) -> Value {
-        let features: Vec<Value> = self
-            .rows
-            .iter()
-            .map(|r| {
-                let props: serde_json::Map<String, Value> = self
-                    .row_properties(atlas, analysis, r)
-                    .into_iter()
-                    .collect();
-                let geometry = atlas
-                    .lsoa21
-                    .get(r.lsoa)
-                    .map_or(Value::Null, |l| multipolygon_json(&l.geometry.lonlat));
-                json!({
-                    "type": "Feature",
-                    "id": atlas.lsoa21.get(r.lsoa).map(|l| &l.code),
-                    "geometry": geometry,
-                    "properties": props,
-                })
-            })
-            .collect();
-        let cannot: Vec<Value> = self
-            .unanswered
-            .iter()
-            .map(|u| {
-                let props: serde_json::Map<String, Value> = self
-                    .unanswered_properties(atlas, analysis, u)
-                    .into_iter()
-                    .collect();
-                let l = atlas.lsoa21.get(u.lsoa);
-                json!({
-                    "type": "Feature",
-                    "id": l.map(|l| &l.code),
-                    "geometry": l.map_or(Value::Null, |l| multipolygon_json(&l.geometry.lonlat)),
-                    "properties": props,
-                })
-            })
-            .collect();
-        json!({
-            "type": "FeatureCollection",
-            "features": features,
-            "numberReturned": self.rows.len(),
-            // Deprived LSOAs with no answer (no data, coverage edge,
-            // unmeasured), with the reason: a foreign member, so `features`
-            // stays the gaps.
-            "cannot_answer": {"type": "FeatureCollection", "features": cannot},
-            "summary": self.summary(atlas),
-            "parameters": self.parameters(atlas),
-            "method": self.method(atlas, analysis),
-        })
-    }
-
-    /// [`GapReport::to_geojson`] written as text, byte for byte the same
-    /// (keys in the same sorted order), without a JSON tree of every
-    /// geometry: for England's report of every LSOA the tree took some
-    /// 400 MB to write a 35 MB answer. Each feature's geometry is written
-    /// straight from its polygons.
+    /// GeoJSON FeatureCollection of the gaps, with the deprived LSOAs it
+    /// cannot answer for (`cannot_answer`), summary, method and
+    /// parameters; keys sorted as a `serde_json::Value` writes them. Written
+    /// straight to text, each geometry from its polygons (CRS84, degrees to
+    /// 6 places): as a JSON tree, England's report of every LSOA took some
+    /// 400 MB to write a 35 MB answer.
     #[must_use]
     pub fn to_geojson_text(&self, atlas: &Atlas, analysis: &Analysis) -> String {
         let feature = |out: &mut String, lsoa: usize, props: Vec<(String, Value)>| {
@@ -849,27 +796,9 @@ pub(crate) fn csv_field(s: &str) -> String {
     }
 }
 
-/// GeoJSON geometry of a (multi)polygon, coordinates rounded to 6 decimals
-/// (about 0.1 m), which is finer than the generalised boundaries.
-pub fn multipolygon_json(mp: &geo::MultiPolygon<f64>) -> Value {
-    let ring = |r: &geo::LineString<f64>| -> Vec<[f64; 2]> {
-        r.coords()
-            .map(|c| [(c.x * 1e6).round() / 1e6, (c.y * 1e6).round() / 1e6])
-            .collect()
-    };
-    let polys: Vec<Vec<Vec<[f64; 2]>>> =
-        mp.0.iter()
-            .map(|p| {
-                std::iter::once(ring(p.exterior()))
-                    .chain(p.interiors().iter().map(ring))
-                    .collect()
-            })
-            .collect();
-    json!({ "type": "MultiPolygon", "coordinates": polys })
-}
-
-/// Writes [`multipolygon_json`] as text, the same bytes as its `Value`
-/// would be, without building it.
+/// Writes a (multi)polygon as a GeoJSON geometry, coordinates rounded to 6
+/// decimals (about 0.1 m, finer than the generalised boundaries), without
+/// building a JSON tree of it.
 fn write_multipolygon(out: &mut String, mp: &geo::MultiPolygon<f64>) {
     #[derive(serde::Serialize)]
     struct Geometry<'a> {
